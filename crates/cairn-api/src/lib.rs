@@ -1,0 +1,1 @@
+//! The AWS JSON 1.0 protocol of Step Functions. Placeholder: implemented next.

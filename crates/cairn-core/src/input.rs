@@ -1,0 +1,99 @@
+//! What goes into the interpreter ([`Input`], [`Ctx`]) and what comes out ([`Decision`]).
+
+use crate::HistoryEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Everything non-deterministic that a step may use. The runtime records it implicitly: the
+/// time is every event's timestamp, the entropy feeds ids that end up in events.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// Now, in milliseconds since the Unix epoch.
+    pub now_ms: i64,
+    /// Seed for `States.UUID`, `States.MathRandom`, `$uuid`, `$random`, retry jitter.
+    pub entropy: u64,
+    /// Secret key that makes task tokens unforgeable (HMAC); the same for the store's lifetime.
+    pub token_key: [u8; 32],
+}
+
+/// An external happening fed into a running execution. Tasks are named by the id of the
+/// event that scheduled them (`ActivityScheduled`, `TaskScheduled`, `LambdaFunctionScheduled`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// A worker took the activity task (GetActivityTask): `ActivityStarted`.
+    ActivityStarted {
+        task: u64,
+        worker_name: Option<String>,
+    },
+    /// SendTaskSuccess, or a runner's successful result. `output` is JSON text.
+    TaskSucceeded { task: u64, output: String },
+    /// SendTaskFailure, or a runner's failure.
+    TaskFailed {
+        task: u64,
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    /// SendTaskHeartbeat: restarts the heartbeat clock; writes no event.
+    TaskHeartbeat { task: u64 },
+    /// A `.waitForTaskToken` or `.sync` task was submitted; `output` is the API response
+    /// recorded in `TaskSubmitted`.
+    TaskSubmitted { task: u64, output: String },
+    /// A timer started by [`Effect::StartTimer`] is due.
+    TimerFired { timer: u64 },
+    /// StopExecution.
+    Stop {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+}
+
+/// Something for the runtime to do once the step is committed. Every effect is idempotent
+/// under repetition (keyed by execution and task/timer id): after a crash between commit and
+/// effect, the runtime recomputes effects from the execution state and repeats them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Effect {
+    /// Queue an activity task for GetActivityTask (a durable row, FIFO per activity).
+    ScheduleActivity {
+        task: u64,
+        activity_arn: String,
+        /// Effective input as JSON text.
+        input: String,
+        token: String,
+    },
+    /// Run a non-activity Task resource (Lambda function, `lambda:invoke`, HTTP, nested
+    /// execution, SDK call, `.waitForTaskToken` callback). The outcome returns as
+    /// `TaskSubmitted` / `TaskSucceeded` / `TaskFailed`.
+    InvokeResource {
+        task: u64,
+        resource: String,
+        /// Effective parameters (after Parameters/Arguments).
+        parameters: Value,
+        token: String,
+    },
+    /// Withdraw a task that will never be wanted again (timed out, stopped, sibling failed):
+    /// delete its queued activity row; its token now answers `TaskTimedOut`.
+    CancelTask { task: u64 },
+    /// Fire [`Input::TimerFired`] at this time (durable timer row).
+    StartTimer { timer: u64, fire_at_ms: i64 },
+    /// The timer is no longer wanted (firing it anyway is harmless: stale timers are ignored).
+    CancelTimer { timer: u64 },
+}
+
+/// What an input did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The input was applied (possibly producing no events, e.g. a heartbeat).
+    #[default]
+    Applied,
+    /// The task named by the input is no longer open: SendTask* answers `TaskTimedOut`.
+    TaskClosed,
+    /// The execution is not running any more.
+    NotRunning,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Decision {
+    pub events: Vec<HistoryEvent>,
+    pub effects: Vec<Effect>,
+    pub outcome: Outcome,
+}

@@ -1,0 +1,127 @@
+//! AWS Step Functions' JSONPath dialect, payload templates and intrinsic functions.
+//!
+//! This crate owns everything that JSONPath-mode states evaluate:
+//! - paths (`$…` over the data, `$$…` over the context object, `$name…` over variables),
+//!   with AWS's Jayway-like dialect (filters, slices, wildcards, deep scan);
+//! - reference paths and writing a result into a copy of the input (`ResultPath`);
+//! - payload templates (`Parameters`, `ResultSelector`, `ItemSelector`, JSONPath `Assign`):
+//!   keys ending in `.$` are evaluated;
+//! - the 18 intrinsic functions (`States.Format`, `States.Array`, …).
+//!
+//! Errors carry AWS's own messages (see `../shared/spec/ASL.md` §5 and §7) so the interpreter
+//! can put them into `States.Runtime` causes unchanged.
+//!
+//! Invariant: pure functions; no I/O, no clock. Randomness (`States.UUID`,
+//! `States.MathRandom` without a seed) comes from the caller through [`Scope::entropy`].
+
+use serde_json::Value;
+use std::cell::Cell;
+
+/// What a path or template is evaluated against.
+pub struct Scope<'a> {
+    /// `$`: the current data (state input, effective input, task result, …).
+    pub input: &'a Value,
+    /// `$$`: the context object.
+    pub context: &'a Value,
+    /// `$name`: workflow variables visible at this point.
+    pub variables: &'a dyn Variables,
+    /// Source of randomness for `States.UUID()` and unseeded `States.MathRandom`; the caller
+    /// seeds it from a recorded value so evaluation is deterministic on replay.
+    pub entropy: &'a Cell<u64>,
+}
+
+/// Read access to workflow variables.
+pub trait Variables {
+    fn get(&self, name: &str) -> Option<&Value>;
+}
+
+/// No variables at all.
+pub struct NoVariables;
+impl Variables for NoVariables {
+    fn get(&self, _name: &str) -> Option<&Value> {
+        None
+    }
+}
+
+impl Variables for std::collections::HashMap<String, Value> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        std::collections::HashMap::get(self, name)
+    }
+}
+
+/// An evaluation failure. `message` is AWS's text (without the
+/// "An error occurred while executing the state …" prefix, which the interpreter adds).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct PathError {
+    /// The error name AWS reports: `States.Runtime` for path failures,
+    /// `States.IntrinsicFailure` where AWS raises that.
+    pub error: &'static str,
+    pub message: String,
+}
+
+/// A syntax error found when checking a path or intrinsic call statically.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct SyntaxError(pub String);
+
+/// Evaluate a Path (InputPath, OutputPath, ItemsPath, `…Path` fields, Choice `Variable`).
+/// A definite path that selects nothing is an error (`Invalid path '$.x' : No results for path: $['x']`);
+/// an indefinite path (wildcard, slice, filter, deep scan) returns an array, possibly empty.
+pub fn evaluate_path(path: &str, scope: &Scope) -> Result<Value, PathError> {
+    let _ = (path, scope);
+    Err(unimplemented_error())
+}
+
+/// Like [`evaluate_path`] but `Ok(None)` when a definite path selects nothing
+/// (Choice `IsPresent`, optional fields).
+pub fn lookup_path(path: &str, scope: &Scope) -> Result<Option<Value>, PathError> {
+    let _ = (path, scope);
+    Err(unimplemented_error())
+}
+
+/// Write `result` into `target` at a reference path (`ResultPath`): `$` replaces the whole
+/// value; `$.a.b` creates intermediate objects in a copy of `target`.
+pub fn write_result_path(path: &str, target: Value, result: Value) -> Result<Value, PathError> {
+    let _ = (path, target, result);
+    Err(unimplemented_error())
+}
+
+/// Evaluate a payload template: objects are copied with `key.$` entries evaluated (a path or
+/// an intrinsic call) and renamed to `key`; recursion into nested objects and arrays.
+/// `field` names the template for error messages (e.g. `Parameters`).
+pub fn evaluate_template(template: &Value, scope: &Scope, field: &str) -> Result<Value, PathError> {
+    let _ = (template, scope, field);
+    Err(unimplemented_error())
+}
+
+/// Evaluate one `.$` value: a path or an intrinsic function call.
+pub fn evaluate_expression(expr: &str, scope: &Scope) -> Result<Value, PathError> {
+    let _ = (expr, scope);
+    Err(unimplemented_error())
+}
+
+/// Check the syntax of a Path (`$…`, `$$…`, `$var…`), for static validation.
+pub fn check_path(path: &str) -> Result<(), SyntaxError> {
+    let _ = path;
+    Ok(())
+}
+
+/// Check that a path is a reference path (no wildcards, filters, slices or deep scan).
+pub fn check_reference_path(path: &str) -> Result<(), SyntaxError> {
+    let _ = path;
+    Ok(())
+}
+
+/// Check the syntax of an intrinsic function call (`States.Format('{}', $.x)`).
+pub fn check_intrinsic(expr: &str) -> Result<(), SyntaxError> {
+    let _ = expr;
+    Ok(())
+}
+
+fn unimplemented_error() -> PathError {
+    PathError {
+        error: "States.Runtime",
+        message: "JSONPath evaluation is not implemented yet".into(),
+    }
+}

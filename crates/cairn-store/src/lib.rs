@@ -1,0 +1,119 @@
+//! Durable storage behind Cairn: the [`Store`] trait and its backends.
+//!
+//! One trait, one contract, every backend: [`suite`] holds the tests that each
+//! implementation must pass (SQLite here; PostgreSQL later). Nothing in this crate assumes a
+//! single process: state lives in the database, and callers keep only caches.
+//!
+//! Crash-recovery duties are stated on each method. The central one is [`Store::commit`]:
+//! history events, execution snapshots, activity tasks and timers of a whole batch of steps
+//! become durable together, or not at all (the outbox that makes "commit, then act" safe).
+//!
+//! Invariant: storage only. No ASL, no interpreter, no HTTP: records carry JSON text and
+//! plain values; their meaning belongs to the layers above.
+
+pub mod records;
+pub mod sqlite;
+pub mod suite;
+
+pub use records::*;
+
+/// A storage failure the API layer reports as an internal error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// What an insert that respects a uniqueness rule found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inserted<T> {
+    /// The row was new and is now stored.
+    Created,
+    /// A row with the same key already exists; here it is (the caller decides whether that
+    /// is idempotent success or a conflict).
+    Exists(T),
+}
+
+/// The storage contract. Methods are synchronous: SQLite is driven from a blocking thread;
+/// an async database may block on its own runtime inside. Every method is safe to call
+/// from many threads at once.
+pub trait Store: Send + Sync + 'static {
+    // ---- meta -----------------------------------------------------------------------
+    /// The secret that keys task tokens; created once, then the same forever, so tokens
+    /// survive restarts and are accepted by every node.
+    fn token_key(&self) -> Result<[u8; 32]>;
+
+    // ---- activities -----------------------------------------------------------------
+    /// Insert unless an activity with this ARN exists (CreateActivity is idempotent by name).
+    fn insert_activity(&self, activity: &ActivityRecord) -> Result<Inserted<ActivityRecord>>;
+    fn get_activity(&self, arn: &str) -> Result<Option<ActivityRecord>>;
+    /// Activities in creation order, starting after `after` (a pagination cursor).
+    fn list_activities(&self, after: Option<&Cursor>, limit: usize) -> Result<Vec<ActivityRecord>>;
+    /// Delete the activity and its queued tasks. Returns whether it existed.
+    fn delete_activity(&self, arn: &str) -> Result<bool>;
+
+    // ---- state machines -------------------------------------------------------------
+    fn insert_state_machine(
+        &self,
+        machine: &StateMachineRecord,
+    ) -> Result<Inserted<StateMachineRecord>>;
+    fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachineRecord>>;
+    /// Replace the stored record of an existing machine (UpdateStateMachine). Returns whether it existed.
+    fn update_state_machine(&self, machine: &StateMachineRecord) -> Result<bool>;
+    fn list_state_machines(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<StateMachineRecord>>;
+    fn delete_state_machine(&self, arn: &str) -> Result<bool>;
+
+    // ---- tags -------------------------------------------------------------------------
+    /// Tags in insertion order; an existing key is overwritten in place.
+    fn put_tags(&self, resource_arn: &str, tags: &[(String, String)]) -> Result<()>;
+    fn remove_tags(&self, resource_arn: &str, keys: &[String]) -> Result<()>;
+    fn list_tags(&self, resource_arn: &str) -> Result<Vec<(String, String)>>;
+
+    // ---- executions -------------------------------------------------------------------
+    fn get_execution(&self, arn: &str) -> Result<Option<ExecutionRecord>>;
+    /// Executions of a state machine, newest first (by start time, then insertion order),
+    /// optionally filtered by status, starting after `after`.
+    fn list_executions(
+        &self,
+        state_machine_arn: &str,
+        status: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>>;
+    /// Every execution whose status is RUNNING (recovery after a restart).
+    fn running_executions(&self) -> Result<Vec<ExecutionRecord>>;
+    /// History events with `id > after_id` ascending (or `id < before_id` descending when
+    /// `reverse`), at most `limit`.
+    fn history(
+        &self,
+        execution_arn: &str,
+        page: HistoryPage,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>>;
+
+    /// Make a batch of steps durable in **one transaction**: upsert the execution rows,
+    /// append the events, queue and withdraw activity tasks, add and remove timers.
+    /// Duty: after this returns Ok, all of it survives a crash; after an Err, none of it.
+    fn commit(&self, batch: &Batch) -> Result<()>;
+
+    // ---- activity tasks ---------------------------------------------------------------
+    /// Take the oldest queued task of an activity (FIFO) and mark it taken, atomically, so
+    /// that no two callers get the same task. Duty: a taken task stays recorded (with its
+    /// `taken` flag) until the execution withdraws it, so a restart does not hand it out twice.
+    fn claim_activity_task(&self, activity_arn: &str) -> Result<Option<ActivityTaskRecord>>;
+    /// Put a task back at its original queue position (a poller disconnected before the
+    /// hand-out could be recorded in the history).
+    fn release_activity_task(&self, execution_arn: &str, task: u64) -> Result<()>;
+
+    // ---- timers -----------------------------------------------------------------------
+    /// All pending timers (loaded into the in-memory wheel at start-up).
+    fn timers(&self) -> Result<Vec<TimerRecord>>;
+}

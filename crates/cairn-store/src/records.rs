@@ -1,0 +1,133 @@
+//! The rows the store keeps, as plain values. JSON payloads are kept as text exactly as the
+//! layers above produced them.
+
+use serde::{Deserialize, Serialize};
+
+/// A pagination position: the sort key of the last item of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Store-assigned, strictly increasing insertion sequence of the last row returned.
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityRecord {
+    pub arn: String,
+    pub name: String,
+    pub creation_date_ms: i64,
+    /// `encryptionConfiguration` as JSON text (`{"type":"AWS_OWNED_KEY"}` by default).
+    pub encryption_configuration: String,
+    /// Insertion sequence, assigned by the store (ignored on insert).
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateMachineRecord {
+    pub arn: String,
+    pub name: String,
+    /// `STANDARD` or `EXPRESS`.
+    pub machine_type: String,
+    /// The definition exactly as submitted.
+    pub definition: String,
+    pub role_arn: String,
+    /// `ACTIVE` or `DELETING`.
+    pub status: String,
+    pub creation_date_ms: i64,
+    pub update_date_ms: Option<i64>,
+    pub revision_id: Option<String>,
+    /// `loggingConfiguration` as JSON text.
+    pub logging_configuration: String,
+    /// `tracingConfiguration` as JSON text.
+    pub tracing_configuration: String,
+    /// `encryptionConfiguration` as JSON text.
+    pub encryption_configuration: String,
+    pub description: Option<String>,
+    /// Insertion sequence, assigned by the store (ignored on insert).
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    pub arn: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT`, `ABORTED`.
+    pub status: String,
+    pub start_date_ms: i64,
+    pub stop_date_ms: Option<i64>,
+    pub input: String,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// The definition this execution runs (it keeps running it after an update).
+    pub definition: String,
+    pub role_arn: String,
+    pub state_machine_version_arn: Option<String>,
+    pub state_machine_alias_arn: Option<String>,
+    pub redrive_count: u32,
+    /// The interpreter's snapshot of the execution (JSON text), enough to continue it.
+    pub snapshot: String,
+    /// Insertion sequence, assigned by the store (ignored on upsert).
+    pub seq: i64,
+}
+
+/// A history event: `body` is the interpreter's serialised event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub execution_arn: String,
+    pub id: u64,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryPage {
+    /// Events with id greater than this, ascending.
+    After(u64),
+    /// Events with id smaller than this, descending (`u64::MAX` = from the newest).
+    Before(u64),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityTaskRecord {
+    pub activity_arn: String,
+    pub execution_arn: String,
+    /// Id of the `ActivityScheduled` event.
+    pub task: u64,
+    pub token: String,
+    pub input: String,
+    pub scheduled_ms: i64,
+    /// Whether a worker has been handed this task.
+    pub taken: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimerRecord {
+    pub execution_arn: String,
+    pub timer: u64,
+    pub fire_at_ms: i64,
+}
+
+/// Everything a batch of interpreter steps writes, committed atomically by [`crate::Store::commit`].
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Insert or replace by ARN (a new execution is inserted with a fresh `seq`).
+    pub executions: Vec<ExecutionRecord>,
+    pub events: Vec<EventRecord>,
+    pub activity_tasks: Vec<ActivityTaskRecord>,
+    /// (execution ARN, task id) of tasks to delete.
+    pub withdrawn_tasks: Vec<(String, u64)>,
+    pub timers: Vec<TimerRecord>,
+    /// (execution ARN, timer id) of timers to delete.
+    pub cancelled_timers: Vec<(String, u64)>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.executions.is_empty()
+            && self.events.is_empty()
+            && self.activity_tasks.is_empty()
+            && self.withdrawn_tasks.is_empty()
+            && self.timers.is_empty()
+            && self.cancelled_timers.is_empty()
+    }
+}

@@ -1,0 +1,1 @@
+//! The SQLite backend (rusqlite, WAL). Placeholder: implemented next.

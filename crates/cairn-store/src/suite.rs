@@ -1,0 +1,1 @@
+//! The shared store test suite: every backend runs these. Placeholder: written next.

@@ -1,0 +1,1 @@
+//! HTTP front end and one file per Step Functions operation. Placeholder.

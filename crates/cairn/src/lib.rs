@@ -1,0 +1,5 @@
+//! Cairn's server runtime, HTTP front end, CLI and benchmarks, as a library so that tests can
+//! start a real server on `127.0.0.1:0` in-process.
+
+pub mod api;
+pub mod runtime;

@@ -1,0 +1,3 @@
+//! The `cairn` binary: a thin entry point; everything lives in the library.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! The runtime: drives executions through the interpreter, commits, then acts. Placeholder.
