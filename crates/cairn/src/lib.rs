@@ -2,4 +2,5 @@
 //! start a real server on `127.0.0.1:0` in-process.
 
 pub mod api;
+pub mod config;
 pub mod runtime;
