@@ -4,9 +4,24 @@ use crate::HistoryEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// What the interpreter may ask about the world outside the execution. The answers end up in
+/// the history (e.g. a missing activity fails the execution), so replay stays deterministic.
+pub trait World: Send + Sync {
+    /// Does this activity exist now? (A Task on a missing activity fails with `States.Runtime`.)
+    fn activity_exists(&self, activity_arn: &str) -> bool;
+}
+
+/// A world where every activity exists (tests, replay).
+pub struct OpenWorld;
+impl World for OpenWorld {
+    fn activity_exists(&self, _activity_arn: &str) -> bool {
+        true
+    }
+}
+
 /// Everything non-deterministic that a step may use. The runtime records it implicitly: the
 /// time is every event's timestamp, the entropy feeds ids that end up in events.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Ctx {
     /// Now, in milliseconds since the Unix epoch.
     pub now_ms: i64,
@@ -14,6 +29,16 @@ pub struct Ctx {
     pub entropy: u64,
     /// Secret key that makes task tokens unforgeable (HMAC); the same for the store's lifetime.
     pub token_key: [u8; 32],
+    pub world: std::sync::Arc<dyn World>,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("now_ms", &self.now_ms)
+            .field("entropy", &self.entropy)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An external happening fed into a running execution. Tasks are named by the id of the

@@ -21,7 +21,7 @@ pub mod token;
 
 pub use event::HistoryEvent;
 pub use event_type::EventType;
-pub use input::{Ctx, Decision, Effect, Input, Outcome};
+pub use input::{Ctx, Decision, Effect, Input, OpenWorld, Outcome, World};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
