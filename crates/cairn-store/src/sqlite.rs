@@ -1,1 +1,0 @@
-//! The SQLite backend (rusqlite, WAL). Placeholder: implemented next.

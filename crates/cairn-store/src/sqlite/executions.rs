@@ -1,0 +1,122 @@
+//! Reading the `executions` and `events` tables (writing them is [`super::commit`]'s job).
+
+use super::{limit, query_all, uint};
+use crate::records::{Cursor, EventRecord, ExecutionRecord, HistoryPage};
+use crate::Result;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+const COLUMNS: &str = "seq, arn, state_machine_arn, name, status, start_date_ms, stop_date_ms, \
+    input, output, error, cause, definition, role_arn, state_machine_version_arn, \
+    state_machine_alias_arn, redrive_count, snapshot";
+
+/// Events of the execution with rowid `seq` have keys `seq << 32 | id`.
+pub const EVENT_ID_BITS: u32 = 32;
+/// One past the largest event id the key layout can hold.
+pub const EVENT_ID_LIMIT: u64 = 1 << EVENT_ID_BITS;
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
+    Ok(ExecutionRecord {
+        seq: r.get(0)?,
+        arn: r.get(1)?,
+        state_machine_arn: r.get(2)?,
+        name: r.get(3)?,
+        status: r.get(4)?,
+        start_date_ms: r.get(5)?,
+        stop_date_ms: r.get(6)?,
+        input: r.get(7)?,
+        output: r.get(8)?,
+        error: r.get(9)?,
+        cause: r.get(10)?,
+        definition: r.get(11)?,
+        role_arn: r.get(12)?,
+        state_machine_version_arn: r.get(13)?,
+        state_machine_alias_arn: r.get(14)?,
+        redrive_count: r.get(15)?,
+        snapshot: r.get(16)?,
+    })
+}
+
+pub fn get(conn: &Connection, arn: &str) -> Result<Option<ExecutionRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM executions WHERE arn = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([arn], from_row)
+        .optional()?)
+}
+
+/// The rowid of an execution, which prefixes its event keys.
+pub fn seq_of(conn: &Connection, arn: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT seq FROM executions WHERE arn = ?1")?
+        .query_row([arn], |r| r.get(0))
+        .optional()?)
+}
+
+/// Newest first: by start time, then by insertion. The cursor names the last execution of
+/// the previous page; the next page holds the ones that sort after it (older).
+pub fn list(
+    conn: &Connection,
+    machine: &str,
+    status: Option<&str>,
+    after: Option<&Cursor>,
+    n: usize,
+) -> Result<Vec<ExecutionRecord>> {
+    // One statement per shape, so that each uses its own index plan.
+    let status_filter = if status.is_some() {
+        "AND status = ?2"
+    } else {
+        "AND ?2 IS NULL"
+    };
+    let cursor_filter = if after.is_some() {
+        "AND (start_date_ms, seq) < (SELECT start_date_ms, seq FROM executions WHERE seq = ?3)"
+    } else {
+        "AND ?3 IS NULL"
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM executions WHERE state_machine_arn = ?1 {status_filter} \
+         {cursor_filter} ORDER BY start_date_ms DESC, seq DESC LIMIT ?4"
+    );
+    let params = params![machine, status, after.map(|c| c.seq), limit(n)];
+    query_all(conn, &sql, params, from_row)
+}
+
+pub fn running(conn: &Connection) -> Result<Vec<ExecutionRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM executions WHERE status = 'RUNNING' ORDER BY seq");
+    query_all(conn, &sql, [], from_row)
+}
+
+pub fn history(
+    conn: &Connection,
+    arn: &str,
+    page: HistoryPage,
+    n: usize,
+) -> Result<Vec<EventRecord>> {
+    let Some(seq) = seq_of(conn, arn)? else {
+        return Ok(Vec::new());
+    };
+    let base = seq << EVENT_ID_BITS;
+    let last = base | (EVENT_ID_LIMIT - 1) as i64;
+    // Bounds are inclusive key ranges inside this execution's block of keys.
+    let (sql, low, high) = match page {
+        HistoryPage::After(id) if id >= EVENT_ID_LIMIT - 1 => return Ok(Vec::new()),
+        HistoryPage::After(id) => (
+            "SELECT key, body FROM events WHERE key BETWEEN ?1 AND ?2 ORDER BY key LIMIT ?3",
+            base + id as i64 + 1,
+            last,
+        ),
+        HistoryPage::Before(0) => return Ok(Vec::new()),
+        HistoryPage::Before(id) => (
+            "SELECT key, body FROM events WHERE key BETWEEN ?1 AND ?2 ORDER BY key DESC LIMIT ?3",
+            base,
+            base + id.min(EVENT_ID_LIMIT) as i64 - 1,
+        ),
+    };
+    query_all(conn, sql, params![low, high, limit(n)], |r| {
+        let key: i64 = r.get(0)?;
+        Ok(EventRecord {
+            execution_arn: arn.to_owned(),
+            id: uint("event key", key)? & (EVENT_ID_LIMIT - 1),
+            body: r.get(1)?,
+        })
+    })
+}

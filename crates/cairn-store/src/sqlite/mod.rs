@@ -1,0 +1,295 @@
+//! The SQLite backend (rusqlite, WAL): [`SqliteStore`].
+//!
+//! Owns: the connections, the pragmas, and the mapping of the [`Store`] contract onto SQL.
+//! Must not: hold state outside the database (a second process on the same file must see the
+//! same store), or let a read wait behind a write.
+//!
+//! Connections. One **writer** connection behind a mutex takes every write, each in one
+//! `BEGIN IMMEDIATE` transaction (taking the write lock up front, so two processes on one file
+//! queue on `busy_timeout` instead of failing a lock upgrade). Reads go to a small pool of
+//! **reader** connections; in WAL mode they read the last committed state beside a running
+//! write, so a long batch commit never holds up `GetExecutionHistory`.
+//!
+//! Durability. `journal_mode=WAL` with `synchronous=NORMAL`: a commit is appended to the WAL
+//! through the operating system before `commit` returns, and only checkpoints call fsync. A
+//! killed or crashed *process* loses nothing committed (the data sits in the OS page cache and
+//! reaches the file anyway), which is what Cairn promises. A power cut or kernel crash may lose
+//! the last few commits, but never corrupts the database. `synchronous=FULL` would fsync every
+//! commit and cap the engine at the disk's fsync rate.
+
+mod activities;
+mod commit;
+mod executions;
+mod machines;
+mod meta;
+mod schema;
+mod tasks;
+
+use crate::records::*;
+use crate::{Inserted, Result, Store, StoreError};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+pub use schema::VERSION as SCHEMA_VERSION;
+
+/// How long a connection waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle reader connections kept open; more are opened on demand under load and closed after.
+const MAX_IDLE_READERS: usize = 4;
+/// Prepared statements cached per connection (each method uses a handful).
+const STATEMENT_CACHE: usize = 64;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// The store on one SQLite file. Cheap to share behind an `Arc`; every method is thread-safe.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    token_key: OnceLock<[u8; 32]>,
+}
+
+impl SqliteStore {
+    /// Open (creating the parent directories and the file if needed) and migrate the database
+    /// at `path`. Fails if the file was written by a newer schema version.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Database(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        // WAL is a property of the file: set once by the writer, readers inherit it.
+        let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Database(format!(
+                "{}: cannot switch to WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        schema::migrate(&mut writer)?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            token_key: OnceLock::new(),
+        })
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `f` in one write transaction (`BEGIN IMMEDIATE`); commit if it returns Ok, roll
+    /// back otherwise (also if it panics: dropping the transaction rolls it back).
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Run `f` on a reader connection. A single statement is a consistent snapshot; `f` may
+    /// open a deferred transaction itself when it needs several.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let idle = lock(&self.readers).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self.open_reader()?,
+        };
+        let out = f(&conn);
+        let mut idle = lock(&self.readers);
+        if idle.len() < MAX_IDLE_READERS && conn.is_autocommit() {
+            idle.push(conn);
+        }
+        out
+    }
+
+    fn open_reader(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        configure(&conn)?;
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(conn)
+    }
+}
+
+/// Per-connection settings (WAL itself is per file, see [`SqliteStore::open`]).
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // See the module header for why NORMAL is enough.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Referential rules are kept by the code (one writer, one transaction per batch); no
+    // foreign keys, so the hot path does no extra lookups.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    Ok(())
+}
+
+/// A poisoned lock only means another thread panicked while holding it; the connection is
+/// still sound (an open transaction was rolled back when it was dropped).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A `u64` id as SQLite's `i64`, refusing values that do not fit.
+fn int(what: &str, v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| StoreError::Database(format!("{what} {v} is out of range")))
+}
+
+/// An `i64` column read back as `u64`.
+fn uint(what: &str, v: i64) -> rusqlite::Result<u64> {
+    u64::try_from(v).map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Integer,
+            format!("{what} {v} is negative").into(),
+        )
+    })
+}
+
+impl Store for SqliteStore {
+    fn token_key(&self) -> Result<[u8; 32]> {
+        if let Some(key) = self.token_key.get() {
+            return Ok(*key);
+        }
+        let key = match self.read(meta::token_key)? {
+            Some(key) => key,
+            None => self.write(|tx| meta::create_token_key(tx))?,
+        };
+        Ok(*self.token_key.get_or_init(|| key))
+    }
+
+    fn insert_activity(&self, activity: &ActivityRecord) -> Result<Inserted<ActivityRecord>> {
+        self.write(|tx| activities::insert(tx, activity))
+    }
+
+    fn get_activity(&self, arn: &str) -> Result<Option<ActivityRecord>> {
+        self.read(|c| activities::get(c, arn))
+    }
+
+    fn list_activities(&self, after: Option<&Cursor>, limit: usize) -> Result<Vec<ActivityRecord>> {
+        self.read(|c| activities::list(c, after, limit))
+    }
+
+    fn delete_activity(&self, arn: &str) -> Result<bool> {
+        self.write(|tx| activities::delete(tx, arn))
+    }
+
+    fn insert_state_machine(
+        &self,
+        machine: &StateMachineRecord,
+    ) -> Result<Inserted<StateMachineRecord>> {
+        self.write(|tx| machines::insert(tx, machine))
+    }
+
+    fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachineRecord>> {
+        self.read(|c| machines::get(c, arn))
+    }
+
+    fn update_state_machine(&self, machine: &StateMachineRecord) -> Result<bool> {
+        self.write(|tx| machines::update(tx, machine))
+    }
+
+    fn list_state_machines(
+        &self,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<StateMachineRecord>> {
+        self.read(|c| machines::list(c, after, limit))
+    }
+
+    fn delete_state_machine(&self, arn: &str) -> Result<bool> {
+        self.write(|tx| machines::delete(tx, arn))
+    }
+
+    fn put_tags(&self, resource_arn: &str, tags: &[(String, String)]) -> Result<()> {
+        self.write(|tx| machines::put_tags(tx, resource_arn, tags))
+    }
+
+    fn remove_tags(&self, resource_arn: &str, keys: &[String]) -> Result<()> {
+        self.write(|tx| machines::remove_tags(tx, resource_arn, keys))
+    }
+
+    fn list_tags(&self, resource_arn: &str) -> Result<Vec<(String, String)>> {
+        self.read(|c| machines::list_tags(c, resource_arn))
+    }
+
+    fn get_execution(&self, arn: &str) -> Result<Option<ExecutionRecord>> {
+        self.read(|c| executions::get(c, arn))
+    }
+
+    fn list_executions(
+        &self,
+        state_machine_arn: &str,
+        status: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        self.read(|c| executions::list(c, state_machine_arn, status, after, limit))
+    }
+
+    fn running_executions(&self) -> Result<Vec<ExecutionRecord>> {
+        self.read(executions::running)
+    }
+
+    fn history(
+        &self,
+        execution_arn: &str,
+        page: HistoryPage,
+        limit: usize,
+    ) -> Result<Vec<EventRecord>> {
+        self.read(|c| executions::history(c, execution_arn, page, limit))
+    }
+
+    fn commit(&self, batch: &Batch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| commit::apply(tx, batch))
+    }
+
+    fn claim_activity_task(&self, activity_arn: &str) -> Result<Option<ActivityTaskRecord>> {
+        self.write(|tx| tasks::claim(tx, activity_arn))
+    }
+
+    fn release_activity_task(&self, execution_arn: &str, task: u64) -> Result<()> {
+        self.write(|tx| tasks::release(tx, execution_arn, task))
+    }
+
+    fn timers(&self) -> Result<Vec<TimerRecord>> {
+        self.read(tasks::timers)
+    }
+}
+
+/// A page size as SQLite's `LIMIT`.
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Run a cached query and collect every row.
+fn query_all<T, P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt
+        .query_map(params, row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,139 @@
+//! The SQLite schema and its migrations, keyed by `PRAGMA user_version`.
+//!
+//! Owns: the list of numbered migration steps. Each step runs in its own transaction together
+//! with the `user_version` bump, so a crash mid-migration leaves the previous version intact.
+//! Must not: change a step once released; add a new step instead.
+
+use crate::{Result, StoreError};
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Migration `i` (0-based) takes the database from version `i` to `i + 1`.
+///
+/// Notes on the shape:
+/// - `seq` columns are rowids. Activities and state machines can be deleted, so they use
+///   `AUTOINCREMENT` (a rowid is never reused, so a pagination cursor never points at a
+///   different row later). Executions are never deleted, so a plain rowid is already
+///   strictly increasing and the hot path skips the `sqlite_sequence` write.
+/// - History events are keyed by one integer, `execution seq << 32 | event id`: one B-tree
+///   (no separate unique index), a short key instead of a repeated ARN, and a page of history
+///   is a range scan. Event ids must therefore be below 2^32 (AWS caps a history at 25,000).
+/// - Activity tasks keep their rowid as their queue position, so a released task goes back
+///   where it was.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE activities (
+        seq                      INTEGER PRIMARY KEY AUTOINCREMENT,
+        arn                      TEXT NOT NULL UNIQUE,
+        name                     TEXT NOT NULL,
+        creation_date_ms         INTEGER NOT NULL,
+        encryption_configuration TEXT NOT NULL
+    );
+
+    CREATE TABLE state_machines (
+        seq                      INTEGER PRIMARY KEY AUTOINCREMENT,
+        arn                      TEXT NOT NULL UNIQUE,
+        name                     TEXT NOT NULL,
+        machine_type             TEXT NOT NULL,
+        definition               TEXT NOT NULL,
+        role_arn                 TEXT NOT NULL,
+        status                   TEXT NOT NULL,
+        creation_date_ms         INTEGER NOT NULL,
+        update_date_ms           INTEGER,
+        revision_id              TEXT,
+        logging_configuration    TEXT NOT NULL,
+        tracing_configuration    TEXT NOT NULL,
+        encryption_configuration TEXT NOT NULL,
+        description              TEXT
+    );
+
+    CREATE TABLE tags (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        resource_arn TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        value        TEXT NOT NULL,
+        UNIQUE (resource_arn, key)
+    );
+
+    CREATE TABLE executions (
+        seq                       INTEGER PRIMARY KEY,
+        arn                       TEXT NOT NULL UNIQUE,
+        state_machine_arn         TEXT NOT NULL,
+        name                      TEXT NOT NULL,
+        status                    TEXT NOT NULL,
+        start_date_ms             INTEGER NOT NULL,
+        stop_date_ms              INTEGER,
+        input                     TEXT NOT NULL,
+        output                    TEXT,
+        error                     TEXT,
+        cause                     TEXT,
+        definition                TEXT NOT NULL,
+        role_arn                  TEXT NOT NULL,
+        state_machine_version_arn TEXT,
+        state_machine_alias_arn   TEXT,
+        redrive_count             INTEGER NOT NULL,
+        snapshot                  TEXT NOT NULL
+    );
+    CREATE INDEX executions_by_machine
+        ON executions (state_machine_arn, start_date_ms, seq);
+    CREATE INDEX executions_by_machine_status
+        ON executions (state_machine_arn, status, start_date_ms, seq);
+    CREATE INDEX executions_running
+        ON executions (seq) WHERE status = 'RUNNING';
+
+    CREATE TABLE events (
+        key  INTEGER PRIMARY KEY, -- execution seq << 32 | event id
+        body TEXT NOT NULL
+    );
+
+    CREATE TABLE activity_tasks (
+        seq           INTEGER PRIMARY KEY, -- queue position
+        activity_arn  TEXT NOT NULL,
+        execution_arn TEXT NOT NULL,
+        task          INTEGER NOT NULL,
+        token         TEXT NOT NULL,
+        input         TEXT NOT NULL,
+        scheduled_ms  INTEGER NOT NULL,
+        taken         INTEGER NOT NULL,
+        UNIQUE (execution_arn, task)
+    );
+    CREATE INDEX activity_tasks_queue ON activity_tasks (activity_arn, taken, seq);
+
+    CREATE TABLE timers (
+        execution_arn TEXT NOT NULL,
+        timer         INTEGER NOT NULL,
+        fire_at_ms    INTEGER NOT NULL,
+        PRIMARY KEY (execution_arn, timer)
+    ) WITHOUT ROWID;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Bring the database up to [`VERSION`]; refuse a database written by a newer build.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if current > VERSION {
+            return Err(StoreError::Database(format!(
+                "the database has schema version {current}, newer than the {VERSION} this \
+                 build of Cairn understands; run a newer Cairn or use another data directory"
+            )));
+        }
+        if current == VERSION {
+            return Ok(());
+        }
+        // Read the version inside the write transaction: two processes opening a new database
+        // at once cannot both apply the same step.
+        tx.execute_batch(MIGRATIONS[current as usize])?;
+        tx.pragma_update(None, "user_version", current + 1)?;
+        tx.commit()?;
+    }
+}
