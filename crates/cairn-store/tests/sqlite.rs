@@ -1,0 +1,111 @@
+//! The shared store suite against [`SqliteStore`], each case on a fresh file in a temporary
+//! directory, plus what only SQLite has (schema versions, the file on disk).
+
+use cairn_store::sqlite::SqliteStore;
+use cairn_store::suite::Database;
+use cairn_store::{Batch, HistoryPage, Store};
+use std::path::PathBuf;
+use tempfile::TempDir;
+
+/// A scratch database: removed with its directory when the test ends.
+struct Scratch {
+    _dir: TempDir,
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        // A nested path: `open` creates the missing directories.
+        let path = dir.path().join("data").join("cairn.db");
+        Scratch { _dir: dir, path }
+    }
+}
+
+impl Database for Scratch {
+    fn open(&self) -> Box<dyn Store> {
+        Box::new(SqliteStore::open(&self.path).unwrap())
+    }
+}
+
+cairn_store::store_suite!(Scratch::new());
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let db = Scratch::new();
+    drop(db.open());
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    conn.pragma_update(
+        None,
+        "user_version",
+        cairn_store::sqlite::SCHEMA_VERSION + 1,
+    )
+    .unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&db.path)
+        .err()
+        .expect("newer schema must be refused");
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[test]
+fn reopening_keeps_the_schema_version() {
+    let db = Scratch::new();
+    drop(db.open());
+    drop(db.open());
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, cairn_store::sqlite::SCHEMA_VERSION);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn event_ids_beyond_the_key_space_are_refused() {
+    let db = Scratch::new();
+    let store = db.open();
+    let e = cairn_store::ExecutionRecord {
+        arn: "arn:aws:states:us-east-1:1:execution:m:e".into(),
+        state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:m".into(),
+        name: "e".into(),
+        status: "RUNNING".into(),
+        start_date_ms: 0,
+        stop_date_ms: None,
+        input: "{}".into(),
+        output: None,
+        error: None,
+        cause: None,
+        definition: "{}".into(),
+        role_arn: "r".into(),
+        state_machine_version_arn: None,
+        state_machine_alias_arn: None,
+        redrive_count: 0,
+        snapshot: "{}".into(),
+        seq: 0,
+    };
+    let event = |id| cairn_store::EventRecord {
+        execution_arn: e.arn.clone(),
+        id,
+        body: "{}".into(),
+    };
+    let batch = Batch {
+        executions: vec![e.clone()],
+        events: vec![event(1 << 32)],
+        ..Batch::default()
+    };
+    assert!(store.commit(&batch).is_err());
+    let batch = Batch {
+        executions: vec![e.clone()],
+        events: vec![event((1 << 32) - 1)],
+        ..Batch::default()
+    };
+    store.commit(&batch).unwrap();
+    let page = store
+        .history(&e.arn, HistoryPage::Before(u64::MAX), 10)
+        .unwrap();
+    assert_eq!(page, vec![event((1 << 32) - 1)]);
+}
