@@ -1,0 +1,120 @@
+//! Activity task dispatch: GetActivityTask long polls.
+//!
+//! Tasks are durable rows (FIFO per activity) written by the writer's commit. A poller first
+//! tries to claim one; if none is queued it parks on the activity's `Notify` until the
+//! writer commits a new task (`wake`) or its wait runs out. No busy polling: a parked poller
+//! costs a future and nothing else. A claimed task becomes the worker's only once
+//! `ActivityStarted` is committed; a task the execution no longer wants is skipped.
+
+use super::Engine;
+use cairn_core::{Input, Outcome};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// AWS's limit of concurrent pollers per activity ARN.
+pub const MAX_POLLERS: usize = 1000;
+
+#[derive(Default)]
+pub struct ActivityQueue {
+    notify: Notify,
+    pollers: AtomicUsize,
+}
+
+#[derive(Default)]
+pub struct Dispatch {
+    queues: Mutex<HashMap<String, Arc<ActivityQueue>>>,
+}
+
+impl Dispatch {
+    fn queue(&self, activity_arn: &str) -> Arc<ActivityQueue> {
+        let mut queues = self.queues.lock().expect("dispatch lock");
+        queues.entry(activity_arn.to_string()).or_default().clone()
+    }
+
+    /// A task for this activity was committed: wake one parked poller.
+    pub fn wake(&self, activity_arn: &str) {
+        let queue = self
+            .queues
+            .lock()
+            .expect("dispatch lock")
+            .get(activity_arn)
+            .cloned();
+        if let Some(q) = queue {
+            q.notify.notify_one();
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("Activity Does Not Exist: '{0}'")]
+    ActivityDoesNotExist(String),
+    #[error(
+        "The maximum number of workers concurrently polling for activity tasks has been reached."
+    )]
+    WorkerLimitExceeded,
+    #[error(transparent)]
+    Engine(#[from] super::EngineError),
+}
+
+struct PollerSlot(Arc<ActivityQueue>);
+impl Drop for PollerSlot {
+    fn drop(&mut self) {
+        self.0.pollers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+pub async fn poll(
+    engine: &Engine,
+    activity_arn: &str,
+    worker_name: Option<String>,
+    wait: Duration,
+) -> Result<Option<super::ActivityTask>, PollError> {
+    let store = engine.store.clone();
+    if store
+        .get_activity(activity_arn)
+        .map_err(super::EngineError::from)?
+        .is_none()
+    {
+        return Err(PollError::ActivityDoesNotExist(activity_arn.to_string()));
+    }
+    let queue = engine.dispatch.queue(activity_arn);
+    if queue.pollers.fetch_add(1, Ordering::SeqCst) >= MAX_POLLERS {
+        queue.pollers.fetch_sub(1, Ordering::SeqCst);
+        return Err(PollError::WorkerLimitExceeded);
+    }
+    let _slot = PollerSlot(queue.clone());
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        // Register interest before looking, so a task committed in between still wakes us.
+        let notified = queue.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        while let Some(task) = store
+            .claim_activity_task(activity_arn)
+            .map_err(super::EngineError::from)?
+        {
+            let started = Input::ActivityStarted {
+                task: task.task,
+                worker_name: worker_name.clone(),
+            };
+            match engine.deliver(task.execution_arn.clone(), started).await {
+                Ok(Outcome::Applied) => {
+                    return Ok(Some(super::ActivityTask {
+                        token: task.token,
+                        input: task.input,
+                    }))
+                }
+                // The execution no longer wants it (stopped, timed out): take the next one.
+                Ok(_) | Err(super::EngineError::NoSuchExecution(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return Ok(None);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Express executions: the same interpreter, run in memory with no history kept (AWS keeps
+//! none either; it only logs). Used by StartSyncExecution, which waits for the result, and by
+//! StartExecution on an EXPRESS machine, which does not.
+//!
+//! Nothing here is durable, by design: an Express execution that a crash interrupts is lost,
+//! as AWS's at-least-once Express semantics allow.
+
+use super::resources;
+use cairn_asl::StateMachine;
+use cairn_core::{Ctx, Effect, Execution, ExecutionInfo, ExecutionStatus, Input, OpenWorld};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// Express executions end after five minutes (AWS's limit).
+const MAX_DURATION_MS: i64 = 5 * 60 * 1000;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Run an Express execution to its end and return it.
+pub async fn run(
+    info: ExecutionInfo,
+    definition: Arc<StateMachine>,
+    input: serde_json::Value,
+    token_key: [u8; 32],
+    wait_time_scale: f64,
+) -> Execution {
+    let ctx = |now_ms: i64| Ctx {
+        now_ms,
+        entropy: rand::random(),
+        token_key,
+        world: Arc::new(OpenWorld),
+    };
+    let started = now_ms();
+    let (mut execution, decision) = cairn_core::start(info, &definition, input, &ctx(started));
+    let (results_tx, mut results) = mpsc::unbounded_channel::<Input>();
+    let mut timers: BinaryHeap<Reverse<(i64, u64)>> = BinaryHeap::new();
+    let mut effects: VecDeque<Effect> = decision.effects.into();
+    loop {
+        while let Some(effect) = effects.pop_front() {
+            match effect {
+                Effect::StartTimer { timer, fire_at_ms } => {
+                    let now = now_ms();
+                    let delay =
+                        ((fire_at_ms - now).max(0) as f64 * wait_time_scale.max(0.0)) as i64;
+                    timers.push(Reverse((now + delay, timer)));
+                }
+                Effect::InvokeResource {
+                    task,
+                    resource,
+                    parameters,
+                    token,
+                } => {
+                    let tx = results_tx.clone();
+                    tokio::spawn(async move {
+                        let _ = tx.send(resources::run(task, &resource, &parameters, &token).await);
+                    });
+                }
+                // Express machines cannot use activities (validation rejects them); there is
+                // no durable row to withdraw or timer row to delete.
+                Effect::ScheduleActivity { .. }
+                | Effect::CancelTask { .. }
+                | Effect::CancelTimer { .. } => {}
+            }
+        }
+        if execution.status != ExecutionStatus::Running {
+            return execution;
+        }
+        let deadline = started + MAX_DURATION_MS;
+        let next_timer = timers
+            .peek()
+            .map(|Reverse((due, _))| *due)
+            .unwrap_or(deadline)
+            .min(deadline);
+        let sleep = Duration::from_millis((next_timer - now_ms()).max(0) as u64);
+        let input = tokio::select! {
+            Some(input) = results.recv() => input,
+            _ = tokio::time::sleep(sleep) => {
+                match timers.peek() {
+                    Some(Reverse((due, _))) if *due <= now_ms() => {
+                        let Reverse((_, timer)) = timers.pop().expect("peeked");
+                        Input::TimerFired { timer }
+                    }
+                    _ if now_ms() >= deadline => Input::Stop {
+                        error: Some("States.Timeout".into()),
+                        cause: Some("Express execution exceeded its 5 minute limit".into()),
+                    },
+                    _ => continue,
+                }
+            }
+        };
+        let decision = cairn_core::step(&mut execution, &definition, input, &ctx(now_ms()));
+        effects.extend(decision.effects);
+    }
+}

@@ -1,0 +1,466 @@
+//! The writer: the one thread of a node that advances executions.
+//!
+//! Batch, commit, then act: it takes every queued command (up to [`MAX_BATCH`]), runs the
+//! interpreter for each against its cached execution, gathers all events, execution rows,
+//! activity tasks and timers into one [`Batch`], commits it in one transaction, and only
+//! then answers the callers and carries out the effects. Throughput comes from amortising
+//! the commit over many steps; correctness from never acting on anything uncommitted.
+
+use super::activities::Dispatch;
+use super::resources::ResourceRunner;
+use super::timers::TimerService;
+use super::EngineError;
+use crate::config::Config;
+use cairn_asl::StateMachine;
+use cairn_core::{Ctx, Decision, Effect, Execution, ExecutionInfo, Input, Outcome, World};
+use cairn_store::{ActivityTaskRecord, Batch, EventRecord, ExecutionRecord, Store, TimerRecord};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most commands folded into one transaction.
+const MAX_BATCH: usize = 512;
+
+pub enum Command {
+    Start {
+        request: StartRequest,
+        reply: oneshot::Sender<Result<StartResult, StartError>>,
+    },
+    Deliver {
+        execution_arn: String,
+        input: Input,
+        reply: Option<oneshot::Sender<Result<Outcome, EngineError>>>,
+    },
+    Shutdown,
+}
+
+/// A StartExecution that passed the API layer's checks.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    pub execution_arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub role_arn: String,
+    pub region: String,
+    /// The definition the execution runs (the machine's current one, or a version's).
+    pub definition: String,
+    /// The input exactly as sent (already checked to be JSON).
+    pub input_text: String,
+    pub state_machine_version_arn: Option<String>,
+    pub state_machine_alias_arn: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StartResult {
+    pub execution_arn: String,
+    pub start_date_ms: i64,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StartError {
+    /// Same name, but a closed execution or another input.
+    #[error("Execution Already Exists: '{0}'")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    InvalidDefinition(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// A running execution held by the writer.
+struct Live {
+    execution: Execution,
+    definition: Arc<StateMachine>,
+    definition_text: Arc<str>,
+    seq: i64,
+}
+
+/// Answers `activity_exists` from the store at the moment a Task state schedules.
+struct StoreWorld(Arc<dyn Store>);
+impl World for StoreWorld {
+    fn activity_exists(&self, activity_arn: &str) -> bool {
+        matches!(self.0.get_activity(activity_arn), Ok(Some(_)))
+    }
+}
+
+pub struct Writer {
+    store: Arc<dyn Store>,
+    token_key: [u8; 32],
+    dispatch: Arc<Dispatch>,
+    timers: TimerService,
+    resources: ResourceRunner,
+    world: Arc<dyn World>,
+    live: HashMap<String, Live>,
+    definitions: HashMap<Arc<str>, Arc<StateMachine>>,
+}
+
+/// What one batch produced, kept until its commit is known.
+#[derive(Default)]
+struct Pending {
+    batch: Batch,
+    touched: Vec<String>,
+    touched_set: HashSet<String>,
+    start_replies: Vec<(
+        oneshot::Sender<Result<StartResult, StartError>>,
+        Result<StartResult, StartError>,
+    )>,
+    deliver_replies: Vec<(
+        Option<oneshot::Sender<Result<Outcome, EngineError>>>,
+        Outcome,
+    )>,
+    after_commit: Vec<(String, Effect)>,
+}
+
+impl Pending {
+    fn touch(&mut self, arn: &str) {
+        if self.touched_set.insert(arn.to_string()) {
+            self.touched.push(arn.to_string());
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Writer {
+    pub fn new(
+        store: Arc<dyn Store>,
+        token_key: [u8; 32],
+        dispatch: Arc<Dispatch>,
+        timers: TimerService,
+        resources: ResourceRunner,
+        _config: Config,
+    ) -> Self {
+        Writer {
+            world: Arc::new(StoreWorld(store.clone())),
+            store,
+            token_key,
+            dispatch,
+            timers,
+            resources,
+            live: HashMap::new(),
+            definitions: HashMap::new(),
+        }
+    }
+
+    pub fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            let Some(first) = rx.blocking_recv() else {
+                return;
+            };
+            let mut commands = vec![first];
+            while commands.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(c) => commands.push(c),
+                    Err(_) => break,
+                }
+            }
+            let mut shutdown = false;
+            let mut pending = Pending::default();
+            for command in commands {
+                match command {
+                    Command::Start { request, reply } => {
+                        let result = self.start(request, &mut pending);
+                        pending.start_replies.push((reply, result));
+                    }
+                    Command::Deliver {
+                        execution_arn,
+                        input,
+                        reply,
+                    } => match self.deliver(&execution_arn, input, &mut pending) {
+                        Ok(outcome) => pending.deliver_replies.push((reply, outcome)),
+                        Err(e) => {
+                            if let Some(r) = reply {
+                                let _ = r.send(Err(e));
+                            }
+                        }
+                    },
+                    Command::Shutdown => shutdown = true,
+                }
+            }
+            self.finish(pending);
+            if shutdown {
+                return;
+            }
+        }
+    }
+
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            now_ms: now_ms(),
+            entropy: rand::random(),
+            token_key: self.token_key,
+            world: self.world.clone(),
+        }
+    }
+
+    fn definition(&mut self, text: &str) -> Result<(Arc<str>, Arc<StateMachine>), String> {
+        if let Some((k, v)) = self.definitions.get_key_value(text) {
+            return Ok((k.clone(), v.clone()));
+        }
+        let parsed = cairn_asl::parse_definition_str(text).map_err(|e| e.to_string())?;
+        let key: Arc<str> = Arc::from(text);
+        let machine = Arc::new(parsed);
+        self.definitions.insert(key.clone(), machine.clone());
+        Ok((key, machine))
+    }
+
+    fn start(
+        &mut self,
+        request: StartRequest,
+        pending: &mut Pending,
+    ) -> Result<StartResult, StartError> {
+        let existing = match self.live.get(&request.execution_arn) {
+            Some(live) => Some((
+                live.execution.status.as_str().to_string(),
+                live.execution.info.input_text.clone(),
+                live.execution.info.start_time_ms,
+            )),
+            None => self
+                .store
+                .get_execution(&request.execution_arn)
+                .map_err(|e| StartError::Internal(e.to_string()))?
+                .map(|r| (r.status, r.input, r.start_date_ms)),
+        };
+        if let Some((status, input, start_ms)) = existing {
+            // Idempotent while running with the same input (observed AWS behaviour).
+            if status == "RUNNING" && input == request.input_text {
+                return Ok(StartResult {
+                    execution_arn: request.execution_arn,
+                    start_date_ms: start_ms,
+                });
+            }
+            return Err(StartError::AlreadyExists(request.execution_arn));
+        }
+        let (definition_text, definition) = self
+            .definition(&request.definition)
+            .map_err(StartError::InvalidDefinition)?;
+        let input: serde_json::Value = serde_json::from_str(&request.input_text)
+            .map_err(|e| StartError::Internal(format!("input is not JSON: {e}")))?;
+        let ctx = self.ctx();
+        let info = ExecutionInfo {
+            execution_arn: request.execution_arn.clone(),
+            name: request.name,
+            state_machine_arn: request.state_machine_arn,
+            state_machine_name: request.state_machine_name,
+            role_arn: request.role_arn,
+            region: request.region,
+            start_time_ms: ctx.now_ms,
+            input_text: request.input_text,
+            state_machine_version_arn: request.state_machine_version_arn,
+            state_machine_alias_arn: request.state_machine_alias_arn,
+            redrive_count: 0,
+        };
+        let (execution, decision) = cairn_core::start(info, &definition, input, &ctx);
+        let arn = request.execution_arn;
+        self.live.insert(
+            arn.clone(),
+            Live {
+                execution,
+                definition,
+                definition_text,
+                seq: 0,
+            },
+        );
+        self.absorb(&arn, decision, &ctx, pending);
+        Ok(StartResult {
+            execution_arn: arn,
+            start_date_ms: ctx.now_ms,
+        })
+    }
+
+    fn load(&mut self, arn: &str) -> Result<Option<&mut Live>, EngineError> {
+        if !self.live.contains_key(arn) {
+            let Some(record) = self.store.get_execution(arn)? else {
+                return Ok(None);
+            };
+            let execution: Execution = serde_json::from_str(&record.snapshot)
+                .map_err(|e| cairn_store::StoreError::Corrupt(format!("snapshot of {arn}: {e}")))?;
+            let (definition_text, definition) = self
+                .definition(&record.definition)
+                .map_err(cairn_store::StoreError::Corrupt)?;
+            self.live.insert(
+                arn.to_string(),
+                Live {
+                    execution,
+                    definition,
+                    definition_text,
+                    seq: record.seq,
+                },
+            );
+        }
+        Ok(self.live.get_mut(arn))
+    }
+
+    fn deliver(
+        &mut self,
+        arn: &str,
+        input: Input,
+        pending: &mut Pending,
+    ) -> Result<Outcome, EngineError> {
+        let ctx = self.ctx();
+        if let Input::TimerFired { timer } = &input {
+            // The fired timer's row is spent whatever the interpreter makes of it.
+            pending
+                .batch
+                .cancelled_timers
+                .push((arn.to_string(), *timer));
+        }
+        let Some(live) = self.load(arn)? else {
+            return Err(EngineError::NoSuchExecution(arn.to_string()));
+        };
+        if live.execution.status != cairn_core::ExecutionStatus::Running {
+            return Ok(Outcome::NotRunning);
+        }
+        let definition = live.definition.clone();
+        let decision = cairn_core::step(&mut live.execution, &definition, input, &ctx);
+        let outcome = decision.outcome;
+        self.absorb(arn, decision, &ctx, pending);
+        Ok(outcome)
+    }
+
+    /// Fold a decision into the batch: events and outbox rows now, the rest after commit.
+    fn absorb(&mut self, arn: &str, decision: Decision, ctx: &Ctx, pending: &mut Pending) {
+        if decision.events.is_empty() && decision.effects.is_empty() {
+            return;
+        }
+        pending.touch(arn);
+        for event in &decision.events {
+            pending.batch.events.push(EventRecord {
+                execution_arn: arn.to_string(),
+                id: event.id,
+                body: event.to_wire(true).to_string(),
+            });
+        }
+        for effect in decision.effects {
+            match &effect {
+                Effect::ScheduleActivity {
+                    task,
+                    activity_arn,
+                    input,
+                    token,
+                } => pending.batch.activity_tasks.push(ActivityTaskRecord {
+                    activity_arn: activity_arn.clone(),
+                    execution_arn: arn.to_string(),
+                    task: *task,
+                    token: token.clone(),
+                    input: input.clone(),
+                    scheduled_ms: ctx.now_ms,
+                    taken: false,
+                }),
+                Effect::StartTimer { timer, fire_at_ms } => {
+                    pending.batch.timers.push(TimerRecord {
+                        execution_arn: arn.to_string(),
+                        timer: *timer,
+                        fire_at_ms: *fire_at_ms,
+                    })
+                }
+                Effect::CancelTimer { timer } => pending
+                    .batch
+                    .cancelled_timers
+                    .push((arn.to_string(), *timer)),
+                Effect::CancelTask { task } => {
+                    pending.batch.withdrawn_tasks.push((arn.to_string(), *task))
+                }
+                Effect::InvokeResource { .. } => {}
+            }
+            pending.after_commit.push((arn.to_string(), effect));
+        }
+    }
+
+    fn record(&self, arn: &str) -> Option<ExecutionRecord> {
+        let live = self.live.get(arn)?;
+        let e = &live.execution;
+        Some(ExecutionRecord {
+            arn: arn.to_string(),
+            state_machine_arn: e.info.state_machine_arn.clone(),
+            name: e.info.name.clone(),
+            status: e.status.as_str().to_string(),
+            start_date_ms: e.info.start_time_ms,
+            stop_date_ms: e.stop_time_ms,
+            input: e.info.input_text.clone(),
+            output: e.output.clone(),
+            error: e.error.clone(),
+            cause: e.cause.clone(),
+            definition: live.definition_text.to_string(),
+            role_arn: e.info.role_arn.clone(),
+            state_machine_version_arn: e.info.state_machine_version_arn.clone(),
+            state_machine_alias_arn: e.info.state_machine_alias_arn.clone(),
+            redrive_count: e.info.redrive_count,
+            snapshot: serde_json::to_string(e).unwrap_or_default(),
+            seq: live.seq,
+        })
+    }
+
+    /// Commit the batch, then answer and act; on a failed commit, answer with the error and
+    /// forget the touched executions so they are reloaded from what is durable.
+    fn finish(&mut self, mut pending: Pending) {
+        for arn in &pending.touched {
+            if let Some(r) = self.record(arn) {
+                pending.batch.executions.push(r);
+            }
+        }
+        let result = if pending.batch.is_empty() {
+            Ok(())
+        } else {
+            self.store.commit(&pending.batch)
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "commit failed; the batch is dropped");
+            for arn in &pending.touched {
+                self.live.remove(arn);
+            }
+            for (reply, _) in pending.start_replies {
+                let _ = reply.send(Err(StartError::Internal(e.to_string())));
+            }
+            for (reply, _) in pending.deliver_replies {
+                if let Some(r) = reply {
+                    let _ = r.send(Err(EngineError::Store(cairn_store::StoreError::Database(
+                        e.to_string(),
+                    ))));
+                }
+            }
+            return;
+        }
+        for (reply, result) in pending.start_replies {
+            let _ = reply.send(result);
+        }
+        for (reply, outcome) in pending.deliver_replies {
+            if let Some(r) = reply {
+                let _ = r.send(Ok(outcome));
+            }
+        }
+        for (arn, effect) in pending.after_commit {
+            match effect {
+                Effect::ScheduleActivity { activity_arn, .. } => self.dispatch.wake(&activity_arn),
+                Effect::StartTimer { timer, fire_at_ms } => self.timers.arm(arn, timer, fire_at_ms),
+                Effect::CancelTimer { .. } | Effect::CancelTask { .. } => {}
+                Effect::InvokeResource {
+                    task,
+                    resource,
+                    parameters,
+                    token,
+                } => self
+                    .resources
+                    .invoke(arn, task, resource, parameters, token),
+            }
+        }
+        // Finished executions leave the cache: their rows are final.
+        for arn in &pending.touched {
+            let done = self
+                .live
+                .get(arn)
+                .map(|l| l.execution.status != cairn_core::ExecutionStatus::Running)
+                .unwrap_or(false);
+            if done {
+                self.live.remove(arn);
+            }
+        }
+    }
+}
