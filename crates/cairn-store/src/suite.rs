@@ -221,7 +221,10 @@ fn event(execution: &ExecutionRecord, id: u64) -> EventRecord {
     EventRecord {
         execution_arn: execution.arn.clone(),
         id,
-        body: format!(r#"{{"id":{id},"type":"PassStateEntered"}}"#),
+        body: format!(
+            r#"{{"id":{id},"type":"PassStateEntered","of":"{}"}}"#,
+            execution.name
+        ),
     }
 }
 
@@ -288,10 +291,20 @@ fn names<T: Named>(rows: &[T]) -> Vec<&str> {
     rows.iter().map(Named::name).collect()
 }
 
+/// Claim until the queue is empty; the ids in claim order. Bounded, so that a store that
+/// hands out the same task forever fails the test instead of hanging it.
 fn claim_ids(store: &dyn Store, activity: &ActivityRecord) -> Vec<u64> {
-    std::iter::from_fn(|| store.claim_activity_task(&activity.arn).unwrap())
+    const BOUND: usize = 10_000;
+    let ids: Vec<u64> = std::iter::from_fn(|| store.claim_activity_task(&activity.arn).unwrap())
         .map(|t| t.task)
-        .collect()
+        .take(BOUND)
+        .collect();
+    assert!(
+        ids.len() < BOUND,
+        "the queue never ran dry: {:?}…",
+        &ids[..10]
+    );
+    ids
 }
 
 // ---- meta -----------------------------------------------------------------------------------
@@ -676,20 +689,20 @@ pub fn executions_filter_by_status_across_pages(db: &dyn Database) {
 pub fn running_executions_are_found(db: &dyn Database) {
     let store = db.open();
     assert!(store.running_executions().unwrap().is_empty());
-    let (a, b, c) = (
-        execution("m", "a", 1),
-        execution("m", "b", 2),
-        execution("n", "c", 3),
-    );
-    for e in [&a, &b, &c] {
+    let [a, b, c, d, f] = [("m", "a"), ("m", "b"), ("n", "c"), ("n", "d"), ("m", "f")]
+        .map(|(machine, name)| execution(machine, name, 1));
+    for e in [&a, &b, &c, &d, &f] {
         store.commit(&start(e, 1)).unwrap();
     }
-    store
-        .commit(&Batch {
-            executions: vec![finished(b.clone(), "ABORTED")],
-            ..Batch::default()
-        })
-        .unwrap();
+    let stopped = Batch {
+        executions: vec![
+            finished(b.clone(), "ABORTED"),
+            finished(d.clone(), "SUCCEEDED"),
+            finished(f.clone(), "FAILED"),
+        ],
+        ..Batch::default()
+    };
+    store.commit(&stopped).unwrap();
     let mut running: Vec<String> = store
         .running_executions()
         .unwrap()
@@ -733,11 +746,14 @@ pub fn history_pages_both_ways(db: &dyn Database) {
     assert_eq!(ids(HistoryPage::Before(1), 4), Vec::<u64>::new());
     assert_eq!(ids(HistoryPage::After(0), 100).len(), 10);
 
-    let f_events = store.history(&f.arn, HistoryPage::After(0), 100).unwrap();
-    assert_eq!(
-        f_events,
-        (1..=5).map(|id| event(&f, id)).collect::<Vec<_>>()
-    );
+    // Both directions stay inside one execution's history, whichever was started first.
+    let f_events: Vec<EventRecord> = (1..=5).map(|id| event(&f, id)).collect();
+    let forward = store.history(&f.arn, HistoryPage::After(0), 100).unwrap();
+    assert_eq!(forward, f_events);
+    let backward = store
+        .history(&f.arn, HistoryPage::Before(u64::MAX), 100)
+        .unwrap();
+    assert_eq!(backward, f_events.iter().rev().cloned().collect::<Vec<_>>());
     let nobody = execution("m", "nobody", 0);
     assert!(store
         .history(&nobody.arn, HistoryPage::After(0), 10)
@@ -865,6 +881,7 @@ pub fn claim_takes_the_oldest_task(db: &dyn Database) {
     let order: Vec<(String, u64)> =
         std::iter::from_fn(|| store.claim_activity_task(&resize.arn).unwrap())
             .map(|t| (t.execution_arn, t.task))
+            .take(3)
             .collect();
     assert_eq!(order, vec![(f.arn.clone(), 3), (f.arn.clone(), 2)]);
     assert_eq!(claim_ids(&*store, &crop), vec![10]);

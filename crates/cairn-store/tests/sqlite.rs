@@ -3,7 +3,7 @@
 
 use cairn_store::sqlite::SqliteStore;
 use cairn_store::suite::Database;
-use cairn_store::{Batch, HistoryPage, Store};
+use cairn_store::{Batch, EventRecord, ExecutionRecord, HistoryPage, Store};
 use std::path::PathBuf;
 use tempfile::TempDir;
 
@@ -29,6 +29,28 @@ impl Database for Scratch {
 }
 
 cairn_store::store_suite!(Scratch::new());
+
+fn execution() -> ExecutionRecord {
+    ExecutionRecord {
+        arn: "arn:aws:states:us-east-1:1:execution:m:e".into(),
+        state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:m".into(),
+        name: "e".into(),
+        status: "RUNNING".into(),
+        start_date_ms: 0,
+        stop_date_ms: None,
+        input: "{}".into(),
+        output: None,
+        error: None,
+        cause: None,
+        definition: "{}".into(),
+        role_arn: "r".into(),
+        state_machine_version_arn: None,
+        state_machine_alias_arn: None,
+        redrive_count: 0,
+        snapshot: "{}".into(),
+        seq: 0,
+    }
+}
 
 #[test]
 fn a_newer_schema_is_refused() {
@@ -68,26 +90,8 @@ fn reopening_keeps_the_schema_version() {
 fn event_ids_beyond_the_key_space_are_refused() {
     let db = Scratch::new();
     let store = db.open();
-    let e = cairn_store::ExecutionRecord {
-        arn: "arn:aws:states:us-east-1:1:execution:m:e".into(),
-        state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:m".into(),
-        name: "e".into(),
-        status: "RUNNING".into(),
-        start_date_ms: 0,
-        stop_date_ms: None,
-        input: "{}".into(),
-        output: None,
-        error: None,
-        cause: None,
-        definition: "{}".into(),
-        role_arn: "r".into(),
-        state_machine_version_arn: None,
-        state_machine_alias_arn: None,
-        redrive_count: 0,
-        snapshot: "{}".into(),
-        seq: 0,
-    };
-    let event = |id| cairn_store::EventRecord {
+    let e = execution();
+    let event = |id| EventRecord {
         execution_arn: e.arn.clone(),
         id,
         body: "{}".into(),
@@ -108,4 +112,36 @@ fn event_ids_beyond_the_key_space_are_refused() {
         .history(&e.arn, HistoryPage::Before(u64::MAX), 10)
         .unwrap();
     assert_eq!(page, vec![event((1 << 32) - 1)]);
+}
+
+/// WAL: a reader is not held up by a writer, even one in another process that holds the
+/// write lock (without WAL this read would wait out the busy timeout and fail).
+#[test]
+fn reads_proceed_while_another_connection_writes() {
+    let db = Scratch::new();
+    let store = db.open();
+    let e = execution();
+    store
+        .commit(&Batch {
+            executions: vec![e.clone()],
+            ..Batch::default()
+        })
+        .unwrap();
+
+    let mut other = rusqlite::Connection::open(&db.path).unwrap();
+    let tx = other
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    tx.execute("UPDATE executions SET status = 'ABORTED'", [])
+        .unwrap();
+    let seen = store.get_execution(&e.arn).unwrap().unwrap();
+    assert_eq!(
+        seen.status, "RUNNING",
+        "readers see the last committed state"
+    );
+    tx.commit().unwrap();
+    assert_eq!(
+        store.get_execution(&e.arn).unwrap().unwrap().status,
+        "ABORTED"
+    );
 }
