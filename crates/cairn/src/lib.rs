@@ -2,5 +2,8 @@
 //! start a real server on `127.0.0.1:0` in-process.
 
 pub mod api;
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod runtime;
+pub mod server;

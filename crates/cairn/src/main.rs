@@ -1,3 +1,5 @@
 //! The `cairn` binary: a thin entry point; everything lives in the library.
 
-fn main() {}
+fn main() -> anyhow::Result<()> {
+    cairn::cli::main()
+}

@@ -1,0 +1,35 @@
+//! Definitions and role ARNs as CreateStateMachine and UpdateStateMachine check them:
+//! `cairn_asl::validate` → `InvalidDefinition` in AWS's message form.
+
+use cairn_api::ApiError;
+use cairn_asl::{invalid_definition_message, validate, MachineType, Severity};
+
+/// The machine type of a `type` member (`STANDARD` unless `EXPRESS`).
+pub fn machine_type(name: &str) -> MachineType {
+    if name == "EXPRESS" {
+        MachineType::Express
+    } else {
+        MachineType::Standard
+    }
+}
+
+/// `InvalidDefinition` listing every error the validator finds; warnings pass.
+pub fn check(definition: &str, machine_type: MachineType) -> Result<(), ApiError> {
+    let diagnostics = validate(definition, machine_type);
+    if diagnostics.iter().any(|d| d.severity == Severity::Error) {
+        return Err(ApiError::invalid_definition(invalid_definition_message(
+            &diagnostics,
+        )));
+    }
+    Ok(())
+}
+
+/// A role ARN must at least look like an ARN (`arn:<partition>:<service>:…`).
+pub fn check_role_arn(role_arn: &str) -> Result<(), ApiError> {
+    let parts: Vec<&str> = role_arn.splitn(6, ':').collect();
+    if parts.len() == 6 && parts[0] == "arn" && !parts[1].is_empty() && !parts[2].is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_arn_prefix(role_arn))
+    }
+}

@@ -1,0 +1,46 @@
+//! The application a server serves: the store, the settings and the engine, shared by every
+//! request handler. Owns nothing that runs by itself; the engine owns its loops.
+
+use crate::config::Config;
+use crate::runtime::Engine;
+use cairn_api::ApiError;
+use cairn_store::Store;
+use std::sync::Arc;
+
+/// What every request handler can reach.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub config: Config,
+    pub engine: Arc<Engine>,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, config: Config, engine: Arc<Engine>) -> App {
+        App {
+            store,
+            config,
+            engine,
+        }
+    }
+
+    /// Run a (synchronous) store call on the blocking pool, so a slow disk never stalls the
+    /// async threads. A storage failure becomes an `InternalFailure` answer (and a log line).
+    pub async fn store<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&dyn Store) -> cairn_store::Result<R> + Send + 'static,
+    {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "store call failed");
+                Err(ApiError::internal_failure("Internal error in the store"))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "store call panicked");
+                Err(ApiError::internal_failure("Internal error"))
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The `cairn` command line: one file per subcommand (`serve` today; `run`, `worker`, `bench`
+//! join as siblings). Settings shared by subcommands that run an engine live in
+//! [`EngineArgs`], read from flags or the environment variables of Step Functions Local.
+
+mod serve;
+
+use crate::config::Config;
+use clap::{Args, Parser, Subcommand};
+
+/// Cairn: a self-hosted workflow engine speaking the AWS Step Functions API.
+#[derive(Debug, Parser)]
+#[command(name = "cairn", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the Step Functions API over HTTP.
+    Serve(serve::ServeArgs),
+}
+
+/// Where minted ARNs point and how fast time runs.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Account id written into ARNs.
+    #[arg(long, env = "AWS_ACCOUNT_ID", default_value = "123456789012")]
+    pub account_id: String,
+    /// Region written into ARNs when a request's signature names none.
+    #[arg(long, env = "AWS_DEFAULT_REGION", default_value = "us-east-1")]
+    pub region: String,
+    /// Scale for Wait states and timeouts (0.01 = a hundred times faster).
+    #[arg(long, env = "WAIT_TIME_SCALE", default_value_t = 1.0)]
+    pub wait_time_scale: f64,
+}
+
+impl EngineArgs {
+    pub fn config(&self) -> Config {
+        Config {
+            account_id: self.account_id.clone(),
+            region: self.region.clone(),
+            wait_time_scale: self.wait_time_scale,
+            ..Config::default()
+        }
+    }
+}
+
+/// Parse the command line and run the chosen subcommand.
+pub fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
