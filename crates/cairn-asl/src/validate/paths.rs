@@ -1,0 +1,136 @@
+//! JSONPath-mode fields: Paths (`InputPath`, `OutputPath`, Choice `Variable`, …), Reference
+//! Paths (`ResultPath`, `ItemsPath`, every scalar `…Path` field) and payload templates
+//! (`Parameters`, `ResultSelector`, `ItemSelector`, `Credentials`, JSONPath `Assign`), whose
+//! `key.$` members must hold a path or an intrinsic function call.
+//!
+//! Syntax is judged by `cairn_jsonpath::{check_path, check_reference_path, check_intrinsic}`;
+//! this module adds only what it needs to tell the three apart: a path starts with `$`, an
+//! intrinsic with `States.`. Wordings: `.$` with a non-string value is AWS's observed
+//! "The value for the field 'a.$' must be a STRING that contains a JSONPath but was an ARRAY";
+//! a non-reference path in a `…Path` field is "Value is not a Reference Path" (measured by
+//! another emulator); the rest are ours in the same style.
+//!
+//! Must not: evaluate anything.
+
+use super::context::{at, Cx, Kind};
+use super::values;
+use crate::model::QueryLanguage;
+use serde_json::{Map, Value};
+
+/// `InputPath`, `OutputPath`, `ResultPath`, `Parameters`, `ResultSelector` of a state (only
+/// in JSONPath mode: in JSONata mode the schema already refused them).
+pub fn check_io(cx: &mut Cx, state: &Map<String, Value>, ql: QueryLanguage, location: &str) {
+    if ql != QueryLanguage::JsonPath {
+        return;
+    }
+    for field in ["InputPath", "OutputPath"] {
+        if let Some(value) = state.get(field) {
+            if !value.is_null() {
+                path(cx, value, field, &at(location, field));
+            }
+        }
+    }
+    if let Some(value) = state.get("ResultPath") {
+        if !value.is_null() {
+            reference_path(cx, value, "ResultPath", &at(location, "ResultPath"), true);
+        }
+    }
+    // Parameters may be any JSON value (only objects are templates).
+    if let Some(value) = state.get("Parameters") {
+        template(cx, value, &at(location, "Parameters"));
+    }
+    if let Some(selector) = values::object(cx, state, "ResultSelector", location) {
+        template_object(cx, selector, &at(location, "ResultSelector"));
+    }
+}
+
+/// A Path field (`$…`, `$$…`, `$var…`); `location` is the field's own.
+pub fn path(cx: &mut Cx, value: &Value, field: &str, location: &str) {
+    let Value::String(p) = value else {
+        cx.wrong_kind(field, Kind::String, value, location);
+        return;
+    };
+    if !p.starts_with('$') || cairn_jsonpath::check_path(p).is_err() {
+        cx.schema(
+            format!("The value for the field '{field}' must be a valid JSONPath"),
+            location,
+        );
+    }
+}
+
+/// A Reference Path field: a path addressing one node (no wildcards, filters, slices, deep
+/// scan). `allow_context`: whether `$$…` is accepted (AWS refuses it in Map's numeric
+/// `…Path` fields, measured; elsewhere we accept it).
+pub fn reference_path(
+    cx: &mut Cx,
+    value: &Value,
+    field: &str,
+    location: &str,
+    allow_context: bool,
+) {
+    let Value::String(p) = value else {
+        cx.wrong_kind(field, Kind::String, value, location);
+        return;
+    };
+    let ok = p.starts_with('$')
+        && (allow_context || !p.starts_with("$$"))
+        && cairn_jsonpath::check_path(p).is_ok()
+        && cairn_jsonpath::check_reference_path(p).is_ok();
+    if !ok {
+        cx.schema("Value is not a Reference Path", location);
+    }
+}
+
+/// A value evaluated as a path or an intrinsic call: `.$` template members, Fail
+/// `ErrorPath`/`CausePath`.
+pub fn path_or_intrinsic(cx: &mut Cx, value: &Value, field: &str, location: &str) {
+    let Value::String(expr) = value else {
+        cx.schema(
+            format!(
+                "The value for the field '{field}' must be a STRING that contains a JSONPath but was {}",
+                Kind::of(value).with_article()
+            ),
+            location,
+        );
+        return;
+    };
+    let ok = if expr.starts_with('$') {
+        cairn_jsonpath::check_path(expr).is_ok()
+    } else if expr.starts_with("States.") {
+        cairn_jsonpath::check_intrinsic(expr).is_ok()
+    } else {
+        false
+    };
+    if !ok {
+        cx.schema(
+            format!(
+                "The value for the field '{field}' must be a valid JSONPath or a valid intrinsic function call"
+            ),
+            location,
+        );
+    }
+}
+
+/// A payload template: any JSON; objects (also inside arrays) have their `.$` members checked.
+pub fn template(cx: &mut Cx, value: &Value, location: &str) {
+    match value {
+        Value::Object(obj) => template_object(cx, obj, location),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                template(cx, item, &format!("{location}[{i}]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+pub fn template_object(cx: &mut Cx, obj: &Map<String, Value>, location: &str) {
+    for (key, value) in obj {
+        let member_at = at(location, key);
+        if key.ends_with(".$") {
+            path_or_intrinsic(cx, value, key, &member_at);
+        } else {
+            template(cx, value, &member_at);
+        }
+    }
+}
