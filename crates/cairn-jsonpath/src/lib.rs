@@ -14,8 +14,24 @@
 //! Invariant: pure functions; no I/O, no clock. Randomness (`States.UUID`,
 //! `States.MathRandom` without a seed) comes from the caller through [`Scope::entropy`].
 
+mod expression;
+mod intrinsics;
+mod java_style;
+mod path;
+mod result_path;
+mod template;
+
 use serde_json::Value;
 use std::cell::Cell;
+
+pub use intrinsics::FUNCTION_NAMES;
+
+/// The error name of every path failure (AWS reports `States.Runtime`, not the spec's
+/// `States.ParameterPathFailure`, observed).
+pub const STATES_RUNTIME: &str = "States.Runtime";
+/// The error name of an intrinsic function called with arguments it rejects (the spec's name;
+/// AWS's choice here is not observed).
+pub const STATES_INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
 
 /// What a path or template is evaluated against.
 pub struct Scope<'a> {
@@ -69,59 +85,82 @@ pub struct SyntaxError(pub String);
 /// A definite path that selects nothing is an error (`Invalid path '$.x' : No results for path: $['x']`);
 /// an indefinite path (wildcard, slice, filter, deep scan) returns an array, possibly empty.
 pub fn evaluate_path(path: &str, scope: &Scope) -> Result<Value, PathError> {
-    let _ = (path, scope);
-    Err(unimplemented_error())
+    expression::evaluate_path_text(path, scope).map_err(|e| e.into_path_error(path))
 }
 
 /// Like [`evaluate_path`] but `Ok(None)` when a definite path selects nothing
 /// (Choice `IsPresent`, optional fields).
 pub fn lookup_path(path: &str, scope: &Scope) -> Result<Option<Value>, PathError> {
-    let _ = (path, scope);
-    Err(unimplemented_error())
+    match expression::evaluate_path_text(path, scope) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_absence() => Ok(None),
+        Err(e) => Err(e.into_path_error(path)),
+    }
 }
 
 /// Write `result` into `target` at a reference path (`ResultPath`): `$` replaces the whole
 /// value; `$.a.b` creates intermediate objects in a copy of `target`.
 pub fn write_result_path(path: &str, target: Value, result: Value) -> Result<Value, PathError> {
-    let _ = (path, target, result);
-    Err(unimplemented_error())
+    result_path::write(path, target, result)
 }
 
 /// Evaluate a payload template: objects are copied with `key.$` entries evaluated (a path or
 /// an intrinsic call) and renamed to `key`; recursion into nested objects and arrays.
 /// `field` names the template for error messages (e.g. `Parameters`).
 pub fn evaluate_template(template: &Value, scope: &Scope, field: &str) -> Result<Value, PathError> {
-    let _ = (template, scope, field);
-    Err(unimplemented_error())
+    template::evaluate(template, scope, field)
 }
 
 /// Evaluate one `.$` value: a path or an intrinsic function call.
 pub fn evaluate_expression(expr: &str, scope: &Scope) -> Result<Value, PathError> {
-    let _ = (expr, scope);
-    Err(unimplemented_error())
+    expression::evaluate(expr, scope).map_err(|e| e.into_path_error(expr))
 }
 
 /// Check the syntax of a Path (`$…`, `$$…`, `$var…`), for static validation.
 pub fn check_path(path: &str) -> Result<(), SyntaxError> {
-    let _ = path;
-    Ok(())
+    path::parse::parse_path(path)
+        .map(|_| ())
+        .map_err(|e| SyntaxError(format!("Invalid JSONPath '{path}': {e}")))
 }
 
 /// Check that a path is a reference path (no wildcards, filters, slices or deep scan).
 pub fn check_reference_path(path: &str) -> Result<(), SyntaxError> {
-    let _ = path;
-    Ok(())
-}
-
-/// Check the syntax of an intrinsic function call (`States.Format('{}', $.x)`).
-pub fn check_intrinsic(expr: &str) -> Result<(), SyntaxError> {
-    let _ = expr;
-    Ok(())
-}
-
-fn unimplemented_error() -> PathError {
-    PathError {
-        error: "States.Runtime",
-        message: "JSONPath evaluation is not implemented yet".into(),
+    let parsed = path::parse::parse_path(path)
+        .map_err(|e| SyntaxError(format!("Invalid JSONPath '{path}': {e}")))?;
+    if parsed.is_reference() {
+        Ok(())
+    } else {
+        Err(SyntaxError(format!(
+            "Invalid reference path '{path}': only member names and array indices are allowed \
+             (no wildcards, slices, unions, filters or deep scan)"
+        )))
     }
+}
+
+/// Check that a path can be a `ResultPath`: a reference path over the data (`$…`), not the
+/// context object (`$$…`) nor a variable (`$name…`).
+pub fn check_result_path(path: &str) -> Result<(), SyntaxError> {
+    check_reference_path(path)?;
+    if path.starts_with("$$")
+        || path
+            .as_bytes()
+            .get(1)
+            .is_some_and(|b| *b != b'.' && *b != b'[')
+    {
+        return Err(SyntaxError(format!(
+            "Invalid ResultPath '{path}': a ResultPath must start with '$' and address the state's data"
+        )));
+    }
+    Ok(())
+}
+
+/// Check the syntax of an intrinsic function call (`States.Format('{}', $.x)`): the call
+/// syntax, known function names, argument counts, nesting depth and the paths used as arguments.
+pub fn check_intrinsic(expr: &str) -> Result<(), SyntaxError> {
+    intrinsics::check(expr).map_err(SyntaxError)
+}
+
+/// Whether a `.$` value is an intrinsic call rather than a path (it starts with `States.`).
+pub fn is_intrinsic(expr: &str) -> bool {
+    expr.trim_start().starts_with("States.")
 }
