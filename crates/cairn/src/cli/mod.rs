@@ -2,6 +2,7 @@
 //! join as siblings). Settings shared by subcommands that run an engine live in
 //! [`EngineArgs`], read from flags or the environment variables of Step Functions Local.
 
+mod bench;
 mod serve;
 
 use crate::config::Config;
@@ -19,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the Step Functions API over HTTP.
     Serve(serve::ServeArgs),
+    /// Measure throughput and latency against an in-process server or any endpoint.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Where minted ARNs point and how fast time runs.
@@ -52,6 +55,7 @@ pub fn main() -> anyhow::Result<()> {
     init_tracing();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 

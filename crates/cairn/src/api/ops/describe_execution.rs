@@ -1,11 +1,22 @@
-//! DescribeExecution: not implemented yet. Answers an AWS-shaped 400 naming the operation, so clients
-//! see a clear error instead of a transport failure.
+//! DescribeExecution: the execution's row as AWS shapes it.
 
-use crate::api::Ctx;
+use super::execution_common::{describe, load_execution};
+use crate::api::{parse_input, Ctx};
 use crate::app::App;
 use cairn_api::ApiError;
+use serde::Deserialize;
 use serde_json::Value;
 
-pub async fn handle(_app: &App, _ctx: &Ctx, _input: Value) -> Result<Value, ApiError> {
-    Err(ApiError::not_supported_yet("DescribeExecution"))
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Input {
+    execution_arn: String,
+    included_data: Option<String>,
+}
+
+pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+    let req: Input = parse_input(input)?;
+    let record = load_execution(app, &req.execution_arn).await?;
+    let include = req.included_data.as_deref() != Some("METADATA_ONLY");
+    Ok(describe(&record, include))
 }

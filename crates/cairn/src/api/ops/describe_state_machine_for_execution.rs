@@ -1,13 +1,54 @@
-//! DescribeStateMachineForExecution: not implemented yet. Answers an AWS-shaped 400 naming the operation, so clients
-//! see a clear error instead of a transport failure.
+//! DescribeStateMachineForExecution: the definition an execution actually runs (it keeps
+//! the one it started with across UpdateStateMachine).
 
-use crate::api::Ctx;
+use super::execution_common::load_execution;
+use crate::api::{parse_input, Ctx};
 use crate::app::App;
-use cairn_api::ApiError;
-use serde_json::Value;
+use cairn_api::{time::epoch_seconds, ApiError};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
-pub async fn handle(_app: &App, _ctx: &Ctx, _input: Value) -> Result<Value, ApiError> {
-    Err(ApiError::not_supported_yet(
-        "DescribeStateMachineForExecution",
-    ))
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Input {
+    execution_arn: String,
+}
+
+fn json_text(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+    let req: Input = parse_input(input)?;
+    let execution = load_execution(app, &req.execution_arn).await?;
+    let key = execution.state_machine_arn.clone();
+    let machine = app.store(move |s| s.get_state_machine(&key)).await?;
+    let mut out = json!({
+        "stateMachineArn": execution.state_machine_arn,
+        "definition": execution.definition,
+        "roleArn": execution.role_arn,
+    });
+    match machine {
+        Some(m) => {
+            out["name"] = json!(m.name);
+            out["updateDate"] = epoch_seconds(m.update_date_ms.unwrap_or(m.creation_date_ms));
+            out["loggingConfiguration"] = json_text(&m.logging_configuration);
+            out["tracingConfiguration"] = json_text(&m.tracing_configuration);
+            if let Some(r) = m.revision_id {
+                out["revisionId"] = json!(r);
+            }
+        }
+        None => {
+            // The machine was deleted since; the execution still knows its name.
+            let name = execution
+                .state_machine_arn
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            out["name"] = json!(name);
+            out["updateDate"] = epoch_seconds(execution.start_date_ms);
+        }
+    }
+    Ok(out)
 }

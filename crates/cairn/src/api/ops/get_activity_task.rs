@@ -1,11 +1,38 @@
-//! GetActivityTask: not implemented yet. Answers an AWS-shaped 400 naming the operation, so clients
-//! see a clear error instead of a transport failure.
+//! GetActivityTask: a long poll of up to 60 s for the activity's oldest queued task.
+//! Nothing came → `{}` (SDKs read a null `taskToken`).
 
-use crate::api::Ctx;
+use crate::api::{parse_input, Ctx};
 use crate::app::App;
-use cairn_api::ApiError;
-use serde_json::Value;
+use crate::runtime::PollError;
+use cairn_api::{ApiError, Arn};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
 
-pub async fn handle(_app: &App, _ctx: &Ctx, _input: Value) -> Result<Value, ApiError> {
-    Err(ApiError::not_supported_yet("GetActivityTask"))
+/// AWS holds a poll for 60 seconds.
+pub const LONG_POLL: Duration = Duration::from_secs(60);
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Input {
+    activity_arn: String,
+    worker_name: Option<String>,
+}
+
+pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+    let req: Input = parse_input(input)?;
+    Arn::parse_as(&req.activity_arn, &["activity"])?;
+    match app
+        .engine
+        .poll_activity(&req.activity_arn, req.worker_name, LONG_POLL)
+        .await
+    {
+        Ok(Some(task)) => Ok(json!({"taskToken": task.token, "input": task.input})),
+        Ok(None) => Ok(json!({})),
+        Err(PollError::ActivityDoesNotExist(arn)) => Err(ApiError::no_such_activity(&arn)),
+        Err(PollError::WorkerLimitExceeded) => Err(ApiError::activity_worker_limit_exceeded(
+            PollError::WorkerLimitExceeded.to_string(),
+        )),
+        Err(PollError::Engine(e)) => Err(ApiError::internal_failure(e.to_string())),
+    }
 }

@@ -1,11 +1,71 @@
-//! ListExecutions: not implemented yet. Answers an AWS-shaped 400 naming the operation, so clients
-//! see a clear error instead of a transport failure.
+//! ListExecutions: a state machine's executions, newest first, optionally by status.
 
-use crate::api::Ctx;
+use super::execution_common::list_item;
+use crate::api::pagination::page_size;
+use crate::api::{parse_input, Ctx};
 use crate::app::App;
-use cairn_api::ApiError;
-use serde_json::Value;
+use cairn_api::{page_token, ApiError, Arn, Resource};
+use cairn_store::Cursor;
+use serde::Deserialize;
+use serde_json::{json, Value};
 
-pub async fn handle(_app: &App, _ctx: &Ctx, _input: Value) -> Result<Value, ApiError> {
-    Err(ApiError::not_supported_yet("ListExecutions"))
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Input {
+    state_machine_arn: Option<String>,
+    map_run_arn: Option<String>,
+    status_filter: Option<String>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+const TOKEN_SCOPE: &str = "ListExecutions";
+
+pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+    let req: Input = parse_input(input)?;
+    let machine_arn = match (req.state_machine_arn, req.map_run_arn) {
+        (Some(arn), None) => arn,
+        (None, Some(_)) => {
+            return Err(ApiError::not_supported_yet("ListExecutions with mapRunArn"))
+        }
+        _ => {
+            return Err(ApiError::validation(
+                "Must provide a StateMachine ARN or a MapRun ARN",
+            ))
+        }
+    };
+    let arn = Arn::parse_as(&machine_arn, &["stateMachine"])?;
+    if !matches!(arn.resource, Resource::StateMachine { .. }) {
+        return Err(ApiError::no_such_state_machine(&machine_arn));
+    }
+    let key = machine_arn.clone();
+    let machine = app
+        .store(move |s| s.get_state_machine(&key))
+        .await?
+        .ok_or_else(|| ApiError::no_such_state_machine(&machine_arn))?;
+    if machine.machine_type == "EXPRESS" {
+        return Err(ApiError::state_machine_type_not_supported(
+            "This operation is not supported by this type of state machine",
+        ));
+    }
+    let cursor: Option<Cursor> = match &req.next_token {
+        Some(t) => Some(page_token::decode(TOKEN_SCOPE, t)?),
+        None => None,
+    };
+    let limit = page_size(req.max_results);
+    let status = req.status_filter.clone();
+    let mut rows = app
+        .store(move |s| {
+            s.list_executions(&machine_arn, status.as_deref(), cursor.as_ref(), limit + 1)
+        })
+        .await?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let mut out = json!({"executions": rows.iter().map(list_item).collect::<Vec<_>>()});
+    if more {
+        if let Some(last) = rows.last() {
+            out["nextToken"] = json!(page_token::encode(TOKEN_SCOPE, &Cursor { seq: last.seq }));
+        }
+    }
+    Ok(out)
 }

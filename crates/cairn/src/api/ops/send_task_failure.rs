@@ -1,11 +1,29 @@
-//! SendTaskFailure: not implemented yet. Answers an AWS-shaped 400 naming the operation, so clients
-//! see a clear error instead of a transport failure.
+//! SendTaskFailure: a worker (or callback) reports that the task failed.
 
-use crate::api::Ctx;
+use super::task_token::answer;
+use crate::api::{parse_input, Ctx};
 use crate::app::App;
 use cairn_api::ApiError;
-use serde_json::Value;
+use cairn_core::Input as CoreInput;
+use serde::Deserialize;
+use serde_json::{json, Value};
 
-pub async fn handle(_app: &App, _ctx: &Ctx, _input: Value) -> Result<Value, ApiError> {
-    Err(ApiError::not_supported_yet("SendTaskFailure"))
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Input {
+    task_token: String,
+    error: Option<String>,
+    cause: Option<String>,
+}
+
+pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+    let req: Input = parse_input(input)?;
+    let (error, cause) = (req.error, req.cause);
+    answer(app, &req.task_token, move |task| CoreInput::TaskFailed {
+        task,
+        error,
+        cause,
+    })
+    .await?;
+    Ok(json!({}))
 }

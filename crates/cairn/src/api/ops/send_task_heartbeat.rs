@@ -1,11 +1,24 @@
-//! SendTaskHeartbeat: not implemented yet. Answers an AWS-shaped 400 naming the operation, so clients
-//! see a clear error instead of a transport failure.
+//! SendTaskHeartbeat: restarts the task's heartbeat clock; writes no history event.
 
-use crate::api::Ctx;
+use super::task_token::answer;
+use crate::api::{parse_input, Ctx};
 use crate::app::App;
 use cairn_api::ApiError;
-use serde_json::Value;
+use cairn_core::Input as CoreInput;
+use serde::Deserialize;
+use serde_json::{json, Value};
 
-pub async fn handle(_app: &App, _ctx: &Ctx, _input: Value) -> Result<Value, ApiError> {
-    Err(ApiError::not_supported_yet("SendTaskHeartbeat"))
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Input {
+    task_token: String,
+}
+
+pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+    let req: Input = parse_input(input)?;
+    answer(app, &req.task_token, |task| CoreInput::TaskHeartbeat {
+        task,
+    })
+    .await?;
+    Ok(json!({}))
 }

@@ -1,11 +1,62 @@
-//! StartExecution: not implemented yet. Answers an AWS-shaped 400 naming the operation, so clients
-//! see a clear error instead of a transport failure.
+//! StartExecution: start a STANDARD execution (committed, with its first steps, before the
+//! answer). Same name and same input while the first run is still RUNNING answers with the
+//! same ARN; otherwise a reused name is `ExecutionAlreadyExists` (observed AWS behaviour).
 
-use crate::api::Ctx;
+use super::execution_common::{check_execution_input, machine_for_start};
+use crate::api::{parse_input, Ctx};
 use crate::app::App;
-use cairn_api::ApiError;
-use serde_json::Value;
+use crate::runtime::{StartError, StartRequest};
+use cairn_api::{time::epoch_seconds, validate_name, ApiError};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
-pub async fn handle(_app: &App, _ctx: &Ctx, _input: Value) -> Result<Value, ApiError> {
-    Err(ApiError::not_supported_yet("StartExecution"))
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Input {
+    state_machine_arn: String,
+    name: Option<String>,
+    input: Option<String>,
+}
+
+pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+    let req: Input = parse_input(input)?;
+    let name = match req.name {
+        Some(n) => {
+            validate_name(&n)?;
+            n
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let input_text = check_execution_input(req.input)?;
+    let (machine, arn) = machine_for_start(app, &req.state_machine_arn).await?;
+    if machine.machine_type == "EXPRESS" {
+        return super::start_sync_execution::start_express_async(
+            app, ctx, &machine, name, input_text,
+        )
+        .await;
+    }
+    let scope = arn.scope();
+    let execution_arn = scope.execution(&machine.name, &name);
+    let request = StartRequest {
+        execution_arn,
+        name,
+        state_machine_arn: machine.arn.clone(),
+        state_machine_name: machine.name.clone(),
+        role_arn: machine.role_arn.clone(),
+        region: scope.region.clone(),
+        definition: machine.definition.clone(),
+        input_text,
+        state_machine_version_arn: None,
+        state_machine_alias_arn: None,
+    };
+    match app.engine.start_execution(request).await {
+        Ok(Ok(started)) => Ok(json!({
+            "executionArn": started.execution_arn,
+            "startDate": epoch_seconds(started.start_date_ms),
+        })),
+        Ok(Err(StartError::AlreadyExists(arn))) => Err(ApiError::execution_exists(&arn)),
+        Ok(Err(StartError::InvalidDefinition(m))) => Err(ApiError::invalid_definition(m)),
+        Ok(Err(StartError::Internal(m))) => Err(ApiError::internal_failure(m)),
+        Err(e) => Err(ApiError::internal_failure(e.to_string())),
+    }
 }

@@ -1,11 +1,134 @@
-//! StartSyncExecution: not implemented yet. Answers an AWS-shaped 400 naming the operation, so clients
-//! see a clear error instead of a transport failure.
+//! StartSyncExecution: run an EXPRESS execution and answer with its result (200 even when it
+//! failed; `status` says how it ended). Also home of the asynchronous Express start used by
+//! StartExecution on an EXPRESS machine.
 
-use crate::api::Ctx;
+use super::execution_common::{check_execution_input, machine_for_start};
+use crate::api::{parse_input, Ctx};
 use crate::app::App;
-use cairn_api::ApiError;
-use serde_json::Value;
+use cairn_api::{time::epoch_seconds, validate_name, ApiError};
+use cairn_core::{Execution, ExecutionInfo};
+use cairn_store::StateMachineRecord;
+use serde::Deserialize;
+use serde_json::{json, Value};
 
-pub async fn handle(_app: &App, _ctx: &Ctx, _input: Value) -> Result<Value, ApiError> {
-    Err(ApiError::not_supported_yet("StartSyncExecution"))
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Input {
+    state_machine_arn: String,
+    name: Option<String>,
+    input: Option<String>,
+    included_data: Option<String>,
+}
+
+/// Build the execution's identity and parse what it runs.
+fn prepare(
+    app: &App,
+    ctx: &Ctx,
+    machine: &StateMachineRecord,
+    name: String,
+    input_text: String,
+) -> Result<
+    (
+        ExecutionInfo,
+        std::sync::Arc<cairn_asl::StateMachine>,
+        Value,
+    ),
+    ApiError,
+> {
+    let definition = app
+        .engine
+        .parse_definition(&machine.definition)
+        .map_err(ApiError::invalid_definition)?;
+    let input: Value = serde_json::from_str(&input_text)
+        .map_err(|e| ApiError::invalid_execution_input(e.to_string()))?;
+    let scope = cairn_api::Arn::parse(&machine.arn)?.scope();
+    let id = uuid::Uuid::new_v4().to_string();
+    let info = ExecutionInfo {
+        execution_arn: scope.express_execution(&machine.name, &name, &id),
+        name,
+        state_machine_arn: machine.arn.clone(),
+        state_machine_name: machine.name.clone(),
+        role_arn: machine.role_arn.clone(),
+        region: scope.region.clone(),
+        start_time_ms: ctx.now_ms,
+        input_text,
+        state_machine_version_arn: None,
+        state_machine_alias_arn: None,
+        redrive_count: 0,
+    };
+    Ok((info, definition, input))
+}
+
+/// StartExecution on an EXPRESS machine: start it in the background, answer at once.
+pub async fn start_express_async(
+    app: &App,
+    ctx: &Ctx,
+    machine: &StateMachineRecord,
+    name: String,
+    input_text: String,
+) -> Result<Value, ApiError> {
+    let (info, definition, input) = prepare(app, ctx, machine, name, input_text)?;
+    let arn = info.execution_arn.clone();
+    let key = *app.engine.token_key();
+    let scale = app.config.wait_time_scale;
+    tokio::spawn(crate::runtime::express::run(
+        info, definition, input, key, scale,
+    ));
+    Ok(json!({"executionArn": arn, "startDate": epoch_seconds(ctx.now_ms)}))
+}
+
+pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+    let req: Input = parse_input(input)?;
+    let name = match req.name {
+        Some(n) => {
+            validate_name(&n)?;
+            n
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    let input_text = check_execution_input(req.input)?;
+    let (machine, _) = machine_for_start(app, &req.state_machine_arn).await?;
+    if machine.machine_type != "EXPRESS" {
+        return Err(ApiError::state_machine_type_not_supported(
+            "This operation is not supported by this type of state machine",
+        ));
+    }
+    let (info, definition, input) = prepare(app, ctx, &machine, name, input_text)?;
+    let key = *app.engine.token_key();
+    let execution =
+        crate::runtime::express::run(info, definition, input, key, app.config.wait_time_scale)
+            .await;
+    let include = req.included_data.as_deref() != Some("METADATA_ONLY");
+    Ok(render(&execution, include))
+}
+
+fn render(e: &Execution, include_data: bool) -> Value {
+    let stop = e.stop_time_ms.unwrap_or(e.info.start_time_ms);
+    let billed_ms = ((stop - e.info.start_time_ms).max(1) + 99) / 100 * 100;
+    let mut out = json!({
+        "executionArn": e.info.execution_arn,
+        "stateMachineArn": e.info.state_machine_arn,
+        "name": e.info.name,
+        "startDate": epoch_seconds(e.info.start_time_ms),
+        "stopDate": epoch_seconds(stop),
+        "status": e.status.as_str(),
+        "inputDetails": {"included": include_data},
+        "billingDetails": {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": billed_ms},
+    });
+    if include_data {
+        out["input"] = json!(e.info.input_text);
+    }
+    if let Some(o) = &e.output {
+        if include_data {
+            out["output"] = json!(o);
+        }
+        out["outputDetails"] = json!({"included": include_data});
+    }
+    if let Some(err) = &e.error {
+        out["error"] = json!(err);
+    }
+    if let Some(c) = &e.cause {
+        out["cause"] = json!(c);
+    }
+    out
 }

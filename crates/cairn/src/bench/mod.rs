@@ -1,0 +1,88 @@
+//! `cairn bench`: load generator and figures, against this build (an in-process server with
+//! its durable SQLite settings) or any endpoint that speaks the Step Functions API
+//! (`--endpoint http://…`), so the same load gives side-by-side ratios.
+//!
+//! Scenarios:
+//! - `pass-chain`: executions of a 10-state Pass chain → executions/s and state transitions/s;
+//! - `map`: executions of an inline Map over 1,000 items (one Pass per item);
+//! - `activity`: activity round trips/s with 1, 8 and 64 workers, then the dispatch latency
+//!   (StartExecution sent → a parked worker holds the task), p50 and p99.
+//!
+//! Figures are printed, never asserted: the machines are shared and noisy; compare ratios
+//! taken in one run.
+
+mod client;
+mod scenarios;
+
+pub use client::{CallError, SfnConnection};
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Target this endpoint instead of an in-process Cairn server.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// Which scenarios: pass-chain, map, activity, or all.
+    #[arg(long, default_value = "all")]
+    pub scenario: String,
+    /// Executions of the Pass chain.
+    #[arg(long, default_value_t = 5000)]
+    pub executions: usize,
+    /// Concurrent client connections starting executions.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Executions of the 1,000-item Map.
+    #[arg(long, default_value_t = 20)]
+    pub map_executions: usize,
+    /// Activity tasks per worker count.
+    #[arg(long, default_value_t = 3000)]
+    pub activity_tasks: usize,
+    /// Worker counts for the activity scenario.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
+    pub workers: Vec<usize>,
+    /// Samples for the dispatch-latency measurement.
+    #[arg(long, default_value_t = 300)]
+    pub latency_samples: usize,
+    /// Database of the in-process server (default: a fresh temporary directory).
+    #[arg(long)]
+    pub database: Option<PathBuf>,
+}
+
+/// Run the benchmark; prints figures to stdout.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let mut local = None;
+    let endpoint = match &args.endpoint {
+        Some(e) => e.clone(),
+        None => {
+            let server = scenarios::LocalServer::start(args.database.clone()).await?;
+            let endpoint = server.endpoint.clone();
+            local = Some(server);
+            endpoint
+        }
+    };
+    println!("cairn bench against {endpoint}");
+    let all = args.scenario == "all";
+    if all || args.scenario == "pass-chain" {
+        scenarios::pass_chain(&endpoint, args.executions, args.concurrency).await?;
+    }
+    if all || args.scenario == "map" {
+        scenarios::map(&endpoint, args.map_executions, args.concurrency.min(4)).await?;
+    }
+    if all || args.scenario == "activity" {
+        for &workers in &args.workers {
+            scenarios::activity_throughput(
+                &endpoint,
+                args.activity_tasks,
+                workers,
+                args.concurrency,
+            )
+            .await?;
+        }
+        scenarios::activity_latency(&endpoint, args.latency_samples, 8).await?;
+    }
+    if let Some(server) = local {
+        server.stop().await;
+    }
+    Ok(())
+}

@@ -1,0 +1,429 @@
+//! The benchmark scenarios and the in-process server they run against by default.
+
+use super::client::{CallError, SfnConnection};
+use crate::app::App;
+use crate::config::Config;
+use crate::runtime::Engine;
+use anyhow::Context;
+use cairn_store::sqlite::SqliteStore;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/cairn-bench";
+
+/// A Cairn server in this process, on 127.0.0.1, with the durable SQLite settings of `serve`.
+pub struct LocalServer {
+    pub endpoint: String,
+    engine: Arc<Engine>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl LocalServer {
+    pub async fn start(database: Option<PathBuf>) -> anyhow::Result<LocalServer> {
+        let (dir, path) = match database {
+            Some(p) => (None, p),
+            None => {
+                let dir = tempfile::tempdir()?;
+                let path = dir.path().join("bench.db");
+                (Some(dir), path)
+            }
+        };
+        let store: Arc<dyn cairn_store::Store> =
+            Arc::new(SqliteStore::open(&path).context("opening the bench database")?);
+        let config = Config::default();
+        let engine = Engine::start(store.clone(), config.clone())?;
+        let app = Arc::new(App::new(store, config, engine.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let endpoint = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = crate::server::serve(listener, app, async {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        Ok(LocalServer {
+            endpoint,
+            engine,
+            stop,
+            server,
+            _dir: dir,
+        })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        self.engine.shutdown().await;
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+fn micros_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+async fn create_machine(
+    conn: &mut SfnConnection,
+    name: &str,
+    definition: &Value,
+) -> Result<String, CallError> {
+    let out = conn
+        .call(
+            "CreateStateMachine",
+            &json!({"name": name, "definition": definition.to_string(), "roleArn": ROLE}),
+        )
+        .await?;
+    Ok(out["stateMachineArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// Start `count` executions over `concurrency` connections; returns their ARNs.
+async fn start_many(
+    endpoint: &str,
+    machine: &str,
+    count: usize,
+    concurrency: usize,
+    input: Arc<dyn Fn(usize) -> String + Send + Sync>,
+) -> anyhow::Result<Vec<String>> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (endpoint, machine, next, input) = (
+            endpoint.to_string(),
+            machine.to_string(),
+            next.clone(),
+            input.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut conn = SfnConnection::connect(&endpoint).await?;
+            let mut arns = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return Ok::<_, CallError>(arns);
+                }
+                let out = conn
+                    .call(
+                        "StartExecution",
+                        &json!({"stateMachineArn": machine, "name": format!("e{i}"), "input": input(i)}),
+                    )
+                    .await?;
+                arns.push(out["executionArn"].as_str().unwrap_or_default().to_string());
+            }
+        }));
+    }
+    let mut arns = Vec::with_capacity(count);
+    for t in tasks {
+        arns.extend(t.await??);
+    }
+    Ok(arns)
+}
+
+/// Wait until every execution has left RUNNING; returns how many SUCCEEDED.
+async fn await_all(endpoint: &str, arns: Vec<String>, concurrency: usize) -> anyhow::Result<usize> {
+    let arns = Arc::new(arns);
+    let next = Arc::new(AtomicUsize::new(0));
+    let succeeded = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (endpoint, arns, next, succeeded) = (
+            endpoint.to_string(),
+            arns.clone(),
+            next.clone(),
+            succeeded.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut conn = SfnConnection::connect(&endpoint).await?;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(arn) = arns.get(i) else {
+                    return Ok::<_, CallError>(());
+                };
+                loop {
+                    let out = conn
+                        .call("DescribeExecution", &json!({"executionArn": arn}))
+                        .await?;
+                    match out["status"].as_str() {
+                        Some("RUNNING") => tokio::time::sleep(Duration::from_millis(20)).await,
+                        Some("SUCCEEDED") => {
+                            succeeded.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(succeeded.load(Ordering::Relaxed))
+}
+
+fn report(
+    label: &str,
+    executions: usize,
+    succeeded: usize,
+    transitions_each: usize,
+    elapsed: Duration,
+) {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "{label}: {executions} executions ({succeeded} succeeded) in {secs:.2}s = {:.0} executions/s, {:.0} state transitions/s",
+        executions as f64 / secs,
+        (executions * transitions_each) as f64 / secs
+    );
+}
+
+/// A 10-state Pass chain.
+pub async fn pass_chain(
+    endpoint: &str,
+    executions: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let mut states = serde_json::Map::new();
+    for i in 0..10 {
+        let mut s = json!({"Type": "Pass", "Result": {"step": i}, "ResultPath": "$.last"});
+        if i == 9 {
+            s["End"] = json!(true);
+        } else {
+            s["Next"] = json!(format!("S{}", i + 1));
+        }
+        states.insert(format!("S{i}"), s);
+    }
+    let definition = json!({"StartAt": "S0", "States": states});
+    let mut conn = SfnConnection::connect(endpoint).await?;
+    let machine = create_machine(&mut conn, &unique("bench-pass"), &definition).await?;
+    let begin = Instant::now();
+    let arns = start_many(
+        endpoint,
+        &machine,
+        executions,
+        concurrency,
+        Arc::new(|i| json!({"i": i}).to_string()),
+    )
+    .await?;
+    let succeeded = await_all(endpoint, arns, concurrency).await?;
+    report(
+        "pass-chain (10 states)",
+        executions,
+        succeeded,
+        10,
+        begin.elapsed(),
+    );
+    Ok(())
+}
+
+/// An inline Map over 1,000 items, one Pass state per item.
+pub async fn map(endpoint: &str, executions: usize, concurrency: usize) -> anyhow::Result<()> {
+    let definition = json!({
+        "StartAt": "M",
+        "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.items", "End": true,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}
+        }}
+    });
+    let items: Vec<usize> = (0..1000).collect();
+    let input = json!({"items": items}).to_string();
+    let mut conn = SfnConnection::connect(endpoint).await?;
+    let machine = create_machine(&mut conn, &unique("bench-map"), &definition).await?;
+    let begin = Instant::now();
+    let arns = start_many(
+        endpoint,
+        &machine,
+        executions,
+        concurrency,
+        Arc::new(move |_| input.clone()),
+    )
+    .await?;
+    let succeeded = await_all(endpoint, arns, concurrency).await?;
+    // The Map state plus one Pass state per item.
+    report(
+        "map (1,000 items)",
+        executions,
+        succeeded,
+        1001,
+        begin.elapsed(),
+    );
+    Ok(())
+}
+
+async fn activity_machine(conn: &mut SfnConnection) -> anyhow::Result<(String, String)> {
+    let activity = conn
+        .call("CreateActivity", &json!({"name": unique("bench-act")}))
+        .await?;
+    let activity_arn = activity["activityArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let definition = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": activity_arn, "End": true}}});
+    let machine = create_machine(conn, &unique("bench-act"), &definition).await?;
+    Ok((activity_arn, machine))
+}
+
+/// Workers that poll, answer at once, and record the dispatch latency of each task
+/// (microseconds from the `t` the starter put in the input).
+fn spawn_workers(
+    endpoint: &str,
+    activity_arn: &str,
+    workers: usize,
+    done: Arc<AtomicUsize>,
+    latencies: Arc<Mutex<Vec<u64>>>,
+) -> Vec<tokio::task::JoinHandle<Result<(), CallError>>> {
+    (0..workers)
+        .map(|w| {
+            let (endpoint, activity_arn, done, latencies) = (
+                endpoint.to_string(),
+                activity_arn.to_string(),
+                done.clone(),
+                latencies.clone(),
+            );
+            tokio::spawn(async move {
+                let mut conn = SfnConnection::connect(&endpoint).await?;
+                loop {
+                    let task = conn
+                        .call(
+                            "GetActivityTask",
+                            &json!({"activityArn": activity_arn, "workerName": format!("w{w}")}),
+                        )
+                        .await?;
+                    let Some(token) = task["taskToken"].as_str() else {
+                        continue;
+                    };
+                    let received = micros_now();
+                    if let Some(t) = task["input"]
+                        .as_str()
+                        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                        .and_then(|v| v["t"].as_u64())
+                    {
+                        latencies
+                            .lock()
+                            .expect("latency lock")
+                            .push(received.saturating_sub(t));
+                    }
+                    conn.call(
+                        "SendTaskSuccess",
+                        &json!({"taskToken": token, "output": "{}"}),
+                    )
+                    .await?;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect()
+}
+
+/// Round trips/s: `tasks` executions, each one activity task answered by one of `workers`.
+pub async fn activity_throughput(
+    endpoint: &str,
+    tasks: usize,
+    workers: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let mut conn = SfnConnection::connect(endpoint).await?;
+    let (activity_arn, machine) = activity_machine(&mut conn).await?;
+    let done = Arc::new(AtomicUsize::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let pool = spawn_workers(endpoint, &activity_arn, workers, done.clone(), latencies);
+    let begin = Instant::now();
+    start_many(
+        endpoint,
+        &machine,
+        tasks,
+        concurrency,
+        Arc::new(|_| json!({"t": micros_now()}).to_string()),
+    )
+    .await?;
+    while done.load(Ordering::Relaxed) < tasks {
+        if begin.elapsed() > Duration::from_secs(300) {
+            anyhow::bail!("activity scenario did not finish in 5 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = begin.elapsed().as_secs_f64();
+    for w in pool {
+        w.abort();
+    }
+    println!(
+        "activity round trips, {workers} worker(s): {tasks} in {secs:.2}s = {:.0} round trips/s",
+        tasks as f64 / secs
+    );
+    Ok(())
+}
+
+/// Dispatch latency to a parked worker: one execution at a time, each started only after the
+/// previous task was answered, so a worker is always waiting when the task is scheduled.
+pub async fn activity_latency(
+    endpoint: &str,
+    samples: usize,
+    workers: usize,
+) -> anyhow::Result<()> {
+    let mut conn = SfnConnection::connect(endpoint).await?;
+    let (activity_arn, machine) = activity_machine(&mut conn).await?;
+    let done = Arc::new(AtomicUsize::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let pool = spawn_workers(
+        endpoint,
+        &activity_arn,
+        workers,
+        done.clone(),
+        latencies.clone(),
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await; // let the workers park
+    let stalled = Arc::new(AtomicBool::new(false));
+    for i in 0..samples {
+        conn.call(
+            "StartExecution",
+            &json!({"stateMachineArn": machine, "name": format!("l{i}"), "input": json!({"t": micros_now()}).to_string()}),
+        )
+        .await?;
+        let begin = Instant::now();
+        while done.load(Ordering::Relaxed) <= i {
+            if begin.elapsed() > Duration::from_secs(30) {
+                stalled.store(true, Ordering::Relaxed);
+                break;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        if stalled.load(Ordering::Relaxed) {
+            anyhow::bail!("a task was not delivered within 30 s");
+        }
+    }
+    for w in pool {
+        w.abort();
+    }
+    let mut l = latencies.lock().expect("latency lock").clone();
+    l.sort_unstable();
+    let pct = |p: f64| {
+        l.get(((l.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    println!(
+        "activity dispatch latency ({} samples, {workers} parked workers): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        l.len(),
+        pct(0.50),
+        pct(0.99),
+        pct(1.0)
+    );
+    Ok(())
+}
