@@ -43,6 +43,13 @@ pub(crate) enum CmpOp {
 
 /// Parse the expression inside `[?( … )]`; the cursor stops before the closing `)`.
 pub(crate) fn parse_expr(c: &mut Cursor) -> Result<Expr, String> {
+    c.enter()?;
+    let expr = parse_or(c);
+    c.leave();
+    expr
+}
+
+fn parse_or(c: &mut Cursor) -> Result<Expr, String> {
     let mut left = parse_and(c)?;
     loop {
         c.skip_spaces();
@@ -75,7 +82,10 @@ fn parse_unary(c: &mut Cursor) -> Result<Expr, String> {
     match c.peek() {
         Some(b'!') if c.peek_at(1) != Some(b'=') => {
             c.pos += 1;
-            Ok(Expr::Not(Box::new(parse_unary(c)?)))
+            c.enter()?;
+            let inner = parse_unary(c);
+            c.leave();
+            Ok(Expr::Not(Box::new(inner?)))
         }
         Some(b'(') => {
             c.pos += 1;

@@ -12,11 +12,30 @@ use super::{Path, Root, Segment, Selector};
 pub(crate) struct Cursor<'s> {
     pub src: &'s str,
     pub pos: usize,
+    /// Current nesting of filter groups, negations and nested filters; bounded so hostile
+    /// text cannot overflow the stack (parsing, evaluating or dropping the tree).
+    pub depth: usize,
 }
+
+/// The deepest nesting of filter groups, negations and filters inside filters.
+pub(crate) const MAX_FILTER_NESTING: usize = 64;
 
 impl<'s> Cursor<'s> {
     pub fn new(src: &'s str, pos: usize) -> Self {
-        Cursor { src, pos }
+        Cursor { src, pos, depth: 0 }
+    }
+
+    /// Enter one level of filter nesting, failing beyond [`MAX_FILTER_NESTING`].
+    pub fn enter(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > MAX_FILTER_NESTING {
+            return Err(self.error("filter expression nested too deeply"));
+        }
+        Ok(())
+    }
+
+    pub fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
     }
 
     pub fn peek(&self) -> Option<u8> {
@@ -55,7 +74,11 @@ impl<'s> Cursor<'s> {
     }
 
     pub fn error(&self, what: &str) -> String {
-        match self.src[self.pos.min(self.src.len())..].chars().next() {
+        match self
+            .src
+            .get(self.pos..)
+            .and_then(|rest| rest.chars().next())
+        {
             Some(c) => format!("{what} at position {} (found '{c}')", self.pos),
             None => format!("{what} at position {} (end of path)", self.pos),
         }
