@@ -14,15 +14,35 @@
 //! inputs with the same contexts yields the same events bit for bit. Replaying a history
 //! means re-deriving those inputs from the externally caused events and feeding them again.
 
+mod catch;
+mod choice;
+mod context;
+mod dataflow;
+mod errors;
 pub mod event;
 pub mod event_type;
+mod history;
 pub mod input;
+mod language;
+mod machine;
+mod map;
+mod parallel;
+mod pass;
+pub mod replay;
+mod retry;
+mod run;
+mod task;
+mod terminal;
 pub mod token;
+mod variables;
+mod wait;
 
 pub use event::HistoryEvent;
 pub use event_type::EventType;
 pub use input::{Ctx, Decision, Effect, Input, OpenWorld, Outcome, World};
 
+use machine::Machine;
+use run::{End, Run};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -96,7 +116,7 @@ pub struct Execution {
     pub stop_time_ms: Option<i64>,
     /// The interpreter's own state (threads, pending tasks, timers, variables). Owned by the
     /// interpreter modules; opaque to everybody else.
-    pub(crate) machine: Value,
+    pub(crate) machine: Machine,
 }
 
 /// Start an execution: emits `ExecutionStarted` and runs until the first wait.
@@ -107,8 +127,7 @@ pub fn start(
     input: Value,
     ctx: &Ctx,
 ) -> (Execution, Decision) {
-    let _ = (definition, input, ctx);
-    let execution = Execution {
+    let mut execution = Execution {
         info,
         status: ExecutionStatus::Running,
         next_event_id: 1,
@@ -116,9 +135,20 @@ pub fn start(
         error: None,
         cause: None,
         stop_time_ms: None,
-        machine: Value::Null,
+        machine: Machine {
+            execution_input: input.clone(),
+            ..Machine::default()
+        },
     };
-    (execution, Decision::default())
+    let mut machine = std::mem::take(&mut execution.machine);
+    let (out, end) = {
+        let mut run = Run::new(definition, &execution.info, ctx, &mut machine, 1);
+        run.start_root(input);
+        (run.out, run.end)
+    };
+    execution.machine = machine;
+    let decision = finish(&mut execution, out, end, Outcome::Applied, ctx);
+    (execution, decision)
 }
 
 /// Feed one input into a running execution.
@@ -128,6 +158,69 @@ pub fn step(
     input: Input,
     ctx: &Ctx,
 ) -> Decision {
-    let _ = (execution, definition, input, ctx);
-    Decision::default()
+    if execution.status != ExecutionStatus::Running {
+        return Decision {
+            outcome: Outcome::NotRunning,
+            ..Decision::default()
+        };
+    }
+    let mut machine = std::mem::take(&mut execution.machine);
+    let (out, end, outcome) = {
+        let mut run = Run::new(
+            definition,
+            &execution.info,
+            ctx,
+            &mut machine,
+            execution.next_event_id,
+        );
+        let outcome = match input {
+            Input::TimerFired { timer } => {
+                run.timer_fired(timer);
+                Outcome::Applied
+            }
+            Input::Stop { error, cause } => {
+                run.stop(error.as_deref(), cause.as_deref());
+                Outcome::Applied
+            }
+            other => run.task_input(other),
+        };
+        (run.out, run.end, outcome)
+    };
+    execution.machine = machine;
+    finish(execution, out, end, outcome, ctx)
+}
+
+/// Fold a step's result into the execution.
+fn finish(
+    execution: &mut Execution,
+    out: history::Emitter,
+    end: Option<End>,
+    outcome: Outcome,
+    ctx: &Ctx,
+) -> Decision {
+    execution.next_event_id = out.next_id;
+    if let Some(end) = end {
+        execution.stop_time_ms = Some(ctx.now_ms);
+        match end {
+            End::Succeeded(output) => {
+                execution.status = ExecutionStatus::Succeeded;
+                execution.output = Some(output);
+            }
+            End::Failed(f) => {
+                execution.status = ExecutionStatus::Failed;
+                execution.error = f.error;
+                execution.cause = f.cause;
+            }
+            End::TimedOut => {
+                execution.status = ExecutionStatus::TimedOut;
+                execution.error = Some(errors::STATES_TIMEOUT.into());
+            }
+            End::Aborted => execution.status = ExecutionStatus::Aborted,
+        }
+    }
+    Decision {
+        events: out.events,
+        effects: out.effects,
+        outcome,
+    }
 }

@@ -1,0 +1,406 @@
+//! Map states (ASL.md §11.2, HISTORY.md §4.7–4.8): items from ItemsPath, ItemSelector with
+//! `$$.Map.Item`, iterations as child threads under MaxConcurrency, results in item order.
+//!
+//! Inline maps write `MapIteration*` events. A Distributed Map writes a Map Run
+//! (`MapRunStarted`/`…Succeeded`/`…Failed`) and runs its children as hidden threads,
+//! since on AWS they are separate executions with their own histories.
+
+use crate::errors::Failure;
+use crate::history::{json_text, Details};
+use crate::machine::{Fanout, Phase, Thread};
+use crate::run::{Run, Step};
+use crate::EventType;
+use cairn_asl::{Dynamic, MapState, ProcessorMode, State, StateKind};
+use serde_json::Value;
+
+/// Inline Map concurrency on AWS is capped at 40.
+const INLINE_LIMIT: u32 = 40;
+
+fn map_def(st: &State) -> &MapState {
+    match &st.kind {
+        StateKind::Map(m) => m,
+        _ => unreachable!("a map thread is in a Map state"),
+    }
+}
+
+/// How AWS prints a bad value in Map field messages: strings bare, others as JSON.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => json_text(other),
+    }
+}
+
+impl<'a> Run<'a> {
+    pub(crate) fn start_map(&mut self, tid: u32, st: &'a State) -> Step {
+        let outcome = {
+            let raw = self.m.thread(tid).input.clone();
+            self.eval(tid, st, None, None)
+                .input_path(st.input_path.as_deref(), raw)
+        };
+        match outcome {
+            Ok(effective) => {
+                self.m.thread_mut(tid).effective = effective;
+                self.fan_out_map(tid)
+            }
+            Err(e) => Step::Fail(self.path_failure(tid, e)),
+        }
+    }
+
+    /// `MapStateStarted` and the first iterations (also on retry).
+    pub(crate) fn fan_out_map(&mut self, tid: u32) -> Step {
+        let st = self.state(tid);
+        let map = map_def(st);
+        let distributed = map.mode == ProcessorMode::Distributed;
+        // Items and MaxConcurrency are checked before MapStateStarted (observed).
+        let items = {
+            let effective = &self.m.thread(tid).effective;
+            let ev = self.eval(tid, st, None, None);
+            let path = map.items_path.as_deref().unwrap_or("$");
+            match ev.path(path, effective) {
+                Ok(Value::Array(a)) => a,
+                Ok(_) => {
+                    return Step::Fail(Failure::runtime_raw(format!(
+                        "Reference path \"{path}\" must point to array."
+                    )))
+                }
+                Err(e) => return Step::Fail(self.path_failure(tid, e)),
+            }
+        };
+        let limit = match self.map_number(tid, &map.max_concurrency, "MaxConcurrencyPath") {
+            Ok(n) => n.map_or(0, |n| n as u64),
+            Err(f) => return Step::Fail(f),
+        };
+        let started = self.emit_in(
+            tid,
+            EventType::MapStateStarted,
+            Details::new().num("length", items.len() as u64).done(),
+        );
+        let (tolerated_count, tolerated_percentage) = match self.tolerance(tid, map) {
+            Ok(t) => t,
+            Err(f) => return Step::Fail(f),
+        };
+        let inputs = match self.item_inputs(tid, st, map, items) {
+            Ok(v) => v,
+            Err(f) => return Step::Fail(f),
+        };
+        let run_started = if distributed {
+            let arn = self.map_run_arn(map);
+            self.emit_in(
+                tid,
+                EventType::MapRunStarted,
+                Details::new().str("mapRunArn", arn).done(),
+            )
+        } else {
+            0
+        };
+        let n = inputs.len();
+        let limit = match limit {
+            0 if distributed => u32::MAX,
+            0 => INLINE_LIMIT,
+            l => l.min(u32::MAX as u64) as u32,
+        };
+        self.m.thread_mut(tid).phase = Phase::Fanout(Box::new(Fanout {
+            is_map: true,
+            distributed,
+            children: vec![None; n],
+            results: vec![Value::Null; n],
+            running: 0,
+            next: 0,
+            total: n as u32,
+            limit,
+            items: inputs,
+            cursor: started,
+            last_done: started,
+            run_started,
+            failures: 0,
+            tolerated_count,
+            tolerated_percentage,
+        }));
+        self.pump_map(tid)
+    }
+
+    /// A `…Path`-able Map number (MaxConcurrency, ToleratedFailureCount).
+    fn map_number(
+        &self,
+        tid: u32,
+        d: &Option<Dynamic<u64>>,
+        field: &str,
+    ) -> Result<Option<i64>, Failure> {
+        match d {
+            None => Ok(None),
+            Some(Dynamic::Literal(n)) => Ok(Some(*n as i64)),
+            Some(Dynamic::Path(p)) => {
+                let st = self.state(tid);
+                let v = self
+                    .eval(tid, st, None, None)
+                    .path(p, &self.m.thread(tid).effective)
+                    .map_err(|e| self.path_failure(tid, e))?;
+                match v.as_i64() {
+                    Some(n) => Ok(Some(n)),
+                    None => Err(self.runtime_failure(
+                        tid,
+                        &format!(
+                            "The {field} field refers to value \"{}\" which is not a valid integer: {p}",
+                            shown(&v)
+                        ),
+                    )),
+                }
+            }
+            Some(Dynamic::Expr(_)) => {
+                Err(self.runtime_failure(tid, crate::language::JSONATA_UNSUPPORTED))
+            }
+        }
+    }
+
+    fn tolerance(&self, tid: u32, map: &MapState) -> Result<(Option<u64>, Option<f64>), Failure> {
+        let count = self.map_number(
+            tid,
+            &map.tolerated_failure_count,
+            "ToleratedFailureCountPath",
+        )?;
+        if count.is_some_and(|c| c < 0) {
+            return Err(self.runtime_failure(tid, "ToleratedFailureCount cannot be negative."));
+        }
+        let pct = match &map.tolerated_failure_percentage {
+            None => None,
+            Some(Dynamic::Literal(p)) => Some(*p),
+            Some(Dynamic::Path(p)) => {
+                let st = self.state(tid);
+                let v = self
+                    .eval(tid, st, None, None)
+                    .path(p, &self.m.thread(tid).effective)
+                    .map_err(|e| self.path_failure(tid, e))?;
+                match v.as_f64() {
+                    Some(x) => Some(x),
+                    None => {
+                        return Err(self.runtime_failure(
+                            tid,
+                            &format!(
+                                "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {p}",
+                                shown(&v)
+                            ),
+                        ))
+                    }
+                }
+            }
+            Some(Dynamic::Expr(_)) => {
+                return Err(self.runtime_failure(tid, crate::language::JSONATA_UNSUPPORTED))
+            }
+        };
+        if pct.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+            return Err(
+                self.runtime_failure(tid, "ToleratedFailurePercentage must be between 0 and 100.")
+            );
+        }
+        Ok((count.map(|c| c as u64), pct))
+    }
+
+    /// Each iteration's input: the item, or ItemSelector with `$$.Map.Item`.
+    fn item_inputs(
+        &self,
+        tid: u32,
+        st: &'a State,
+        map: &'a MapState,
+        items: Vec<Value>,
+    ) -> Result<Vec<Value>, Failure> {
+        let Some(selector) = &map.item_selector else {
+            return Ok(items);
+        };
+        let effective = &self.m.thread(tid).effective;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let ev = self.eval(tid, st, None, Some((i as u32, item)));
+            let v = ev
+                .template(selector, effective, "ItemSelector")
+                .map_err(|e| self.path_failure(tid, e))?;
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    fn map_run_arn(&self, map: &MapState) -> String {
+        let base = self
+            .info
+            .state_machine_arn
+            .replacen(":stateMachine:", ":mapRun:", 1);
+        let seed = crate::retry::mix(self.ctx.entropy ^ self.out.next_id);
+        let label = map.label.clone().unwrap_or_else(|| uuid_from(seed));
+        format!("{base}/{label}:{}", uuid_from(crate::retry::mix(seed)))
+    }
+
+    /// Start iterations while the limit allows; `Step` once the Map is decided.
+    pub(crate) fn pump_map(&mut self, tid: u32) -> Step {
+        loop {
+            let t = self.m.thread(tid);
+            let Phase::Fanout(f) = &t.phase else {
+                return Step::Blocked;
+            };
+            if f.next >= f.total || f.running >= f.limit {
+                break;
+            }
+            let i = f.next;
+            let (distributed, cursor) = (f.distributed, f.cursor);
+            let (mut scope, state, hidden) = (t.scope.clone(), t.state, t.hidden);
+            scope.push((state, 0));
+            let processor = &map_def(self.state(tid)).processor;
+            let start = processor
+                .index
+                .get(&processor.start_at)
+                .copied()
+                .unwrap_or(0) as u32;
+            let started = if distributed {
+                cursor
+            } else {
+                self.iteration_event(tid, EventType::MapIterationStarted, cursor, i)
+            };
+            let Phase::Fanout(f) = &mut self.m.thread_mut(tid).phase else {
+                unreachable!()
+            };
+            let input = std::mem::take(&mut f.items[i as usize]);
+            f.next += 1;
+            f.running += 1;
+            let mut child = Thread::new(Some((tid, i)), scope, start, started, input);
+            child.item_index = Some(i);
+            child.hidden = hidden || distributed;
+            let cid = self.m.add_thread(child);
+            if let Phase::Fanout(f) = &mut self.m.thread_mut(tid).phase {
+                f.children[i as usize] = Some(cid);
+            }
+            if let Some(r) = self.continue_thread(cid, Step::Enter) {
+                if let Some(step) = self.iteration_finished(tid, i, cid, r) {
+                    return step;
+                }
+            }
+        }
+        let Phase::Fanout(f) = &mut self.m.thread_mut(tid).phase else {
+            return Step::Blocked;
+        };
+        if f.running > 0 || f.next < f.total {
+            return Step::Blocked;
+        }
+        let results = std::mem::take(&mut f.results);
+        let (distributed, last, run_started) = (f.distributed, f.last_done, f.run_started);
+        let last = if distributed {
+            self.emit_at(tid, run_started, EventType::MapRunSucceeded, None)
+        } else {
+            last
+        };
+        self.emit_at(tid, last, EventType::MapStateSucceeded, None);
+        self.m.thread_mut(tid).source = last;
+        self.complete_with_result(tid, Value::Array(results))
+    }
+
+    /// An iteration ended. `Some` when the Map state failed.
+    pub(crate) fn iteration_finished(
+        &mut self,
+        tid: u32,
+        slot: u32,
+        child: u32,
+        r: Result<Value, Failure>,
+    ) -> Option<Step> {
+        let child_source = self.m.thread(child).source;
+        let distributed = matches!(&self.m.thread(tid).phase, Phase::Fanout(f) if f.distributed);
+        match r {
+            Ok(v) => {
+                self.m.remove_thread(child);
+                let done = if distributed {
+                    0
+                } else {
+                    self.iteration_event(tid, EventType::MapIterationSucceeded, child_source, slot)
+                };
+                let Phase::Fanout(f) = &mut self.m.thread_mut(tid).phase else {
+                    unreachable!()
+                };
+                f.children[slot as usize] = None;
+                f.running -= 1;
+                f.results[slot as usize] = v;
+                if !distributed {
+                    f.cursor = child_source;
+                    f.last_done = done;
+                }
+                None
+            }
+            Err(failure) if distributed => {
+                self.m.remove_thread(child);
+                let Phase::Fanout(f) = &mut self.m.thread_mut(tid).phase else {
+                    unreachable!()
+                };
+                f.children[slot as usize] = None;
+                f.running -= 1;
+                f.failures += 1;
+                f.results[slot as usize] = failure.error_output();
+                let over_count = u64::from(f.failures) > f.tolerated_count.unwrap_or(0);
+                let over_pct = f
+                    .tolerated_percentage
+                    .is_none_or(|p| f64::from(f.failures) * 100.0 / f64::from(f.total.max(1)) > p);
+                let exceeded = match (f.tolerated_count, f.tolerated_percentage) {
+                    (None, None) => true,
+                    (Some(_), None) => over_count,
+                    (None, Some(_)) => over_pct,
+                    (Some(_), Some(_)) => over_count && over_pct,
+                };
+                if !exceeded {
+                    return None;
+                }
+                let run_started = f.run_started;
+                let list: Vec<u32> = f.children.iter().flatten().copied().collect();
+                f.children.iter_mut().for_each(|c| *c = None);
+                f.running = 0;
+                for c in list {
+                    self.abort_thread(c, run_started);
+                }
+                let error = "States.ExceedToleratedFailureThreshold";
+                let cause = "The specified tolerated failure threshold was exceeded";
+                let id = self.emit_at(
+                    tid,
+                    run_started,
+                    EventType::MapRunFailed,
+                    Details::new().error_cause(Some(error), Some(cause)).done(),
+                );
+                let t = self.m.thread_mut(tid);
+                t.source = id;
+                t.phase = Phase::Enter;
+                let mut f = Failure::new(Some(error.into()), Some(cause.into()));
+                f.from_children = true;
+                Some(Step::Fail(f))
+            }
+            Err(failure) => Some(self.children_failed(tid, slot, child, failure)),
+        }
+    }
+
+    /// `MapIteration{Started,Succeeded,Failed,Aborted}` with the Map state's name.
+    pub(crate) fn iteration_event(
+        &mut self,
+        tid: u32,
+        ty: EventType,
+        prev: u64,
+        index: u32,
+    ) -> u64 {
+        let name = self.state(tid).name.as_str();
+        self.emit_at(
+            tid,
+            prev,
+            ty,
+            Details::new()
+                .str("name", name)
+                .num("index", u64::from(index))
+                .done(),
+        )
+    }
+}
+
+/// A version-4-shaped UUID from 64 bits of entropy (deterministic on replay).
+pub(crate) fn uuid_from(seed: u64) -> String {
+    let a = crate::retry::mix(seed);
+    let b = crate::retry::mix(a);
+    let hex = format!("{a:016x}{b:016x}");
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}

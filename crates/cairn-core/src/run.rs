@@ -1,0 +1,558 @@
+//! The driver: runs threads until they wait, propagates finished branches/iterations to
+//! their parents, and ends the execution.
+//!
+//! One `Run` lives for one `start`/`step` call. Per-state behaviour is in the state modules
+//! (`pass.rs`, `task.rs`, `parallel.rs`, `map.rs`, …), each adding methods to `Run`.
+//! Invariant: events are appended only through `emit_in` (thread events, which move the
+//! thread's `previousEventId` source) or `emit_at` (events with an explicit predecessor).
+
+use crate::context::ContextParts;
+use crate::dataflow::{result_path, Eval};
+use crate::errors::{Failure, PAYLOAD_LIMIT};
+use crate::history::{json_text, Details, Emitter};
+use crate::machine::{scope_at, state_of, Machine, Phase, Thread, EXECUTION_TIMER_OWNER};
+use crate::{catch, retry, variables};
+use crate::{Ctx, Effect, EventType, ExecutionInfo};
+use cairn_asl::{State, StateKind, StateMachine, Transition};
+use serde_json::{Map, Value};
+use std::cell::Cell;
+
+/// How the execution ended during this step.
+#[derive(Debug)]
+pub(crate) enum End {
+    Succeeded(String),
+    Failed(Failure),
+    TimedOut,
+    Aborted,
+}
+
+/// What a thread does next.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Enter the thread's current state.
+    Enter,
+    /// Waiting for an input.
+    Blocked,
+    /// The thread's flow ended with this output.
+    End(Value),
+    /// The current state failed.
+    Fail(Failure),
+}
+
+/// Where a state goes after it exits.
+pub(crate) enum Next<'d> {
+    /// The state's own `Next`/`End`.
+    Own,
+    Named(&'d str),
+}
+
+pub(crate) struct Run<'a> {
+    pub def: &'a StateMachine,
+    pub info: &'a ExecutionInfo,
+    pub ctx: &'a Ctx,
+    pub m: &'a mut Machine,
+    pub out: Emitter,
+    pub entropy: Cell<u64>,
+    pub end: Option<End>,
+}
+
+impl<'a> Run<'a> {
+    pub fn new(
+        def: &'a StateMachine,
+        info: &'a ExecutionInfo,
+        ctx: &'a Ctx,
+        m: &'a mut Machine,
+        next_id: u64,
+    ) -> Self {
+        Run {
+            def,
+            info,
+            ctx,
+            m,
+            out: Emitter::new(next_id, ctx.now_ms),
+            entropy: Cell::new(retry::mix(ctx.entropy ^ next_id)),
+            end: None,
+        }
+    }
+
+    // ----------------------------------------------------------------- emission ----
+
+    /// Emit an event of a thread: `previousEventId` = the thread's source, which then moves.
+    pub fn emit_in(&mut self, tid: u32, ty: EventType, details: Option<Map<String, Value>>) -> u64 {
+        let t = self.m.thread_mut(tid);
+        if t.hidden {
+            return t.source;
+        }
+        let id = self.out.emit(t.source, ty, details);
+        t.source = id;
+        id
+    }
+
+    /// Emit an event with an explicit predecessor (does not move any source). Hidden
+    /// threads (Distributed Map children) write nothing.
+    pub fn emit_at(
+        &mut self,
+        tid: u32,
+        prev: u64,
+        ty: EventType,
+        details: Option<Map<String, Value>>,
+    ) -> u64 {
+        if self.m.thread(tid).hidden {
+            return prev;
+        }
+        self.out.emit(prev, ty, details)
+    }
+
+    pub fn effect(&mut self, e: Effect) {
+        self.out.effects.push(e);
+    }
+
+    pub fn start_timer(&mut self, tid: u32, delay_ms: i64) -> u64 {
+        let timer = self.m.new_timer(tid);
+        let fire_at_ms = self.ctx.now_ms.saturating_add(delay_ms.max(0));
+        self.effect(Effect::StartTimer { timer, fire_at_ms });
+        timer
+    }
+
+    pub fn cancel_timer(&mut self, timer: u64) {
+        if self.m.timers.remove(&timer).is_some() {
+            self.effect(Effect::CancelTimer { timer });
+        }
+    }
+
+    // --------------------------------------------------------------- evaluation ----
+
+    pub fn state(&self, tid: u32) -> &'a State {
+        state_of(self.def, self.m.thread(tid))
+    }
+
+    /// The evaluation scope of a thread's current state.
+    pub fn eval<'s>(
+        &'s self,
+        tid: u32,
+        st: &'s State,
+        token: Option<&'s str>,
+        item: Option<(u32, &'s Value)>,
+    ) -> Eval<'s> {
+        let t = self.m.thread(tid);
+        let retry_count = matches!(
+            st.kind,
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+        )
+        .then_some(t.retry_count);
+        Eval::new(
+            &*self.m,
+            tid,
+            ContextParts {
+                info: self.info,
+                execution_input: &self.m.execution_input,
+                state_name: &st.name,
+                entered_ms: t.entered_ms,
+                retry_count,
+                task_token: token,
+                map_item: item,
+            },
+            &self.entropy,
+        )
+    }
+
+    pub fn path_failure(&self, tid: u32, e: cairn_jsonpath::PathError) -> Failure {
+        let t = self.m.thread(tid);
+        Failure::from_path_error(&self.state(tid).name, t.entered_id, e)
+    }
+
+    pub fn runtime_failure(&self, tid: u32, detail: &str) -> Failure {
+        let t = self.m.thread(tid);
+        Failure::runtime(&self.state(tid).name, t.entered_id, detail)
+    }
+
+    // ------------------------------------------------------------------ threads ----
+
+    /// Run a thread until it waits or its flow ends.
+    pub fn continue_thread(&mut self, tid: u32, mut step: Step) -> Option<Result<Value, Failure>> {
+        loop {
+            step = match step {
+                Step::Enter => self.enter_state(tid),
+                Step::Blocked => return None,
+                Step::End(v) => return Some(Ok(v)),
+                Step::Fail(f) => match self.on_failure(tid, f) {
+                    Step::Fail(f) => return Some(Err(f)),
+                    other => other,
+                },
+            };
+        }
+    }
+
+    /// Run a thread and hand finished flows up to their parents, up to the root.
+    pub fn settle(&mut self, tid: u32, step: Step) {
+        let mut tid = tid;
+        let mut result = self.continue_thread(tid, step);
+        while let Some(r) = result.take() {
+            let Some((parent, slot)) = self.m.thread(tid).parent else {
+                self.end_execution(tid, r);
+                return;
+            };
+            let step = self.child_finished(parent, slot, tid, r);
+            result = self.continue_thread(parent, step);
+            tid = parent;
+        }
+    }
+
+    fn child_finished(
+        &mut self,
+        parent: u32,
+        slot: u32,
+        child: u32,
+        r: Result<Value, Failure>,
+    ) -> Step {
+        match &self.state(parent).kind {
+            StateKind::Parallel(_) => self
+                .branch_finished(parent, slot, child, r)
+                .unwrap_or(Step::Blocked),
+            StateKind::Map(_) => match self.iteration_finished(parent, slot, child, r) {
+                Some(step) => step,
+                None => self.pump_map(parent),
+            },
+            _ => unreachable!("children belong to Parallel or Map states"),
+        }
+    }
+
+    fn enter_state(&mut self, tid: u32) -> Step {
+        let st = self.state(tid);
+        let ty = entered_type(&st.kind);
+        let input_text = json_text(&self.m.thread(tid).input);
+        let id = self.emit_in(
+            tid,
+            ty,
+            Details::new()
+                .str("name", st.name.as_str())
+                .input(input_text)
+                .done(),
+        );
+        {
+            let t = self.m.thread_mut(tid);
+            t.entered_id = id;
+            t.entered_ms = self.ctx.now_ms;
+            t.retry_count = 0;
+            t.attempts.clear();
+        }
+        if crate::language::for_state(st) == crate::language::Language::Jsonata {
+            return Step::Fail(self.runtime_failure(tid, crate::language::JSONATA_UNSUPPORTED));
+        }
+        match &st.kind {
+            StateKind::Pass(p) => self.run_pass(tid, st, p),
+            StateKind::Choice(c) => self.run_choice(tid, st, c),
+            StateKind::Wait(w) => self.run_wait(tid, st, w),
+            StateKind::Succeed => self.run_succeed(tid, st),
+            StateKind::Fail(f) => self.run_fail(tid, st, f),
+            StateKind::Task(t) => self.start_task(tid, st, t),
+            StateKind::Parallel(_) => self.start_parallel(tid, st),
+            StateKind::Map(_) => self.start_map(tid, st),
+        }
+    }
+
+    /// Emit the state's Exited event, apply its assignments and move on.
+    pub fn exit_state(
+        &mut self,
+        tid: u32,
+        output: Value,
+        assigned: Option<Map<String, Value>>,
+        next: Next<'a>,
+    ) -> Step {
+        let st = self.state(tid);
+        let text = json_text(&output);
+        if text.len() > PAYLOAD_LIMIT {
+            return Step::Fail(Failure::data_limit(&st.name));
+        }
+        if let Some(a) = &assigned {
+            variables::apply(self.m, tid, a);
+        }
+        self.emit_in(
+            tid,
+            exited_type(&st.kind),
+            Details::new()
+                .str("name", st.name.as_str())
+                .output(text)
+                .assigned(assigned.as_ref())
+                .done(),
+        );
+        self.transition(tid, st, output, next)
+    }
+
+    pub fn transition(&mut self, tid: u32, st: &'a State, output: Value, next: Next<'a>) -> Step {
+        let target = match next {
+            Next::Named(n) => Some(n),
+            Next::Own => match &st.transition {
+                Some(Transition::Next(n)) => Some(n.as_str()),
+                _ => None,
+            },
+        };
+        match target {
+            None => Step::End(output),
+            Some(name) => {
+                let t = self.m.thread(tid);
+                let idx = scope_at(self.def, &t.scope).index[name] as u32;
+                let t = self.m.thread_mut(tid);
+                t.state = idx;
+                t.input = output;
+                t.phase = Phase::Enter;
+                t.effective = Value::Null;
+                Step::Enter
+            }
+        }
+    }
+
+    /// The common tail of Task, Parallel and Map: ResultSelector, Assign, ResultPath,
+    /// OutputPath, then exit.
+    pub fn complete_with_result(&mut self, tid: u32, result: Value) -> Step {
+        let st = self.state(tid);
+        let raw = std::mem::take(&mut self.m.thread_mut(tid).input);
+        let outcome = {
+            let ev = self.eval(tid, st, None, None);
+            (|| {
+                let assigned = match &st.assign {
+                    Some(a) => Some(ev.assign(a, &result)?),
+                    None => None,
+                };
+                let selected = match &st.result_selector {
+                    Some(sel) => ev.template(sel, &result, "ResultSelector")?,
+                    None => result,
+                };
+                let merged = result_path(st.result_path.as_deref(), raw, selected)?;
+                let out = ev.output_path(st.output_path.as_deref(), merged)?;
+                Ok((out, assigned))
+            })()
+        };
+        match outcome {
+            Ok((out, assigned)) => {
+                self.m.thread_mut(tid).phase = Phase::Enter;
+                self.exit_state(tid, out, assigned, Next::Own)
+            }
+            Err(e) => Step::Fail(self.path_failure(tid, e)),
+        }
+    }
+
+    /// Retry, then Catch, else hand the failure on.
+    fn on_failure(&mut self, tid: u32, failure: Failure) -> Step {
+        let st = self.state(tid);
+        let (retriers, catchers, failed_type) = match &st.kind {
+            StateKind::Task(t) => (&t.retry[..], &t.catch[..], None),
+            StateKind::Parallel(p) => (
+                &p.retry[..],
+                &p.catch[..],
+                Some(EventType::ParallelStateFailed),
+            ),
+            StateKind::Map(m) => (&m.retry[..], &m.catch[..], Some(EventType::MapStateFailed)),
+            _ => (&[][..], &[][..], None),
+        };
+        let seed = retry::mix(self.ctx.entropy ^ self.out.next_id.rotate_left(17));
+        let delay = {
+            let t = self.m.thread_mut(tid);
+            retry::next_delay_ms(retriers, &mut t.attempts, &failure, seed)
+        };
+        if let Some(delay) = delay {
+            self.m.thread_mut(tid).retry_count += 1;
+            let timer = self.start_timer(tid, delay);
+            self.m.thread_mut(tid).phase = Phase::Backoff { timer };
+            return Step::Blocked;
+        }
+        if failure.from_children {
+            if let Some(ty) = failed_type {
+                self.emit_in(tid, ty, None);
+            }
+        }
+        let Some(catcher) = catch::find(catchers, &failure) else {
+            return Step::Fail(failure.propagated());
+        };
+        let raw = std::mem::take(&mut self.m.thread_mut(tid).input);
+        let outcome = {
+            let ev = self.eval(tid, st, None, None);
+            (|| {
+                let assigned = match &catcher.assign {
+                    Some(a) => Some(ev.assign(a, &failure.error_output())?),
+                    None => None,
+                };
+                Ok((catch::output(catcher, &failure, raw)?, assigned))
+            })()
+        };
+        match outcome {
+            Ok((out, assigned)) => {
+                self.m.thread_mut(tid).phase = Phase::Enter;
+                self.exit_state(tid, out, assigned, Next::Named(&catcher.next))
+            }
+            Err(e) => Step::Fail(self.path_failure(tid, e)),
+        }
+    }
+
+    /// A retry back-off ended: run the state's work again with the same effective input.
+    fn retry_work(&mut self, tid: u32) -> Step {
+        match &self.state(tid).kind {
+            StateKind::Task(_) => self.schedule_task(tid),
+            StateKind::Parallel(_) => self.fan_out_parallel(tid),
+            StateKind::Map(_) => self.fan_out_map(tid),
+            _ => Step::Blocked,
+        }
+    }
+
+    // ---------------------------------------------------------------- execution ----
+
+    pub fn start_root(&mut self, input: Value) {
+        let d = Details::new()
+            .input(self.info.input_text.clone())
+            .str("roleArn", self.info.role_arn.as_str())
+            .opt_str(
+                "stateMachineAliasArn",
+                self.info.state_machine_alias_arn.as_deref(),
+            )
+            .opt_str(
+                "stateMachineVersionArn",
+                self.info.state_machine_version_arn.as_deref(),
+            );
+        self.out.emit(0, EventType::ExecutionStarted, d.done());
+        let start = self.def.index.get(&self.def.start_at).copied().unwrap_or(0) as u32;
+        let root = self
+            .m
+            .add_thread(Thread::new(None, Vec::new(), start, 0, input));
+        if let Some(secs) = self.def.timeout_seconds {
+            let timer = self.m.new_timer(EXECUTION_TIMER_OWNER);
+            let fire_at_ms = self
+                .info
+                .start_time_ms
+                .saturating_add((secs as i64).saturating_mul(1000));
+            self.effect(Effect::StartTimer { timer, fire_at_ms });
+        }
+        self.settle(root, Step::Enter);
+    }
+
+    fn end_execution(&mut self, root: u32, r: Result<Value, Failure>) {
+        let prev = self.m.thread(root).source;
+        match r {
+            Ok(v) => {
+                let text = json_text(&v);
+                self.out.emit(
+                    prev,
+                    EventType::ExecutionSucceeded,
+                    Details::new().output(text.clone()).done(),
+                );
+                self.end = Some(End::Succeeded(text));
+            }
+            Err(f) => {
+                self.out.emit(
+                    prev,
+                    EventType::ExecutionFailed,
+                    Details::new()
+                        .error_cause(f.error.as_deref(), f.cause.as_deref())
+                        .done(),
+                );
+                self.end = Some(End::Failed(f));
+            }
+        }
+        self.close_everything();
+    }
+
+    /// Withdraw every open task and timer and drop all threads.
+    pub fn close_everything(&mut self) {
+        let tasks: Vec<u64> = self.m.tasks.keys().copied().collect();
+        for task in tasks {
+            self.effect(Effect::CancelTask { task });
+        }
+        self.m.tasks.clear();
+        let timers: Vec<u64> = self.m.timers.keys().copied().collect();
+        for timer in timers {
+            self.effect(Effect::CancelTimer { timer });
+        }
+        self.m.timers.clear();
+        self.m.threads.clear();
+        self.m.free.clear();
+    }
+
+    /// StopExecution: `ExecutionAborted` (previousEventId 0), everything withdrawn.
+    pub fn stop(&mut self, error: Option<&str>, cause: Option<&str>) {
+        self.out.emit(
+            0,
+            EventType::ExecutionAborted,
+            Details::new().error_cause(error, cause).done(),
+        );
+        self.end = Some(End::Aborted);
+        self.close_everything();
+    }
+
+    /// A timer fired; stale timers (cancelled, or of a finished state) are ignored.
+    pub fn timer_fired(&mut self, timer: u64) {
+        let Some(owner) = self.m.timers.remove(&timer) else {
+            return;
+        };
+        if owner == EXECUTION_TIMER_OWNER {
+            self.out.emit(
+                0,
+                EventType::ExecutionTimedOut,
+                Details::new()
+                    .error_cause(Some(crate::errors::STATES_TIMEOUT), None)
+                    .done(),
+            );
+            self.end = Some(End::TimedOut);
+            self.close_everything();
+            return;
+        }
+        if !self.m.alive(owner) {
+            return;
+        }
+        let step = match &self.m.thread(owner).phase {
+            Phase::Wait { timer: t } if *t == timer => self.wait_over(owner),
+            Phase::Backoff { timer: t } if *t == timer => self.retry_work(owner),
+            Phase::Task(run) if run.timeout_timer == Some(timer) => {
+                self.task_timed_out(owner, false)
+            }
+            Phase::Task(run) if run.heartbeat_timer == Some(timer) => {
+                self.task_timed_out(owner, true)
+            }
+            _ => return,
+        };
+        self.settle(owner, step);
+    }
+}
+
+impl Failure {
+    /// The failure as seen by the enclosing state (it did not come from *its* children).
+    fn propagated(mut self) -> Self {
+        self.from_children = false;
+        self
+    }
+}
+
+pub(crate) fn entered_type(kind: &StateKind) -> EventType {
+    match kind {
+        StateKind::Pass(_) => EventType::PassStateEntered,
+        StateKind::Task(_) => EventType::TaskStateEntered,
+        StateKind::Choice(_) => EventType::ChoiceStateEntered,
+        StateKind::Wait(_) => EventType::WaitStateEntered,
+        StateKind::Succeed => EventType::SucceedStateEntered,
+        StateKind::Fail(_) => EventType::FailStateEntered,
+        StateKind::Parallel(_) => EventType::ParallelStateEntered,
+        StateKind::Map(_) => EventType::MapStateEntered,
+    }
+}
+
+pub(crate) fn exited_type(kind: &StateKind) -> EventType {
+    match kind {
+        StateKind::Pass(_) => EventType::PassStateExited,
+        StateKind::Task(_) => EventType::TaskStateExited,
+        StateKind::Choice(_) => EventType::ChoiceStateExited,
+        StateKind::Wait(_) => EventType::WaitStateExited,
+        StateKind::Succeed => EventType::SucceedStateExited,
+        StateKind::Parallel(_) => EventType::ParallelStateExited,
+        StateKind::Map(_) => EventType::MapStateExited,
+        StateKind::Fail(_) => EventType::FailStateEntered,
+    }
+}
+
+/// The `…StateAborted` event of a state kind, if it has one.
+pub(crate) fn aborted_type(kind: &StateKind) -> Option<EventType> {
+    match kind {
+        StateKind::Task(_) => Some(EventType::TaskStateAborted),
+        StateKind::Wait(_) => Some(EventType::WaitStateAborted),
+        StateKind::Parallel(_) => Some(EventType::ParallelStateAborted),
+        StateKind::Map(_) => Some(EventType::MapStateAborted),
+        _ => None,
+    }
+}

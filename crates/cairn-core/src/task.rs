@@ -1,0 +1,456 @@
+//! Task states (ARNS.md §3): which events a resource writes, scheduling with its effect,
+//! TimeoutSeconds/HeartbeatSeconds timers, and the worker's answers.
+//!
+//! The task is named by the id of its scheduling event (`ActivityScheduled`,
+//! `LambdaFunctionScheduled`, `TaskScheduled`); its token is minted from that id.
+
+use crate::errors::{Failure, PAYLOAD_LIMIT};
+use crate::history::{json_text, Details};
+use crate::machine::{Phase, ResourceKind, TaskRun};
+use crate::run::{Run, Step};
+use crate::{token, Effect, EventType, Input, Outcome};
+use cairn_asl::{Dynamic, State, StateKind, TaskState};
+use serde_json::Value;
+
+/// Classify a Task `Resource`.
+pub(crate) fn classify(resource: &str) -> ResourceKind {
+    let parts: Vec<&str> = resource.splitn(6, ':').collect();
+    if parts.len() == 6 {
+        if parts[2] == "states" && parts[5].starts_with("activity:") {
+            return ResourceKind::Activity;
+        }
+        if parts[2] == "lambda" && parts[5].starts_with("function:") {
+            return ResourceKind::Lambda;
+        }
+    }
+    let rest = resource
+        .split_once(":states:::")
+        .map_or(resource, |(_, rest)| rest);
+    let (resource_type, action) = if let Some(sdk) = rest.strip_prefix("aws-sdk:") {
+        match sdk.split_once(':') {
+            Some((service, action)) => (format!("aws-sdk:{service}"), action.to_string()),
+            None => (format!("aws-sdk:{sdk}"), String::new()),
+        }
+    } else {
+        match rest.split_once(':') {
+            Some((service, action)) => (service.to_string(), action.to_string()),
+            None => (rest.to_string(), String::new()),
+        }
+    };
+    ResourceKind::Service {
+        resource_type,
+        resource: action,
+    }
+}
+
+fn task_def(st: &State) -> &TaskState {
+    match &st.kind {
+        StateKind::Task(t) => t,
+        _ => unreachable!("a task thread is in a Task state"),
+    }
+}
+
+impl<'a> Run<'a> {
+    /// Entering a Task: effective input and Parameters (with `$$.Task.Token`), then schedule.
+    pub(crate) fn start_task(&mut self, tid: u32, st: &'a State, _task: &'a TaskState) -> Step {
+        let token = self.next_token(tid);
+        let outcome = {
+            let raw = self.m.thread(tid).input.clone();
+            let ev = self.eval(tid, st, Some(&token), None);
+            ev.input_path(st.input_path.as_deref(), raw)
+                .and_then(|eff| match &st.parameters {
+                    Some(p) => ev.template(p, &eff, "Parameters"),
+                    None => Ok(eff),
+                })
+        };
+        match outcome {
+            Ok(params) => {
+                self.m.thread_mut(tid).effective = params;
+                self.schedule_task(tid)
+            }
+            Err(e) => Step::Fail(self.path_failure(tid, e)),
+        }
+    }
+
+    /// The token the next scheduled task of this thread will get.
+    fn next_token(&self, tid: u32) -> String {
+        let id = if self.m.thread(tid).hidden {
+            hidden_task_id(self.m.next_hidden_task + 1)
+        } else {
+            self.out.next_id
+        };
+        token::mint(&self.ctx.token_key, &self.info.execution_arn, id)
+    }
+
+    fn seconds(&self, tid: u32, d: &Option<Dynamic<u64>>) -> Result<Option<u64>, Failure> {
+        match d {
+            None => Ok(None),
+            Some(Dynamic::Literal(n)) => Ok(Some(*n)),
+            Some(Dynamic::Path(p)) => {
+                let st = self.state(tid);
+                let input = &self.m.thread(tid).input;
+                let v = self
+                    .eval(tid, st, None, None)
+                    .path(p, input)
+                    .map_err(|e| self.path_failure(tid, e))?;
+                match v.as_u64() {
+                    Some(n) if n > 0 => Ok(Some(n)),
+                    _ => Err(self.runtime_failure(
+                        tid,
+                        &format!(
+                            "The value of the field '{p}' must be a positive integer: {}",
+                            json_text(&v)
+                        ),
+                    )),
+                }
+            }
+            Some(Dynamic::Expr(_)) => {
+                Err(self.runtime_failure(tid, crate::language::JSONATA_UNSUPPORTED))
+            }
+        }
+    }
+
+    /// Schedule (or re-schedule, on retry) the task with the stored effective input.
+    pub(crate) fn schedule_task(&mut self, tid: u32) -> Step {
+        let st = self.state(tid);
+        let task = task_def(st);
+        let (timeout, heartbeat) = match self
+            .seconds(tid, &task.timeout_seconds)
+            .and_then(|t| Ok((t, self.seconds(tid, &task.heartbeat_seconds)?)))
+        {
+            Ok(v) => v,
+            Err(f) => return Step::Fail(f),
+        };
+        let kind = classify(&task.resource);
+        let params = self.m.thread(tid).effective.clone();
+        let text = json_text(&params);
+        if kind == ResourceKind::Activity && !self.ctx.world.activity_exists(&task.resource) {
+            return Step::Fail(self.runtime_failure(
+                tid,
+                &format!("The activity {} does not exist.", task.resource),
+            ));
+        }
+        let hidden = self.m.thread(tid).hidden;
+        let scheduled_id = if hidden {
+            self.m.next_hidden_task += 1;
+            hidden_task_id(self.m.next_hidden_task)
+        } else {
+            self.out.next_id
+        };
+        let token = token::mint(&self.ctx.token_key, &self.info.execution_arn, scheduled_id);
+        let started = match &kind {
+            ResourceKind::Activity => {
+                self.emit_in(
+                    tid,
+                    EventType::ActivityScheduled,
+                    Details::new()
+                        .str("resource", task.resource.as_str())
+                        .input(text.clone())
+                        .opt_num("timeoutInSeconds", timeout)
+                        .opt_num("heartbeatInSeconds", heartbeat)
+                        .done(),
+                );
+                self.effect(Effect::ScheduleActivity {
+                    task: scheduled_id,
+                    activity_arn: task.resource.clone(),
+                    input: text,
+                    token,
+                });
+                false
+            }
+            ResourceKind::Lambda => {
+                self.emit_in(
+                    tid,
+                    EventType::LambdaFunctionScheduled,
+                    Details::new()
+                        .str("resource", task.resource.as_str())
+                        .input(text)
+                        .opt_num("timeoutInSeconds", timeout)
+                        .done(),
+                );
+                self.emit_in(tid, EventType::LambdaFunctionStarted, None);
+                self.effect(Effect::InvokeResource {
+                    task: scheduled_id,
+                    resource: task.resource.clone(),
+                    parameters: params,
+                    token,
+                });
+                true
+            }
+            ResourceKind::Service {
+                resource_type,
+                resource,
+            } => {
+                self.emit_in(
+                    tid,
+                    EventType::TaskScheduled,
+                    Details::new()
+                        .str("resourceType", resource_type.as_str())
+                        .str("resource", resource.as_str())
+                        .str("region", self.info.region.as_str())
+                        .str("parameters", text)
+                        .opt_num("timeoutInSeconds", timeout)
+                        .opt_num("heartbeatInSeconds", heartbeat)
+                        .done(),
+                );
+                self.emit_in(
+                    tid,
+                    EventType::TaskStarted,
+                    Details::new()
+                        .str("resourceType", resource_type.as_str())
+                        .str("resource", resource.as_str())
+                        .done(),
+                );
+                self.effect(Effect::InvokeResource {
+                    task: scheduled_id,
+                    resource: task.resource.clone(),
+                    parameters: params,
+                    token,
+                });
+                true
+            }
+        };
+        let timeout_timer = timeout.map(|s| self.start_timer(tid, secs_ms(s)));
+        let heartbeat_timer = match (started, heartbeat) {
+            (true, Some(s)) => Some(self.start_timer(tid, secs_ms(s))),
+            _ => None,
+        };
+        self.m.tasks.insert(scheduled_id, tid);
+        self.m.thread_mut(tid).phase = Phase::Task(TaskRun {
+            task: scheduled_id,
+            kind,
+            started,
+            timeout_timer,
+            heartbeat_seconds: heartbeat,
+            heartbeat_timer,
+        });
+        Step::Blocked
+    }
+
+    /// An input about a task. Unknown or closed tasks answer `TaskClosed`.
+    pub(crate) fn task_input(&mut self, input: Input) -> Outcome {
+        let task = match &input {
+            Input::ActivityStarted { task, .. }
+            | Input::TaskSucceeded { task, .. }
+            | Input::TaskFailed { task, .. }
+            | Input::TaskHeartbeat { task }
+            | Input::TaskSubmitted { task, .. } => *task,
+            _ => return Outcome::Applied,
+        };
+        let Some(&tid) = self.m.tasks.get(&task) else {
+            return Outcome::TaskClosed;
+        };
+        let Phase::Task(run) = &self.m.thread(tid).phase else {
+            return Outcome::TaskClosed;
+        };
+        let run = run.clone();
+        match input {
+            Input::ActivityStarted { worker_name, .. } => {
+                if run.kind == ResourceKind::Activity && !run.started {
+                    self.emit_in(
+                        tid,
+                        EventType::ActivityStarted,
+                        Details::new()
+                            .opt_str("workerName", worker_name.as_deref())
+                            .done(),
+                    );
+                    let hb = run
+                        .heartbeat_seconds
+                        .map(|s| self.start_timer(tid, secs_ms(s)));
+                    if let Phase::Task(r) = &mut self.m.thread_mut(tid).phase {
+                        r.started = true;
+                        r.heartbeat_timer = hb;
+                    }
+                }
+                Outcome::Applied
+            }
+            Input::TaskHeartbeat { .. } => {
+                if let (Some(old), Some(s)) = (run.heartbeat_timer, run.heartbeat_seconds) {
+                    self.cancel_timer(old);
+                    let hb = self.start_timer(tid, secs_ms(s));
+                    if let Phase::Task(r) = &mut self.m.thread_mut(tid).phase {
+                        r.heartbeat_timer = Some(hb);
+                    }
+                }
+                Outcome::Applied
+            }
+            Input::TaskSubmitted { output, .. } => {
+                if let ResourceKind::Service {
+                    resource_type,
+                    resource,
+                } = &run.kind
+                {
+                    self.emit_in(
+                        tid,
+                        EventType::TaskSubmitted,
+                        Details::new()
+                            .str("resourceType", resource_type.as_str())
+                            .str("resource", resource.as_str())
+                            .output(output)
+                            .done(),
+                    );
+                }
+                Outcome::Applied
+            }
+            Input::TaskSucceeded { output, .. } => {
+                self.close_task(tid, &run, false);
+                if output.len() > PAYLOAD_LIMIT {
+                    let f = Failure::new(
+                        Some(crate::errors::STATES_DATA_LIMIT.into()),
+                        Some(format!(
+                            "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                            task_def(self.state(tid)).resource
+                        )),
+                    );
+                    self.emit_task_failure(tid, &run, f.error.as_deref(), f.cause.as_deref());
+                    self.settle(tid, Step::Fail(f));
+                    return Outcome::Applied;
+                }
+                let ty = match &run.kind {
+                    ResourceKind::Activity => EventType::ActivitySucceeded,
+                    ResourceKind::Lambda => EventType::LambdaFunctionSucceeded,
+                    ResourceKind::Service { .. } => EventType::TaskSucceeded,
+                };
+                let result: Value =
+                    serde_json::from_str(&output).unwrap_or(Value::String(output.clone()));
+                self.emit_in(tid, ty, service_names(&run.kind).output(output).done());
+                let step = self.complete_with_result(tid, result);
+                self.settle(tid, step);
+                Outcome::Applied
+            }
+            Input::TaskFailed { error, cause, .. } => {
+                self.close_task(tid, &run, false);
+                self.emit_task_failure(tid, &run, error.as_deref(), cause.as_deref());
+                self.settle(tid, Step::Fail(Failure::new(error, cause)));
+                Outcome::Applied
+            }
+            _ => Outcome::Applied,
+        }
+    }
+
+    fn emit_task_failure(
+        &mut self,
+        tid: u32,
+        run: &TaskRun,
+        error: Option<&str>,
+        cause: Option<&str>,
+    ) {
+        let ty = match &run.kind {
+            ResourceKind::Activity => EventType::ActivityFailed,
+            ResourceKind::Lambda => EventType::LambdaFunctionFailed,
+            ResourceKind::Service { .. } => EventType::TaskFailed,
+        };
+        self.emit_in(
+            tid,
+            ty,
+            service_names(&run.kind).error_cause(error, cause).done(),
+        );
+    }
+
+    /// The task is no longer open: forget it and its timers (and withdraw it if asked).
+    pub(crate) fn close_task(&mut self, tid: u32, run: &TaskRun, withdraw: bool) {
+        self.m.tasks.remove(&run.task);
+        for timer in [run.timeout_timer, run.heartbeat_timer]
+            .into_iter()
+            .flatten()
+        {
+            self.cancel_timer(timer);
+        }
+        if withdraw {
+            self.effect(Effect::CancelTask { task: run.task });
+        }
+        self.m.thread_mut(tid).phase = Phase::Enter;
+    }
+
+    /// TimeoutSeconds or HeartbeatSeconds elapsed.
+    pub(crate) fn task_timed_out(&mut self, tid: u32, heartbeat: bool) -> Step {
+        let Phase::Task(run) = &self.m.thread(tid).phase else {
+            return Step::Blocked;
+        };
+        let run = run.clone();
+        self.close_task(tid, &run, true);
+        let ty = match &run.kind {
+            ResourceKind::Activity => EventType::ActivityTimedOut,
+            ResourceKind::Lambda => EventType::LambdaFunctionTimedOut,
+            ResourceKind::Service { .. } => EventType::TaskTimedOut,
+        };
+        self.emit_in(
+            tid,
+            ty,
+            service_names(&run.kind)
+                .error_cause(Some(crate::errors::STATES_TIMEOUT), None)
+                .done(),
+        );
+        Step::Fail(Failure::timeout(heartbeat))
+    }
+}
+
+/// `resourceType`/`resource` members of the Task* events (empty for activities/Lambda).
+fn service_names(kind: &ResourceKind) -> Details {
+    match kind {
+        ResourceKind::Service {
+            resource_type,
+            resource,
+        } => Details::new()
+            .str("resourceType", resource_type.as_str())
+            .str("resource", resource.as_str()),
+        _ => Details::new(),
+    }
+}
+
+fn secs_ms(s: u64) -> i64 {
+    (s as i64).saturating_mul(1000)
+}
+
+/// Task ids of hidden threads live far above any event id.
+fn hidden_task_id(n: u64) -> u64 {
+    (1u64 << 48) + n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc(t: &str, r: &str) -> ResourceKind {
+        ResourceKind::Service {
+            resource_type: t.into(),
+            resource: r.into(),
+        }
+    }
+
+    #[test]
+    fn resource_kinds() {
+        assert_eq!(
+            classify("arn:aws:states:us-east-1:123456789012:activity:act"),
+            ResourceKind::Activity
+        );
+        assert_eq!(
+            classify("arn:aws:lambda:us-east-1:123456789012:function:f"),
+            ResourceKind::Lambda
+        );
+        assert_eq!(
+            classify("arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST"),
+            ResourceKind::Lambda
+        );
+        assert_eq!(
+            classify("arn:aws:states:::lambda:invoke"),
+            svc("lambda", "invoke")
+        );
+        assert_eq!(
+            classify("arn:aws:states:::sqs:sendMessage.waitForTaskToken"),
+            svc("sqs", "sendMessage.waitForTaskToken")
+        );
+        assert_eq!(
+            classify("arn:aws:states:::aws-sdk:s3:getObject"),
+            svc("aws-sdk:s3", "getObject")
+        );
+        assert_eq!(
+            classify("arn:aws:states:::states:startExecution.sync:2"),
+            svc("states", "startExecution.sync:2")
+        );
+        assert_eq!(
+            classify("arn:aws:states:::http:invoke"),
+            svc("http", "invoke")
+        );
+    }
+}

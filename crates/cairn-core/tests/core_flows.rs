@@ -1,0 +1,789 @@
+//! End-to-end flows through `start`/`step` with canned inputs, checked against the
+//! event sequences and `previousEventId` chains of HISTORY.md.
+
+mod common;
+
+use cairn_core::{replay::replay, EventType, ExecutionStatus, Input, Outcome};
+use common::*;
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+const ACT: &str = "arn:aws:states:us-east-1:123456789012:activity:act";
+
+#[test]
+fn pass_chain_succeeds_with_linear_chain() {
+    let d = Driver::start(
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Pass", "Result": {"r": 1}, "End": true}}}),
+        r#"{"x": 1}"#,
+    );
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(d.chain(), [(1, 0), (2, 0), (3, 2), (4, 3), (5, 4), (6, 5)]);
+    assert_eq!(d.exec.status, ExecutionStatus::Succeeded);
+    assert_eq!(d.exec.output.as_deref(), Some(r#"{"r":1}"#));
+    assert_eq!(
+        d.detail(1, "input"),
+        Some(json!(r#"{"x": 1}"#)),
+        "ExecutionStarted keeps the input verbatim"
+    );
+    assert_eq!(d.detail(2, "input"), Some(json!(r#"{"x":1}"#)));
+    assert_eq!(
+        d.detail(2, "inputDetails"),
+        Some(json!({"truncated": false}))
+    );
+}
+
+fn activity_machine(extra: serde_json::Value) -> serde_json::Value {
+    let mut task = json!({"Type": "Task", "Resource": ACT, "End": true});
+    for (k, v) in extra.as_object().unwrap() {
+        task[k] = v.clone();
+    }
+    json!({"StartAt": "A", "States": {"A": task, "Handle": {"Type": "Pass", "End": true}}})
+}
+
+#[test]
+fn activity_success_matches_the_recorded_shape() {
+    let mut d = Driver::start(
+        activity_machine(json!({"TimeoutSeconds": 60, "HeartbeatSeconds": 10})),
+        r#"{"x":1}"#,
+    );
+    assert_eq!(
+        d.types(),
+        ["ExecutionStarted", "TaskStateEntered", "ActivityScheduled"]
+    );
+    assert_eq!(d.detail(3, "timeoutInSeconds"), Some(json!(60)));
+    assert_eq!(d.detail(3, "heartbeatInSeconds"), Some(json!(10)));
+    let task = d.last_scheduled();
+    let sched = d
+        .effects
+        .iter()
+        .find(|e| matches!(e, cairn_core::Effect::ScheduleActivity { .. }))
+        .cloned()
+        .unwrap();
+    let cairn_core::Effect::ScheduleActivity { token, input, .. } = sched else {
+        unreachable!()
+    };
+    assert_eq!(input, r#"{"x":1}"#);
+    assert_eq!(
+        cairn_core::token::open(&[3u8; 32], &token).unwrap().task,
+        task
+    );
+    d.feed(Input::ActivityStarted {
+        task,
+        worker_name: Some("w1".into()),
+    });
+    d.feed(Input::TaskSucceeded {
+        task,
+        output: r#"{"ok":true}"#.into(),
+    });
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityStarted",
+            "ActivitySucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(
+        d.chain(),
+        [(1, 0), (2, 0), (3, 2), (4, 3), (5, 4), (6, 5), (7, 6)]
+    );
+    assert_eq!(d.exec.output.as_deref(), Some(r#"{"ok":true}"#));
+    assert!(
+        d.timers.is_empty(),
+        "timeout and heartbeat timers are cancelled"
+    );
+    // A late answer: the task is closed; the execution is not running.
+    let late = d.feed(Input::TaskSucceeded {
+        task,
+        output: "{}".into(),
+    });
+    assert_eq!(late.outcome, Outcome::NotRunning);
+}
+
+#[test]
+fn activity_failure_without_catch_fails_the_execution() {
+    let mut d = Driver::start(activity_machine(json!({})), "{}");
+    let task = d.last_scheduled();
+    d.feed(Input::ActivityStarted {
+        task,
+        worker_name: None,
+    });
+    d.feed(Input::TaskFailed {
+        task,
+        error: Some("Boom".into()),
+        cause: None,
+    });
+    assert_eq!(d.types().last(), Some(&"ExecutionFailed"));
+    assert_eq!(d.exec.status, ExecutionStatus::Failed);
+    assert_eq!(d.exec.error.as_deref(), Some("Boom"));
+    assert_eq!(d.exec.cause, None);
+    let failed = d.history.last().unwrap().details.clone().unwrap();
+    assert!(
+        !failed.contains_key("cause"),
+        "absent cause is omitted, not empty"
+    );
+    assert_eq!(
+        d.detail(4, "workerName"),
+        None,
+        "no workerName member without a name"
+    );
+}
+
+#[test]
+fn activity_failure_caught_goes_to_the_catcher() {
+    let mut d = Driver::start(
+        activity_machine(json!({"Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handle"}]})),
+        r#"{"x":1}"#,
+    );
+    let task = d.last_scheduled();
+    d.feed(Input::ActivityStarted {
+        task,
+        worker_name: Some("w1".into()),
+    });
+    d.feed(Input::TaskFailed {
+        task,
+        error: Some("Boom".into()),
+        cause: Some("bad".into()),
+    });
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityStarted",
+            "ActivityFailed",
+            "TaskStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(
+        d.chain(),
+        [
+            (1, 0),
+            (2, 0),
+            (3, 2),
+            (4, 3),
+            (5, 4),
+            (6, 5),
+            (7, 6),
+            (8, 7),
+            (9, 8)
+        ]
+    );
+    assert_eq!(
+        d.exec.output.as_deref(),
+        Some(r#"{"Error":"Boom","Cause":"bad"}"#)
+    );
+}
+
+#[test]
+fn activity_retry_reschedules_after_backoff() {
+    let mut d = Driver::start(
+        activity_machine(
+            json!({"Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 2, "MaxAttempts": 1}]}),
+        ),
+        "{}",
+    );
+    let first = d.last_scheduled();
+    d.feed(Input::TaskFailed {
+        task: first,
+        error: Some("Boom".into()),
+        cause: None,
+    });
+    assert_eq!(d.timers.len(), 1);
+    assert_eq!(d.timers[0].1, T0 + 2000);
+    assert!(d.fire_next_timer());
+    let second = d.last_scheduled();
+    assert_ne!(first, second);
+    // The old task is closed.
+    assert_eq!(
+        d.feed(Input::TaskSucceeded {
+            task: first,
+            output: "{}".into()
+        })
+        .outcome,
+        Outcome::TaskClosed
+    );
+    d.feed(Input::TaskFailed {
+        task: second,
+        error: Some("Boom".into()),
+        cause: None,
+    });
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityFailed",
+            "ActivityScheduled",
+            "ActivityFailed",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(d.chain()[4], (5, 4), "retries continue the chain");
+}
+
+#[test]
+fn heartbeat_timeout_reports_states_timeout_and_is_caught_as_heartbeat() {
+    let mut d = Driver::start(
+        activity_machine(json!({"HeartbeatSeconds": 5,
+            "Catch": [{"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "Handle"}]})),
+        "{}",
+    );
+    let task = d.last_scheduled();
+    assert!(d.timers.is_empty(), "heartbeat starts with ActivityStarted");
+    d.feed(Input::ActivityStarted {
+        task,
+        worker_name: None,
+    });
+    assert_eq!(d.timers.len(), 1);
+    d.now += 4000;
+    d.feed(Input::TaskHeartbeat { task });
+    assert_eq!(d.timers.len(), 1);
+    assert_eq!(d.timers[0].1, T0 + 9000, "a heartbeat restarts the clock");
+    d.run_timers();
+    let timed_out = d
+        .history
+        .iter()
+        .find(|e| e.event_type == EventType::ActivityTimedOut)
+        .unwrap();
+    assert_eq!(
+        timed_out.details.as_ref().unwrap()["error"],
+        "States.Timeout"
+    );
+    assert!(d.effects.contains(&cairn_core::Effect::CancelTask { task }));
+    assert_eq!(d.exec.status, ExecutionStatus::Succeeded);
+}
+
+#[test]
+fn stale_timers_are_ignored() {
+    let mut d = Driver::start(activity_machine(json!({"TimeoutSeconds": 5})), "{}");
+    let task = d.last_scheduled();
+    let (timer, _) = d.timers[0];
+    d.feed(Input::TaskSucceeded {
+        task,
+        output: "{}".into(),
+    });
+    let before = d.history.len();
+    let r = d.feed(Input::TimerFired { timer });
+    assert!(r.events.is_empty());
+    assert_eq!(d.history.len(), before);
+}
+
+#[test]
+fn missing_activity_fails_with_runtime_error_and_no_schedule() {
+    let world = Arc::new(Activities(HashSet::new()));
+    let d = Driver::start_in(activity_machine(json!({})), "{}", world);
+    assert_eq!(
+        d.types(),
+        ["ExecutionStarted", "TaskStateEntered", "ExecutionFailed"]
+    );
+    assert_eq!(d.exec.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        d.exec.cause.as_deref(),
+        Some(&*format!(
+            "An error occurred while executing the state 'A' (entered at the event id #2). The activity {ACT} does not exist."
+        ))
+    );
+}
+
+#[test]
+fn stop_aborts_with_prev_zero_and_withdraws_the_task() {
+    let mut d = Driver::start(activity_machine(json!({"TimeoutSeconds": 100})), "{}");
+    let task = d.last_scheduled();
+    let r = d.feed(Input::Stop {
+        error: Some("E".into()),
+        cause: None,
+    });
+    assert_eq!(d.types().last(), Some(&"ExecutionAborted"));
+    assert_eq!(d.history.last().unwrap().previous_event_id, 0);
+    assert!(r.effects.contains(&cairn_core::Effect::CancelTask { task }));
+    assert!(d.timers.is_empty());
+    assert_eq!(d.exec.status, ExecutionStatus::Aborted);
+    assert_eq!(
+        d.feed(Input::TaskSucceeded {
+            task,
+            output: "{}".into()
+        })
+        .outcome,
+        Outcome::NotRunning
+    );
+}
+
+#[test]
+fn wait_then_stop_has_no_wait_aborted() {
+    let mut d = Driver::start(
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "End": true}}}),
+        "{}",
+    );
+    d.feed(Input::Stop {
+        error: None,
+        cause: None,
+    });
+    assert_eq!(
+        d.types(),
+        ["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]
+    );
+    assert_eq!(d.chain(), [(1, 0), (2, 0), (3, 0)]);
+    assert_eq!(d.history[2].details.as_ref().unwrap().len(), 0);
+}
+
+#[test]
+fn wait_seconds_fires_at_the_right_time() {
+    let mut d = Driver::start(
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "Next": "P"}, "P": {"Type": "Pass", "End": true}}}),
+        r#"{"a":1}"#,
+    );
+    assert_eq!(d.timers, vec![(d.timers[0].0, T0 + 10_000)]);
+    d.run_timers();
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(d.history[2].timestamp_ms, T0 + 10_000);
+    assert_eq!(d.exec.output.as_deref(), Some(r#"{"a":1}"#));
+}
+
+#[test]
+fn wait_timestamp_in_the_past_does_not_wait() {
+    let d = Driver::start(
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "2016-03-14T01:59:00Z", "End": true}}}),
+        "{}",
+    );
+    assert_eq!(d.exec.status, ExecutionStatus::Succeeded);
+}
+
+#[test]
+fn execution_timeout() {
+    let mut d = Driver::start(
+        json!({"TimeoutSeconds": 5, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "End": true}}}),
+        "{}",
+    );
+    d.run_timers();
+    assert_eq!(
+        d.types(),
+        ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]
+    );
+    assert_eq!(d.exec.status, ExecutionStatus::TimedOut);
+    assert!(d.timers.is_empty());
+}
+
+#[test]
+fn fail_state_with_and_without_fields() {
+    let d = Driver::start(
+        json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}}),
+        "{}",
+    );
+    assert_eq!(
+        d.types(),
+        ["ExecutionStarted", "FailStateEntered", "ExecutionFailed"]
+    );
+    assert_eq!(
+        (d.exec.error.as_deref(), d.exec.cause.as_deref()),
+        (Some("E"), Some("C"))
+    );
+    let d = Driver::start(
+        json!({"StartAt": "F", "States": {"F": {"Type": "Fail"}}}),
+        "{}",
+    );
+    assert_eq!(d.history[2].details.as_ref().unwrap().len(), 0);
+}
+
+#[test]
+fn choice_default_and_no_match() {
+    let def = |default: bool| {
+        let mut c =
+            json!({"Type": "Choice", "Choices": [{"Variable": "$", "IsNull": true, "Next": "P"}]});
+        if default {
+            c["Default"] = json!("P");
+        }
+        json!({"StartAt": "C", "States": {"C": c, "P": {"Type": "Pass", "End": true}}})
+    };
+    let d = Driver::start(def(true), "{}");
+    assert_eq!(d.exec.status, ExecutionStatus::Succeeded);
+    assert_eq!(d.types()[1..3], ["ChoiceStateEntered", "ChoiceStateExited"]);
+    let d = Driver::start(def(false), "{}");
+    assert_eq!(
+        d.types(),
+        ["ExecutionStarted", "ChoiceStateEntered", "ExecutionFailed"]
+    );
+    assert_eq!(d.exec.error.as_deref(), Some("States.NoChoiceMatched"));
+    let d = Driver::start(def(false), "null");
+    assert_eq!(d.exec.status, ExecutionStatus::Succeeded);
+}
+
+#[test]
+fn parallel_branches_and_chain() {
+    let d = Driver::start(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": 2, "End": true}}}]}}}),
+        "{}",
+    );
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ParallelStateSucceeded",
+            "ParallelStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(
+        d.chain(),
+        [
+            (1, 0),
+            (2, 0),
+            (3, 2),
+            (4, 3),
+            (5, 4),
+            (6, 3),
+            (7, 6),
+            (8, 7),
+            (9, 7),
+            (10, 9)
+        ]
+    );
+    assert_eq!(d.exec.output.as_deref(), Some("[1,2]"));
+}
+
+#[test]
+fn parallel_branch_failure_aborts_the_sibling_task() {
+    let mut d = Driver::start(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACT, "End": true}}},
+            {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}]}}}),
+        "{}",
+    );
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "FailStateEntered",
+            "TaskStateAborted",
+            "ParallelStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(d.chain()[6..], [(7, 6), (8, 6), (9, 8)]);
+    assert!(d
+        .effects
+        .contains(&cairn_core::Effect::CancelTask { task: 5 }));
+    assert_eq!(
+        d.feed(Input::TaskSucceeded {
+            task: 5,
+            output: "{}".into()
+        })
+        .outcome,
+        Outcome::NotRunning
+    );
+}
+
+#[test]
+fn parallel_retry_restarts_branches() {
+    let mut d = Driver::start(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+            "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2, "IntervalSeconds": 1}],
+            "Branches": [{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}]}}}),
+        "{}",
+    );
+    d.run_timers();
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "FailStateEntered",
+            "ParallelStateStarted",
+            "FailStateEntered",
+            "ParallelStateStarted",
+            "FailStateEntered",
+            "ParallelStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(d.exec.error.as_deref(), Some("E"));
+}
+
+#[test]
+fn map_inline_chain_matches_the_recording() {
+    let d = Driver::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+        "[1,2]",
+    );
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapIterationSucceeded",
+            "MapIterationStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapIterationSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(
+        d.chain(),
+        [
+            (1, 0),
+            (2, 0),
+            (3, 2),
+            (4, 3),
+            (5, 4),
+            (6, 5),
+            (7, 6),
+            (8, 6),
+            (9, 8),
+            (10, 9),
+            (11, 10),
+            (12, 11),
+            (13, 11),
+            (14, 13)
+        ]
+    );
+    assert_eq!(d.detail(3, "length"), Some(json!(2)));
+    assert_eq!(d.detail(4, "name"), Some(json!("M")));
+    assert_eq!(d.exec.output.as_deref(), Some("[1,2]"));
+}
+
+#[test]
+fn map_empty_and_concurrency_with_tasks() {
+    let d = Driver::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "Iterator": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+        "[]",
+    );
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(d.exec.output.as_deref(), Some("[]"));
+
+    let mut d = Driver::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "MaxConcurrency": 2,
+            "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACT, "End": true}}}}}}),
+        "[1,2,3]",
+    );
+    let scheduled = |d: &Driver| {
+        d.history
+            .iter()
+            .filter(|e| e.event_type == EventType::ActivityScheduled)
+            .map(|e| e.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        scheduled(&d).len(),
+        2,
+        "MaxConcurrency 2 starts two iterations"
+    );
+    let tasks = scheduled(&d);
+    d.feed(Input::TaskSucceeded {
+        task: tasks[1],
+        output: "\"b\"".into(),
+    });
+    assert_eq!(scheduled(&d).len(), 3);
+    let third = scheduled(&d)[2];
+    d.feed(Input::TaskSucceeded {
+        task: third,
+        output: "\"c\"".into(),
+    });
+    d.feed(Input::TaskSucceeded {
+        task: tasks[0],
+        output: "\"a\"".into(),
+    });
+    assert_eq!(d.exec.output.as_deref(), Some(r#"["a","b","c"]"#));
+}
+
+#[test]
+fn map_iteration_failure_is_caught() {
+    let d = Driver::start(
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "Next": "H", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}],
+                  "ItemProcessor": {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "C"}}}},
+            "H": {"Type": "Pass", "End": true}}}),
+        "[1]",
+    );
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "FailStateEntered",
+            "MapIterationFailed",
+            "MapStateFailed",
+            "MapStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(d.chain()[5..8], [(6, 5), (7, 5), (8, 7)]);
+    assert_eq!(
+        d.exec.output.as_deref(),
+        Some(r#"{"Error":"E","Cause":"C"}"#)
+    );
+}
+
+#[test]
+fn jsonata_states_fail_with_a_runtime_error() {
+    let d = Driver::start(
+        json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        "{}",
+    );
+    assert_eq!(
+        d.types(),
+        ["ExecutionStarted", "PassStateEntered", "ExecutionFailed"]
+    );
+    assert_eq!(d.exec.error.as_deref(), Some("States.Runtime"));
+    assert!(d.exec.cause.as_deref().unwrap().contains("JSONata"));
+}
+
+#[test]
+fn execution_state_round_trips_through_serde() {
+    let mut d = Driver::start(activity_machine(json!({"TimeoutSeconds": 60})), "{}");
+    let text = serde_json::to_string(&d.exec).unwrap();
+    let mut back: cairn_core::Execution = serde_json::from_str(&text).unwrap();
+    let task = d.last_scheduled();
+    let c = ctx(d.now, 9, &d.world);
+    let a = cairn_core::step(
+        &mut back,
+        &d.def,
+        Input::TaskSucceeded {
+            task,
+            output: "{}".into(),
+        },
+        &c,
+    );
+    let b = cairn_core::step(
+        &mut d.exec,
+        &d.def,
+        Input::TaskSucceeded {
+            task,
+            output: "{}".into(),
+        },
+        &c,
+    );
+    assert_eq!(a, b);
+}
+
+#[test]
+fn replaying_a_history_reproduces_it() {
+    let mut d = Driver::start(
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 3, "Next": "A"},
+            "A": {"Type": "Task", "Resource": ACT, "HeartbeatSeconds": 30, "Next": "P",
+                  "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "JitterStrategy": "FULL"}]},
+            "P": {"Type": "Parallel", "End": true, "Branches": [
+                {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": ACT, "End": true}}}]}}}),
+        r#"{"k": "v"}"#,
+    );
+    d.run_timers();
+    let t1 = d.last_scheduled();
+    d.now += 500;
+    d.feed(Input::ActivityStarted {
+        task: t1,
+        worker_name: Some("w".into()),
+    });
+    d.feed(Input::TaskFailed {
+        task: t1,
+        error: Some("Boom".into()),
+        cause: Some("x".into()),
+    });
+    d.fire_next_timer();
+    let t2 = d.last_scheduled();
+    d.feed(Input::ActivityStarted {
+        task: t2,
+        worker_name: None,
+    });
+    d.now += 250;
+    d.feed(Input::TaskSucceeded {
+        task: t2,
+        output: r#"{"r":1}"#.into(),
+    });
+    let t3 = d.last_scheduled();
+    d.feed(Input::TaskSucceeded {
+        task: t3,
+        output: "2".into(),
+    });
+    assert_eq!(d.exec.status, ExecutionStatus::Succeeded);
+    let steps = d.steps;
+    let exec = replay(
+        common::info(r#"{"k": "v"}"#),
+        &d.def,
+        &d.history,
+        &ctx(0, 0, &d.world),
+        &|i| if (i as u64) < steps { i as u64 } else { 0 },
+    )
+    .expect("replay reproduces the history");
+    assert_eq!(exec.status, ExecutionStatus::Succeeded);
+    assert_eq!(exec.output, d.exec.output);
+
+    // A tampered history is detected.
+    let mut bad = d.history.clone();
+    bad[4].previous_event_id = 1;
+    assert!(replay(
+        common::info(r#"{"k": "v"}"#),
+        &d.def,
+        &bad,
+        &ctx(0, 0, &d.world),
+        &|i| i as u64
+    )
+    .is_err());
+}
