@@ -53,13 +53,13 @@ fn check_rule(
         let k = key.as_str();
         let jsonpath_only = operator(k).is_some() || matches!(k, "Variable" | "And" | "Or" | "Not");
         let jsonata_only = matches!(k, "Condition" | "Output");
-        if jsonpath_only && ql == QueryLanguage::Jsonata {
+        let other_language = (jsonpath_only && ql == QueryLanguage::Jsonata)
+            || (jsonata_only && ql == QueryLanguage::JsonPath);
+        let known = jsonpath_only || jsonata_only || matches!(k, "Comment" | "Next" | "Assign");
+        let top_only = matches!(k, "Next" | "Assign" | "Output");
+        if other_language {
             cx.wrong_language(k, ql, location);
-        } else if jsonata_only && ql == QueryLanguage::JsonPath {
-            cx.wrong_language(k, ql, location);
-        } else if matches!(k, "Next" | "Assign" | "Output") && !top {
-            cx.not_supported(k, location);
-        } else if !(jsonpath_only || jsonata_only || matches!(k, "Comment" | "Next" | "Assign")) {
+        } else if !known || (top_only && !top) {
             cx.not_supported(k, location);
         }
     }
