@@ -25,9 +25,18 @@ async fn create_describe_update_delete() {
     assert_eq!(arn, format!("{PREFIX}:flow"));
     assert!(created.state_machine_version_arn().is_none());
 
-    let d = c.describe_state_machine().state_machine_arn(&arn).send().await.unwrap();
+    let d = c
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(d.name(), "flow");
-    assert_eq!(d.definition(), definition, "definition is returned as submitted");
+    assert_eq!(
+        d.definition(),
+        definition,
+        "definition is returned as submitted"
+    );
     assert_eq!(d.role_arn(), ROLE_ARN);
     assert_eq!(d.r#type(), &StateMachineType::Standard);
     assert_eq!(d.status().unwrap().as_str(), "ACTIVE");
@@ -36,7 +45,10 @@ async fn create_describe_update_delete() {
     assert_eq!(logging.level(), Some(&LogLevel::Off));
     assert!(!logging.include_execution_data());
     assert!(!d.tracing_configuration().unwrap().enabled());
-    assert!(d.revision_id().is_none(), "no revision before the first update");
+    assert!(
+        d.revision_id().is_none(),
+        "no revision before the first update"
+    );
 
     let meta = c
         .describe_state_machine()
@@ -73,20 +85,41 @@ async fn create_describe_update_delete() {
         .await
         .unwrap();
     assert_ne!(u3.revision_id(), Some(revision.as_str()));
-    let d = c.describe_state_machine().state_machine_arn(&arn).send().await.unwrap();
+    let d = c
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(d.definition(), new_definition);
     assert_eq!(d.role_arn(), "arn:aws:iam::123456789012:role/other");
     assert_eq!(d.revision_id(), u3.revision_id());
 
-    c.delete_state_machine().state_machine_arn(&arn).send().await.unwrap();
-    let err = c.describe_state_machine().state_machine_arn(&arn).send().await.unwrap_err();
-    assert_eq!(error_code(&err).as_deref(), Some("StateMachineDoesNotExist"));
+    c.delete_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let err = c
+        .describe_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_code(&err).as_deref(),
+        Some("StateMachineDoesNotExist")
+    );
     assert_eq!(
         error_message(&err).unwrap(),
         format!("State Machine Does Not Exist: '{arn}'")
     );
     // Deleting a machine that does not exist succeeds (observed).
-    c.delete_state_machine().state_machine_arn(&arn).send().await.unwrap();
+    c.delete_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -94,7 +127,10 @@ async fn create_is_idempotent_only_for_identical_settings() {
     let server = TestServer::start().await;
     let c = &server.client;
     let create = |definition: String, role: &str| {
-        c.create_state_machine().name("idem").definition(definition).role_arn(role)
+        c.create_state_machine()
+            .name("idem")
+            .definition(definition)
+            .role_arn(role)
     };
     let first = create(pass_definition(), ROLE_ARN).send().await.unwrap();
     // Another role is ignored: same ARN, same creation date.
@@ -107,10 +143,16 @@ async fn create_is_idempotent_only_for_identical_settings() {
     // Even whitespace in the definition counts as different.
     let spaced = pass_definition().replace(',', ", ");
     let err = create(spaced, ROLE_ARN).send().await.unwrap_err();
-    assert_eq!(error_code(&err).as_deref(), Some("StateMachineAlreadyExists"));
+    assert_eq!(
+        error_code(&err).as_deref(),
+        Some("StateMachineAlreadyExists")
+    );
     assert_eq!(
         error_message(&err).unwrap(),
-        format!("State Machine Already Exists: '{}'", first.state_machine_arn())
+        format!(
+            "State Machine Already Exists: '{}'",
+            first.state_machine_arn()
+        )
     );
     // So does another type or logging configuration.
     let err = create(pass_definition(), ROLE_ARN)
@@ -118,14 +160,23 @@ async fn create_is_idempotent_only_for_identical_settings() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&err).as_deref(), Some("StateMachineAlreadyExists"));
-    let logging = LoggingConfiguration::builder().level(LogLevel::Off).include_execution_data(true).build();
+    assert_eq!(
+        error_code(&err).as_deref(),
+        Some("StateMachineAlreadyExists")
+    );
+    let logging = LoggingConfiguration::builder()
+        .level(LogLevel::Off)
+        .include_execution_data(true)
+        .build();
     let err = create(pass_definition(), ROLE_ARN)
         .logging_configuration(logging)
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&err).as_deref(), Some("StateMachineAlreadyExists"));
+    assert_eq!(
+        error_code(&err).as_deref(),
+        Some("StateMachineAlreadyExists")
+    );
 }
 
 #[tokio::test]
@@ -158,7 +209,9 @@ async fn express_machines_and_invalid_definitions() {
         .await
         .unwrap_err();
     assert_eq!(error_code(&err).as_deref(), Some("InvalidDefinition"));
-    assert!(error_message(&err).unwrap().starts_with("Invalid State Machine Definition: '"));
+    assert!(error_message(&err)
+        .unwrap()
+        .starts_with("Invalid State Machine Definition: '"));
 
     let err = c
         .create_state_machine()
@@ -169,7 +222,9 @@ async fn express_machines_and_invalid_definitions() {
         .await
         .unwrap_err();
     assert_eq!(error_code(&err).as_deref(), Some("InvalidDefinition"));
-    assert!(error_message(&err).unwrap().contains("SCHEMA_VALIDATION_FAILED"));
+    assert!(error_message(&err)
+        .unwrap()
+        .contains("SCHEMA_VALIDATION_FAILED"));
 
     let activity = r#"{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:x","End":true}}}"#;
     let err = c
@@ -239,7 +294,10 @@ async fn create_and_update_errors() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&err).as_deref(), Some("InvalidLoggingConfiguration"));
+    assert_eq!(
+        error_code(&err).as_deref(),
+        Some("InvalidLoggingConfiguration")
+    );
 
     let arn = c
         .create_state_machine()
@@ -251,8 +309,16 @@ async fn create_and_update_errors() {
         .unwrap()
         .state_machine_arn()
         .to_string();
-    let err = c.update_state_machine().state_machine_arn(&arn).send().await.unwrap_err();
-    assert_eq!(error_code(&err).as_deref(), Some("MissingRequiredParameter"));
+    let err = c
+        .update_state_machine()
+        .state_machine_arn(&arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_code(&err).as_deref(),
+        Some("MissingRequiredParameter")
+    );
     assert_eq!(
         error_message(&err).unwrap(),
         "Either the definition, the role ARN, the LoggingConfiguration, or the \
@@ -266,7 +332,10 @@ async fn create_and_update_errors() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&err).as_deref(), Some("StateMachineDoesNotExist"));
+    assert_eq!(
+        error_code(&err).as_deref(),
+        Some("StateMachineDoesNotExist")
+    );
     let version = format!("{arn}:1");
     let err = c
         .update_state_machine()
@@ -275,11 +344,22 @@ async fn create_and_update_errors() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(error_code(&err).as_deref(), Some("StateMachineDoesNotExist"));
+    assert_eq!(
+        error_code(&err).as_deref(),
+        Some("StateMachineDoesNotExist")
+    );
     assert!(error_message(&err).unwrap().contains(&version));
-    let err = c.describe_state_machine().state_machine_arn("arn:nope").send().await.unwrap_err();
+    let err = c
+        .describe_state_machine()
+        .state_machine_arn("arn:nope")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&err).as_deref(), Some("InvalidArn"));
-    assert_eq!(error_message(&err).unwrap(), "Invalid Arn: 'Invalid ARN prefix: arn:nope'");
+    assert_eq!(
+        error_message(&err).unwrap(),
+        "Invalid Arn: 'Invalid ARN prefix: arn:nope'"
+    );
     let err = c
         .delete_state_machine()
         .state_machine_arn(format!("{arn}/label"))
@@ -305,15 +385,29 @@ async fn list_state_machines_over_pages_and_after_restart() {
     let first = c.list_state_machines().max_results(2).send().await.unwrap();
     assert_eq!(first.state_machines().len(), 2);
     assert_eq!(first.state_machines()[0].name(), "m0");
-    assert_eq!(first.state_machines()[0].r#type(), &StateMachineType::Standard);
+    assert_eq!(
+        first.state_machines()[0].r#type(),
+        &StateMachineType::Standard
+    );
     let token = first.next_token().unwrap().to_string();
     // A token of one listing is not accepted by another.
-    let err = c.list_activities().next_token(&token).send().await.unwrap_err();
+    let err = c
+        .list_activities()
+        .next_token(&token)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_code(&err).as_deref(), Some("InvalidToken"));
 
     let server = server.restart().await;
     let c = &server.client;
-    let second = c.list_state_machines().max_results(2).next_token(&token).send().await.unwrap();
+    let second = c
+        .list_state_machines()
+        .max_results(2)
+        .next_token(&token)
+        .send()
+        .await
+        .unwrap();
     let names: Vec<&str> = second.state_machines().iter().map(|m| m.name()).collect();
     assert_eq!(names, ["m2", "m3"]);
     let all: Vec<_> = c
@@ -348,7 +442,12 @@ async fn validate_state_machine_definition_reports_without_failing() {
         .unwrap();
     assert_eq!(ok.result().as_str(), "OK");
     assert!(ok.diagnostics().is_empty());
-    let bad = c.validate_state_machine_definition().definition("{}").send().await.unwrap();
+    let bad = c
+        .validate_state_machine_definition()
+        .definition("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.result().as_str(), "FAIL");
     assert!(!bad.diagnostics().is_empty());
     assert_eq!(bad.diagnostics()[0].code(), "SCHEMA_VALIDATION_FAILED");

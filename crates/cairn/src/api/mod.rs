@@ -9,7 +9,7 @@
 //! # Operation handlers
 //! Each operation lives in `ops/<operation_name>.rs` (parse, apply, encode side by side) and
 //! exposes exactly
-//! ```ignore
+//! ```text
 //! pub async fn handle(app: &App, ctx: &Ctx, input: serde_json::Value)
 //!     -> Result<serde_json::Value, ApiError>
 //! ```
