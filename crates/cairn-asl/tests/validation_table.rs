@@ -642,6 +642,38 @@ fn cases() -> Vec<Case> {
         case("InputPath not a path", one(json!({"Type": "Pass", "InputPath": "abc", "End": true})), &[(SCHEMA, "/States/A/InputPath", "must be a valid JSONPath")]),
         case("InputPath not a string", one(json!({"Type": "Pass", "InputPath": 5, "End": true})), &[(SCHEMA, "/States/A/InputPath", "must be a STRING but was an INTEGER")]),
         case("ResultPath not a path", one(json!({"Type": "Pass", "ResultPath": "abc", "End": true})), &[(SCHEMA, "/States/A/ResultPath", "Value is not a Reference Path")]),
+        // These rely on cairn_jsonpath's syntax checks.
+        case("ResultPath with a wildcard", one(json!({"Type": "Pass", "ResultPath": "$.a[*]", "End": true})), &[(SCHEMA, "/States/A/ResultPath", "Value is not a Reference Path")]),
+        case("ResultPath into the context object", one(task(json!({"ResultPath": "$$.Execution"}))), &[(SCHEMA, "/States/A/ResultPath", "Value is not a Reference Path")]),
+        case(
+            "catcher ResultPath with a filter",
+            one(task(json!({"Catch": [{"ErrorEquals": ["E"], "Next": "A", "ResultPath": "$.a[?(@.b > 1)]"}]}))),
+            &[(SCHEMA, "/States/A/Catch[0]/ResultPath", "Value is not a Reference Path")],
+        ),
+        case("ItemsPath with deep scan", map(json!({"ItemsPath": "$..items"})), &[(SCHEMA, "/States/A/ItemsPath", "Value is not a Reference Path")]),
+        case("TimeoutSecondsPath with a slice", one(task(json!({"TimeoutSecondsPath": "$.t[0:2]"}))), &[(SCHEMA, "/States/A/TimeoutSecondsPath", "Value is not a Reference Path")]),
+        case("SecondsPath with a wildcard", one(json!({"Type": "Wait", "SecondsPath": "$.*", "End": true})), &[(SCHEMA, "/States/A/SecondsPath", "Value is not a Reference Path")]),
+        case("OutputPath with a broken bracket", one(json!({"Type": "Pass", "OutputPath": "$.a[", "End": true})), &[(SCHEMA, "/States/A/OutputPath", "must be a valid JSONPath")]),
+        case(
+            "Choice Variable with a broken bracket",
+            choice(json!([{"Variable": "$.a[", "IsNull": true, "Next": "D"}])),
+            &[(SCHEMA, "/States/A/Choices[0]/Variable", "must be a valid JSONPath")],
+        ),
+        case(
+            "'.$' key with a malformed intrinsic call",
+            one(json!({"Type": "Pass", "Parameters": {"a.$": "States.Format('{}', $.x"}, "End": true})),
+            &[(SCHEMA, "/States/A/Parameters/a.$", "must be a valid JSONPath or a valid intrinsic function call")],
+        ),
+        case(
+            "'.$' key with an unknown intrinsic function",
+            one(task(json!({"ResultSelector": {"a.$": "States.NoSuchFunction($.x)"}}))),
+            &[(SCHEMA, "/States/A/ResultSelector/a.$", "must be a valid JSONPath or a valid intrinsic function call")],
+        ),
+        case(
+            "ErrorPath with a malformed path",
+            one(json!({"Type": "Fail", "ErrorPath": "$.e["})),
+            &[(SCHEMA, "/States/A/ErrorPath", "must be a valid JSONPath or a valid intrinsic function call")],
+        ),
         // ---- JSONata / query languages ---------------------------------------------------
         case(
             "JSONPath field in a JSONata state",

@@ -5,7 +5,7 @@
 //!
 //! Syntax is judged by `cairn_jsonpath::{check_path, check_reference_path, check_intrinsic}`;
 //! this module adds only what it needs to tell the three apart: a path starts with `$`, an
-//! intrinsic with `States.`. Wordings: `.$` with a non-string value is AWS's observed
+//! intrinsic with `States.` (`cairn_jsonpath::is_intrinsic`). Wordings: `.$` with a non-string value is AWS's observed
 //! "The value for the field 'a.$' must be a STRING that contains a JSONPath but was an ARRAY";
 //! a non-reference path in a `…Path` field is "Value is not a Reference Path" (measured by
 //! another emulator); the rest are ours in the same style.
@@ -31,9 +31,7 @@ pub fn check_io(cx: &mut Cx, state: &Map<String, Value>, ql: QueryLanguage, loca
         }
     }
     if let Some(value) = state.get("ResultPath") {
-        if !value.is_null() {
-            reference_path(cx, value, "ResultPath", &at(location, "ResultPath"), true);
-        }
+        result_path(cx, value, &at(location, "ResultPath"));
     }
     // Parameters may be any JSON value (only objects are templates).
     if let Some(value) = state.get("Parameters") {
@@ -81,6 +79,20 @@ pub fn reference_path(
     }
 }
 
+/// `ResultPath` (of a state or a catcher): `null`, or a reference path into the state's own
+/// data — not the context object, not a variable (`cairn_jsonpath::check_result_path`).
+pub fn result_path(cx: &mut Cx, value: &Value, location: &str) {
+    match value {
+        Value::Null => {}
+        Value::String(p) => {
+            if !p.starts_with('$') || cairn_jsonpath::check_result_path(p).is_err() {
+                cx.schema("Value is not a Reference Path", location);
+            }
+        }
+        other => cx.wrong_kind("ResultPath", Kind::String, other, location),
+    }
+}
+
 /// A value evaluated as a path or an intrinsic call: `.$` template members, Fail
 /// `ErrorPath`/`CausePath`.
 pub fn path_or_intrinsic(cx: &mut Cx, value: &Value, field: &str, location: &str) {
@@ -96,7 +108,7 @@ pub fn path_or_intrinsic(cx: &mut Cx, value: &Value, field: &str, location: &str
     };
     let ok = if expr.starts_with('$') {
         cairn_jsonpath::check_path(expr).is_ok()
-    } else if expr.starts_with("States.") {
+    } else if cairn_jsonpath::is_intrinsic(expr) {
         cairn_jsonpath::check_intrinsic(expr).is_ok()
     } else {
         false

@@ -132,9 +132,7 @@ fn check_catcher(
     }
     if ql == QueryLanguage::JsonPath {
         if let Some(value) = catcher.get("ResultPath") {
-            if !value.is_null() {
-                paths::reference_path(cx, value, "ResultPath", &at(location, "ResultPath"), true);
-            }
+            paths::result_path(cx, value, &at(location, "ResultPath"));
         }
     }
     assign::check(cx, catcher, ql, location);
