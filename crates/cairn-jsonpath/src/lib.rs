@@ -160,6 +160,15 @@ pub fn check_intrinsic(expr: &str) -> Result<(), SyntaxError> {
     intrinsics::check(expr).map_err(SyntaxError)
 }
 
+/// Check a `.$` value: an intrinsic call if it starts with `States.`, else a path.
+pub fn check_expression(expr: &str) -> Result<(), SyntaxError> {
+    if is_intrinsic(expr) {
+        check_intrinsic(expr)
+    } else {
+        check_path(expr)
+    }
+}
+
 /// Whether a `.$` value is an intrinsic call rather than a path (it starts with `States.`).
 pub fn is_intrinsic(expr: &str) -> bool {
     expr.trim_start().starts_with("States.")

@@ -1,6 +1,8 @@
 //! Table tests of intrinsic calls through the public API: results, AWS quirks, and errors.
 
-use cairn_jsonpath::{check_intrinsic, evaluate_expression, NoVariables, Scope, FUNCTION_NAMES};
+use cairn_jsonpath::{
+    check_expression, check_intrinsic, evaluate_expression, NoVariables, Scope, FUNCTION_NAMES,
+};
 use serde_json::{json, Value};
 use std::cell::Cell;
 
@@ -159,4 +161,9 @@ fn static_check_table() {
     ] {
         assert!(check_intrinsic(bad).is_err(), "{bad}");
     }
+    assert!(check_expression("States.Format('{}', $.a)").is_ok());
+    assert!(check_expression("$.a[0]").is_ok());
+    assert!(check_expression("States.Format('{}'").is_err());
+    assert!(check_expression("$.a[").is_err());
+    assert!(check_expression("plain").is_err());
 }

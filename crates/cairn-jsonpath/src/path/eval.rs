@@ -81,6 +81,16 @@ pub(crate) fn evaluate<'v>(path: &Path, scope: &Scope<'v>) -> Result<Cow<'v, Val
     if path.is_definite() {
         definite(&path.segments, root)
     } else {
+        // Jayway rejects a multi-name step before the last one, naming the path up to it.
+        let last = path.segments.len().saturating_sub(1);
+        if let Some(i) = path.segments[..last]
+            .iter()
+            .position(|s| matches!(s, Segment::Child(Selector::Names(_))))
+        {
+            return Err(Miss::MultiPropertyNotLeaf {
+                at: normalized(&path.segments[..=i]),
+            });
+        }
         let mut found = Vec::new();
         collect(&path.segments, root, root, &mut found)?;
         Ok(Cow::Owned(Value::Array(
@@ -535,6 +545,15 @@ mod tests {
         assert_eq!(
             eval("$['a', 'b'].v", &s).unwrap_err().detail(),
             "Multi properties can only be used as path leafs: $['a', 'b']"
+        );
+        let nested = json!({"x": s});
+        assert_eq!(
+            eval("$.x['a','b'].v", &nested).unwrap_err().detail(),
+            "Multi properties can only be used as path leafs: $['x']['a', 'b']"
+        );
+        assert_eq!(
+            eval("$.x['a','c']", &nested).unwrap(),
+            json!({"a": {"v": 1}, "c": {"v": 3}})
         );
     }
 
