@@ -11,6 +11,8 @@ pub struct Config {
     pub account_id: String,
     /// Scale for Wait states and timeouts (`WAIT_TIME_SCALE`, 1.0 = real time).
     pub wait_time_scale: f64,
+    /// How long GetActivityTask holds an idle poll (AWS: 60 s; tests shorten it).
+    pub activity_long_poll: std::time::Duration,
 }
 
 impl Default for Config {
@@ -20,6 +22,7 @@ impl Default for Config {
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             wait_time_scale: 1.0,
+            activity_long_poll: std::time::Duration::from_secs(60),
         }
     }
 }

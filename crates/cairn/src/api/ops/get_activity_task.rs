@@ -7,11 +7,6 @@ use crate::runtime::PollError;
 use cairn_api::{ApiError, Arn};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::time::Duration;
-
-/// AWS holds a poll for 60 seconds.
-pub const LONG_POLL: Duration = Duration::from_secs(60);
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Input {
@@ -24,7 +19,11 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     Arn::parse_as(&req.activity_arn, &["activity"])?;
     match app
         .engine
-        .poll_activity(&req.activity_arn, req.worker_name, LONG_POLL)
+        .poll_activity(
+            &req.activity_arn,
+            req.worker_name,
+            app.config.activity_long_poll,
+        )
         .await
     {
         Ok(Some(task)) => Ok(json!({"taskToken": task.token, "input": task.input})),
