@@ -28,11 +28,15 @@ impl ExprError {
     }
 
     /// The error as a `…Path` field reports it: `Invalid path '$.x' : No results for path: $['x']`.
-    pub fn into_path_error(self, _expr: &str) -> PathError {
+    pub fn into_path_error(self) -> PathError {
         match self {
             ExprError::Miss { path, miss } => PathError {
                 error: STATES_RUNTIME,
                 message: format!("Invalid path '{path}' : {}", miss.detail()),
+            },
+            ExprError::Syntax { text, message } if crate::is_intrinsic(&text) => PathError {
+                error: STATES_RUNTIME,
+                message: format!("Invalid intrinsic function call '{text}' : {message}"),
             },
             ExprError::Syntax { text, message } => PathError {
                 error: STATES_RUNTIME,

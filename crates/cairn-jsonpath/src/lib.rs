@@ -85,7 +85,7 @@ pub struct SyntaxError(pub String);
 /// A definite path that selects nothing is an error (`Invalid path '$.x' : No results for path: $['x']`);
 /// an indefinite path (wildcard, slice, filter, deep scan) returns an array, possibly empty.
 pub fn evaluate_path(path: &str, scope: &Scope) -> Result<Value, PathError> {
-    expression::evaluate_path_text(path, scope).map_err(|e| e.into_path_error(path))
+    expression::evaluate_path_text(path, scope).map_err(|e| e.into_path_error())
 }
 
 /// Like [`evaluate_path`] but `Ok(None)` when a definite path selects nothing
@@ -94,7 +94,7 @@ pub fn lookup_path(path: &str, scope: &Scope) -> Result<Option<Value>, PathError
     match expression::evaluate_path_text(path, scope) {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.is_absence() => Ok(None),
-        Err(e) => Err(e.into_path_error(path)),
+        Err(e) => Err(e.into_path_error()),
     }
 }
 
@@ -113,7 +113,7 @@ pub fn evaluate_template(template: &Value, scope: &Scope, field: &str) -> Result
 
 /// Evaluate one `.$` value: a path or an intrinsic function call.
 pub fn evaluate_expression(expr: &str, scope: &Scope) -> Result<Value, PathError> {
-    expression::evaluate(expr, scope).map_err(|e| e.into_path_error(expr))
+    expression::evaluate(expr, scope).map_err(|e| e.into_path_error())
 }
 
 /// Check the syntax of a Path (`$…`, `$$…`, `$var…`), for static validation.

@@ -57,6 +57,7 @@ fn nested(value: &Value, scope: &Scope) -> Result<Value, PathError> {
 /// AWS's wording for a template member whose path selects nothing (observed).
 fn field_error(error: ExprError, key: &str, scope: &Scope) -> PathError {
     match error {
+        syntax @ ExprError::Syntax { .. } if is_call(&syntax) => syntax.into_path_error(),
         ExprError::Miss { path, .. } | ExprError::Syntax { text: path, .. } => PathError {
             error: STATES_RUNTIME,
             message: format!(
@@ -67,6 +68,10 @@ fn field_error(error: ExprError, key: &str, scope: &Scope) -> PathError {
         },
         ExprError::Failure(e) => e,
     }
+}
+
+fn is_call(error: &ExprError) -> bool {
+    matches!(error, ExprError::Syntax { text, .. } if crate::is_intrinsic(text))
 }
 
 fn json_type_name(value: &Value) -> &'static str {
@@ -172,6 +177,25 @@ mod tests {
     fn indefinite_paths_over_nothing_are_empty_arrays() {
         let out = run(json!({"item.$": "$.items[*].itemValue"}), json!({})).unwrap();
         assert_eq!(out, json!({"item": []}));
+    }
+
+    #[test]
+    fn malformed_values_report_what_they_are() {
+        let err = run(json!({"a.$": "States.Format('x'"}), json!({})).unwrap_err();
+        assert_eq!(err.error, "States.Runtime");
+        assert!(
+            err.message
+                .starts_with("Invalid intrinsic function call 'States.Format('x'' : "),
+            "{}",
+            err.message
+        );
+        // AWS treats an unsupported path (a Jayway function) as one that finds nothing.
+        let err = run(json!({"Jobs.$": "$.Jobs.sum()"}), json!({"Jobs": [1]})).unwrap_err();
+        assert_eq!(
+            err.message,
+            "The JSONPath '$.Jobs.sum()' specified for the field 'Jobs.$' could not be found in \
+             the input '{\"Jobs\":[1]}'"
+        );
     }
 
     #[test]
