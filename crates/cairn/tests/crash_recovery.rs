@@ -1,0 +1,246 @@
+//! Durability: SIGKILL a real `cairn serve` while executions sit in Wait states, run Maps and
+//! wait in retry back-off, start it again on the same database, and check that every
+//! execution finishes with a complete, gap-free history (no event lost or repeated).
+
+use aws_sdk_sfn::Client;
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    endpoint: String,
+}
+
+impl Server {
+    fn start(database: &Path, port: u16) -> Server {
+        let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+            ])
+            .arg(database)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start cairn serve");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let begin = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                begin.elapsed() < Duration::from_secs(20),
+                "server did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server { child, endpoint }
+    }
+
+    fn kill(mut self) {
+        // SIGKILL: no graceful shutdown, no flush beyond what was committed.
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn client(endpoint: &str) -> Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            "test", "test", None, None, "static",
+        ))
+        .build();
+    Client::from_conf(config)
+}
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/crash-test";
+
+async fn create(client: &Client, name: &str, definition: serde_json::Value) -> String {
+    client
+        .create_state_machine()
+        .name(name)
+        .role_arn(ROLE)
+        .definition(definition.to_string())
+        .send()
+        .await
+        .expect("create state machine")
+        .state_machine_arn
+}
+
+async fn start(client: &Client, machine: &str, name: &str, input: &str) -> String {
+    client
+        .start_execution()
+        .state_machine_arn(machine)
+        .name(name)
+        .input(input)
+        .send()
+        .await
+        .expect("start execution")
+        .execution_arn
+}
+
+/// Ids 1..=n, each once, in order; one start, one end, and the end is last.
+async fn assert_history_complete(client: &Client, arn: &str, last: &str) {
+    let mut events = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .get_execution_history()
+            .execution_arn(arn)
+            .set_next_token(token)
+            .max_results(1000)
+            .send()
+            .await
+            .expect("history");
+        events.extend(page.events);
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    let expected: Vec<i64> = (1..=ids.len() as i64).collect();
+    assert_eq!(
+        ids, expected,
+        "{arn}: ids must be 1..n without gaps or repeats"
+    );
+    let types: Vec<String> = events
+        .iter()
+        .map(|e| e.r#type.as_str().to_string())
+        .collect();
+    assert_eq!(
+        types.first().map(String::as_str),
+        Some("ExecutionStarted"),
+        "{arn}"
+    );
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some(last),
+        "{arn}: {types:?}"
+    );
+    let starts = types.iter().filter(|t| *t == "ExecutionStarted").count();
+    assert_eq!(starts, 1, "{arn}: one ExecutionStarted");
+    let distinct: HashSet<&i64> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_run_then_restart_finishes_every_execution() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("crash.db");
+    let port = free_port();
+    let server = Server::start(&database, port);
+    let sfn = client(&server.endpoint).await;
+
+    let wait_machine = create(
+        &sfn,
+        "crash-wait",
+        serde_json::json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 2, "Next": "P"},
+            "P": {"Type": "Pass", "Result": "done", "ResultPath": "$.r", "End": true}}}),
+    )
+    .await;
+    let map_machine = create(
+        &sfn,
+        "crash-map",
+        serde_json::json!({"StartAt": "M", "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 10, "End": true,
+            "ItemProcessor": {"StartAt": "IW", "States": {
+                "IW": {"Type": "Wait", "Seconds": 1, "Next": "IP"},
+                "IP": {"Type": "Pass", "End": true}}}}}}),
+    )
+    .await;
+    // A Parallel whose branch always fails, retried with back-off (1 s, then 2 s): it ends
+    // FAILED with the branch's error once the retries are spent.
+    let retry_machine = create(
+        &sfn,
+        "crash-retry",
+        serde_json::json!({"StartAt": "Par", "States": {"Par": {
+            "Type": "Parallel", "End": true,
+            "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+            "Branches": [{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}}]}}}),
+    )
+    .await;
+
+    let items: Vec<u32> = (0..40).collect();
+    let map_input = serde_json::json!({ "items": items }).to_string();
+    let mut arns = Vec::new();
+    for i in 0..20 {
+        arns.push((
+            start(&sfn, &wait_machine, &format!("w{i}"), "{}").await,
+            "SUCCEEDED",
+        ));
+        arns.push((
+            start(&sfn, &retry_machine, &format!("r{i}"), "{}").await,
+            "FAILED",
+        ));
+    }
+    for i in 0..3 {
+        arns.push((
+            start(&sfn, &map_machine, &format!("m{i}"), &map_input).await,
+            "SUCCEEDED",
+        ));
+    }
+    // Let some timers fire and some Map iterations advance, then kill mid-flight.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    server.kill();
+
+    let server = Server::start(&database, port);
+    let sfn = client(&server.endpoint).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (arn, expected) in &arns {
+        loop {
+            let d = sfn
+                .describe_execution()
+                .execution_arn(arn)
+                .send()
+                .await
+                .expect("describe after restart");
+            match d.status.as_str() {
+                "RUNNING" => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "{arn} still running after restart"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                status => {
+                    assert_eq!(status, *expected, "{arn}: {:?} {:?}", d.error, d.cause);
+                    if status == "FAILED" {
+                        assert_eq!(d.error.as_deref(), Some("Boom"));
+                    }
+                    break;
+                }
+            }
+        }
+        let last = if *expected == "SUCCEEDED" {
+            "ExecutionSucceeded"
+        } else {
+            "ExecutionFailed"
+        };
+        assert_history_complete(&sfn, arn, last).await;
+    }
+    server.kill();
+}
