@@ -15,6 +15,7 @@
 //! | `retry_catch` | `Retry` and `Catch` |
 //! | `paths` | JSONPath fields and payload templates (`.$` keys) |
 //! | `jsonata` | query-language resolution and JSONata-only value rules |
+//! | `expressions` | where JSONata expressions stand, and a lexical check of each |
 //! | `assign` | `Assign` (variables) in both query languages |
 //! | `resource` | Task `Resource` classification and the Express restrictions |
 //! | `transitions` | Next targets, reachability, terminal states |
@@ -30,6 +31,7 @@ use serde::Serialize;
 mod assign;
 mod choice;
 mod context;
+mod expressions;
 mod fail;
 mod jsonata;
 mod map;

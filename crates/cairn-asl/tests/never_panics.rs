@@ -159,6 +159,8 @@ fn check(text: &str, machine_type: MachineType) {
                 "INVALID_LABEL_NAME",
                 "DUPLICATE_LABEL_NAME",
                 "INVALID_RESOURCE",
+                "INVALID_JSONATA_EXPRESSION",
+                "UNSUPPORTED_JSONATA_EXPRESSION",
             ]
             .contains(&d.code.as_str()),
             "unknown code {d:?}"

@@ -721,6 +721,33 @@ fn cases() -> Vec<Case> {
             &[(SCHEMA, "/States/A/Assign/x.$", "must be a STRING that contains a JSONPath but was an INTEGER")],
         ),
         case("Assign not an object", one(json!({"Type": "Pass", "Assign": [1], "End": true})), &[(SCHEMA, "/States/A/Assign", "must be an OBJECT but was an ARRAY")]),
+        case(
+            "JSONata expression reading the top-level context (AWS's observed message)",
+            one_jsonata(json!({"Type": "Pass", "Output": {"v": "{% phone %}"}, "End": true})),
+            &[("UNSUPPORTED_JSONATA_EXPRESSION", "/States/A/Output/v", "Reference to 'phone' at the top level is not supported.")],
+        ),
+        case(
+            "JSONata expression that cannot parse",
+            one_jsonata(task(json!({"Arguments": {"list": ["{% $states.input[1,2) %}"]}}))),
+            &[("INVALID_JSONATA_EXPRESSION", "/States/A/Arguments/list[0]", "expected ']' but found ')'")],
+        ),
+        case(
+            "JSONata Condition with an unterminated string",
+            json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+                "A": {"Type": "Choice", "Choices": [{"Condition": "{% $states.input.a = 'x %}", "Next": "D"}], "Default": "D"},
+                "D": {"Type": "Succeed"}}}),
+            &[("INVALID_JSONATA_EXPRESSION", "/States/A/Choices[0]/Condition", "unterminated string literal")],
+        ),
+        case(
+            "data keys named like ASL fields are still checked, Comments are not",
+            one_jsonata(json!({"Type": "Pass", "Comment": "{% not checked( %}", "Output": {"Comment": "{% ( %}"}, "End": true})),
+            &[("INVALID_JSONATA_EXPRESSION", "/States/A/Output/Comment", "missing ')'")],
+        ),
+        case(
+            "empty JSONata expression",
+            one_jsonata(json!({"Type": "Wait", "Seconds": "{%  %}", "End": true})),
+            &[("INVALID_JSONATA_EXPRESSION", "/States/A/Seconds", "empty")],
+        ),
         // ---- Express machines ------------------------------------------------------------
         express(case(
             "activity in an Express machine",

@@ -10,7 +10,10 @@
 
 use super::context::{at, at_index, Cx, Kind};
 use super::transitions::StateEdges;
-use super::{assign, choice, fail, jsonata, map, parallel, paths, retry_catch, task, values, wait};
+use super::{
+    assign, choice, expressions, fail, jsonata, map, parallel, paths, retry_catch, task, values,
+    wait,
+};
 use crate::model::QueryLanguage;
 use serde_json::{Map, Value};
 
@@ -162,6 +165,9 @@ pub fn check_state(cx: &mut Cx, name: &str, body: &Value, location: &str) -> Sta
     }
     if WORK.contains(&ty) {
         retry_catch::check(cx, state, ql, location);
+    }
+    if ql == QueryLanguage::Jsonata {
+        expressions::check_state(cx, state, location);
     }
     edges
 }
