@@ -168,3 +168,14 @@ async fn configured_account_and_region_are_used() {
         "arn:aws:states:eu-central-1:000000000000:activity:x"
     );
 }
+
+#[tokio::test]
+async fn oversized_bodies_get_an_aws_error() {
+    let server = TestServer::start().await;
+    let name = "a".repeat(cairn::server::MAX_BODY_BYTES);
+    let body = json!({ "name": name }).to_string();
+    let (status, headers, body) = server.raw("AWSStepFunctions.CreateActivity", &body).await;
+    assert_eq!(status, 400);
+    assert_eq!(headers["content-type"], "application/x-amz-json-1.0");
+    assert_eq!(body["__type"], format!("{NS}ValidationException"));
+}

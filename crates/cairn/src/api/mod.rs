@@ -36,6 +36,7 @@ pub mod tags;
 
 use crate::app::App;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -191,11 +192,22 @@ pub async fn call(
 }
 
 /// The axum handler behind every path: one AWS JSON 1.0 request in, one answer out.
-pub async fn handle_http(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+/// A body that cannot be read (too large, cut off) is an AWS-shaped 400 too.
+pub async fn handle_http(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let started = Instant::now();
     let ctx = Ctx::from_headers(&app, &headers);
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
-    let result = call(&app, &ctx, target, &body).await;
+    let result = match body {
+        Ok(body) => call(&app, &ctx, target, &body).await,
+        Err(rejection) => Err(ApiError::validation(format!(
+            "Request body could not be read: {}",
+            rejection.body_text()
+        ))),
+    };
     let (status, body) = match result {
         Ok(body) => (StatusCode::OK, body),
         Err(e) => {
