@@ -215,7 +215,11 @@ fn finish(
                 execution.status = ExecutionStatus::TimedOut;
                 execution.error = Some(errors::STATES_TIMEOUT.into());
             }
-            End::Aborted => execution.status = ExecutionStatus::Aborted,
+            End::Aborted { error, cause } => {
+                execution.status = ExecutionStatus::Aborted;
+                execution.error = error;
+                execution.cause = cause;
+            }
         }
     }
     Decision {

@@ -136,7 +136,11 @@ impl<'a> Run<'a> {
                     .eval(tid, st, None, None)
                     .path(p, &self.m.thread(tid).effective)
                     .map_err(|e| self.path_failure(tid, e))?;
-                match v.as_i64() {
+                // Integer-valued strings are accepted too (observed: `"1"`).
+                let n = v
+                    .as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+                match n {
                     Some(n) => Ok(Some(n)),
                     None => Err(self.runtime_failure(
                         tid,
@@ -171,7 +175,10 @@ impl<'a> Run<'a> {
                     .eval(tid, st, None, None)
                     .path(p, &self.m.thread(tid).effective)
                     .map_err(|e| self.path_failure(tid, e))?;
-                match v.as_f64() {
+                let x = v
+                    .as_f64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+                match x {
                     Some(x) => Some(x),
                     None => {
                         return Err(self.runtime_failure(

@@ -23,7 +23,11 @@ pub(crate) enum End {
     Succeeded(String),
     Failed(Failure),
     TimedOut,
-    Aborted,
+    /// StopExecution's error and cause, which DescribeExecution reports.
+    Aborted {
+        error: Option<String>,
+        cause: Option<String>,
+    },
 }
 
 /// What a thread does next.
@@ -54,6 +58,9 @@ pub(crate) struct Run<'a> {
     pub out: Emitter,
     pub entropy: Cell<u64>,
     pub end: Option<End>,
+    /// The first state's input is the execution input text as sent (observed: AWS keeps
+    /// the caller's formatting there), not a re-serialisation.
+    first_input_text: Option<String>,
 }
 
 impl<'a> Run<'a> {
@@ -72,6 +79,7 @@ impl<'a> Run<'a> {
             out: Emitter::new(next_id, ctx.now_ms),
             entropy: Cell::new(retry::mix(ctx.entropy ^ next_id)),
             end: None,
+            first_input_text: None,
         }
     }
 
@@ -220,7 +228,10 @@ impl<'a> Run<'a> {
     fn enter_state(&mut self, tid: u32) -> Step {
         let st = self.state(tid);
         let ty = entered_type(&st.kind);
-        let input_text = json_text(&self.m.thread(tid).input);
+        let input_text = match self.first_input_text.take() {
+            Some(text) => text,
+            None => json_text(&self.m.thread(tid).input),
+        };
         let id = self.emit_in(
             tid,
             ty,
@@ -413,6 +424,7 @@ impl<'a> Run<'a> {
         let root = self
             .m
             .add_thread(Thread::new(None, Vec::new(), start, 0, input));
+        self.first_input_text = Some(self.info.input_text.clone());
         if let Some(secs) = self.def.timeout_seconds {
             let timer = self.m.new_timer(EXECUTION_TIMER_OWNER);
             let fire_at_ms = self
@@ -473,7 +485,10 @@ impl<'a> Run<'a> {
             EventType::ExecutionAborted,
             Details::new().error_cause(error, cause).done(),
         );
-        self.end = Some(End::Aborted);
+        self.end = Some(End::Aborted {
+            error: error.map(str::to_string),
+            cause: cause.map(str::to_string),
+        });
         self.close_everything();
     }
 

@@ -38,7 +38,16 @@ fn pass_chain_succeeds_with_linear_chain() {
         Some(json!(r#"{"x": 1}"#)),
         "ExecutionStarted keeps the input verbatim"
     );
-    assert_eq!(d.detail(2, "input"), Some(json!(r#"{"x":1}"#)));
+    assert_eq!(
+        d.detail(2, "input"),
+        Some(json!(r#"{"x": 1}"#)),
+        "so does the first state"
+    );
+    assert_eq!(
+        d.detail(4, "input"),
+        Some(json!(r#"{"x":1}"#)),
+        "later payloads are compact"
+    );
     assert_eq!(
         d.detail(2, "inputDetails"),
         Some(json!({"truncated": false}))
