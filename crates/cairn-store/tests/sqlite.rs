@@ -87,31 +87,43 @@ fn reopening_keeps_the_schema_version() {
 }
 
 #[test]
-fn event_ids_beyond_the_key_space_are_refused() {
+fn event_ids_use_the_signed_64_bit_range() {
     let db = Scratch::new();
     let store = db.open();
     let e = execution();
     let event = |id| EventRecord {
         execution_arn: e.arn.clone(),
         id,
-        body: "{}".into(),
+        body: format!("{{\"id\":{id}}}"),
     };
-    let batch = Batch {
+    let too_big = Batch {
         executions: vec![e.clone()],
-        events: vec![event(1 << 32)],
+        events: vec![event(1 << 63)],
         ..Batch::default()
     };
-    assert!(store.commit(&batch).is_err());
+    assert!(store.commit(&too_big).is_err());
+    assert_eq!(store.get_execution(&e.arn).unwrap(), None);
+    let largest = i64::MAX as u64;
     let batch = Batch {
         executions: vec![e.clone()],
-        events: vec![event((1 << 32) - 1)],
+        events: vec![event(1), event(largest)],
         ..Batch::default()
     };
     store.commit(&batch).unwrap();
-    let page = store
+    let newest_first = store
         .history(&e.arn, HistoryPage::Before(u64::MAX), 10)
         .unwrap();
-    assert_eq!(page, vec![event((1 << 32) - 1)]);
+    assert_eq!(newest_first, vec![event(largest), event(1)]);
+    let page = store.history(&e.arn, HistoryPage::After(1), 10).unwrap();
+    assert_eq!(page, vec![event(largest)]);
+    assert!(store
+        .history(&e.arn, HistoryPage::After(largest), 10)
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .history(&e.arn, HistoryPage::After(u64::MAX), 10)
+        .unwrap()
+        .is_empty());
 }
 
 /// WAL: a reader is not held up by a writer, even one in another process that holds the

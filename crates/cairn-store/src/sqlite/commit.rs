@@ -7,7 +7,7 @@
 //! cancellations. Task and timer ids are event ids and never reused, so a task scheduled and
 //! withdrawn within one batch (or a timer started and cancelled) ends up absent.
 
-use super::executions::{seq_of, EVENT_ID_BITS, EVENT_ID_LIMIT};
+use super::executions::seq_of;
 use super::int;
 use crate::records::{Batch, ExecutionRecord};
 use crate::{Result, StoreError};
@@ -21,7 +21,8 @@ pub fn apply(conn: &Connection, batch: &Batch) -> Result<()> {
         seqs.insert(&execution.arn, upsert_execution(conn, execution)?);
     }
 
-    let mut insert_event = conn.prepare_cached("INSERT INTO events (key, body) VALUES (?1, ?2)")?;
+    let mut insert_event =
+        conn.prepare_cached("INSERT INTO events (execution, id, body) VALUES (?1, ?2, ?3)")?;
     for event in &batch.events {
         let seq = match seqs.get(event.execution_arn.as_str()) {
             Some(seq) => *seq,
@@ -36,14 +37,8 @@ pub fn apply(conn: &Connection, batch: &Batch) -> Result<()> {
                 seq
             }
         };
-        if event.id >= EVENT_ID_LIMIT {
-            return Err(StoreError::Database(format!(
-                "event id {} of {} is out of range",
-                event.id, event.execution_arn
-            )));
-        }
         insert_event
-            .execute(params![seq << EVENT_ID_BITS | event.id as i64, event.body])
+            .execute(params![seq, int("event id", event.id)?, event.body])
             .map_err(|e| {
                 StoreError::Database(format!(
                     "cannot append event {} to {}: {e}",
@@ -101,6 +96,25 @@ pub fn apply(conn: &Connection, batch: &Batch) -> Result<()> {
         cancel.execute(params![execution, int("timer id", *timer)?])?;
     }
     Ok(())
+}
+
+/// Roughly how many bytes the batch writes (to pace checkpoints): text plus a row overhead.
+pub fn size(batch: &Batch) -> u64 {
+    const ROW: usize = 64;
+    let executions: usize = batch
+        .executions
+        .iter()
+        .map(|e| ROW + e.arn.len() + e.input.len() + e.definition.len() + e.snapshot.len())
+        .sum();
+    let events: usize = batch.events.iter().map(|e| ROW + e.body.len()).sum();
+    let tasks: usize = batch
+        .activity_tasks
+        .iter()
+        .map(|t| ROW + t.input.len())
+        .sum();
+    let rest =
+        ROW * (batch.withdrawn_tasks.len() + batch.timers.len() + batch.cancelled_timers.len());
+    (executions + events + tasks + rest) as u64
 }
 
 /// Insert a new execution (fresh rowid) or replace an existing one (keeping its rowid).

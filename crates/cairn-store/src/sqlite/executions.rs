@@ -9,11 +9,6 @@ const COLUMNS: &str = "seq, arn, state_machine_arn, name, status, start_date_ms,
     input, output, error, cause, definition, role_arn, state_machine_version_arn, \
     state_machine_alias_arn, redrive_count, snapshot";
 
-/// Events of the execution with rowid `seq` have keys `seq << 32 | id`.
-pub const EVENT_ID_BITS: u32 = 32;
-/// One past the largest event id the key layout can hold.
-pub const EVENT_ID_LIMIT: u64 = 1 << EVENT_ID_BITS;
-
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
     Ok(ExecutionRecord {
         seq: r.get(0)?,
@@ -91,31 +86,25 @@ pub fn history(
     page: HistoryPage,
     n: usize,
 ) -> Result<Vec<EventRecord>> {
-    let Some(seq) = seq_of(conn, arn)? else {
-        return Ok(Vec::new());
+    // Ids above i64::MAX cannot be stored, so a bound beyond it is no bound.
+    let (sql, bound) = match page {
+        HistoryPage::After(id) => match i64::try_from(id) {
+            Ok(id) => ("id > ?2 ORDER BY id", id),
+            Err(_) => return Ok(Vec::new()),
+        },
+        HistoryPage::Before(id) => match i64::try_from(id) {
+            Ok(id) => ("id < ?2 ORDER BY id DESC", id),
+            Err(_) => ("?2 IS NOT NULL ORDER BY id DESC", 0),
+        },
     };
-    let base = seq << EVENT_ID_BITS;
-    let last = base | (EVENT_ID_LIMIT - 1) as i64;
-    // Bounds are inclusive key ranges inside this execution's block of keys.
-    let (sql, low, high) = match page {
-        HistoryPage::After(id) if id >= EVENT_ID_LIMIT - 1 => return Ok(Vec::new()),
-        HistoryPage::After(id) => (
-            "SELECT key, body FROM events WHERE key BETWEEN ?1 AND ?2 ORDER BY key LIMIT ?3",
-            base + id as i64 + 1,
-            last,
-        ),
-        HistoryPage::Before(0) => return Ok(Vec::new()),
-        HistoryPage::Before(id) => (
-            "SELECT key, body FROM events WHERE key BETWEEN ?1 AND ?2 ORDER BY key DESC LIMIT ?3",
-            base,
-            base + id.min(EVENT_ID_LIMIT) as i64 - 1,
-        ),
-    };
-    query_all(conn, sql, params![low, high, limit(n)], |r| {
-        let key: i64 = r.get(0)?;
+    let sql = format!(
+        "SELECT id, body FROM events \
+         WHERE execution = (SELECT seq FROM executions WHERE arn = ?1) AND {sql} LIMIT ?3"
+    );
+    query_all(conn, &sql, params![arn, bound, limit(n)], |r| {
         Ok(EventRecord {
             execution_arn: arn.to_owned(),
-            id: uint("event key", key)? & (EVENT_ID_LIMIT - 1),
+            id: uint("event id", r.get(0)?)?,
             body: r.get(1)?,
         })
     })

@@ -15,9 +15,11 @@
 //! killed or crashed *process* loses nothing committed (the data sits in the OS page cache and
 //! reaches the file anyway), which is what Cairn promises. A power cut or kernel crash may lose
 //! the last few commits, but never corrupts the database. `synchronous=FULL` would fsync every
-//! commit and cap the engine at the disk's fsync rate.
+//! commit and cap the engine at the disk's fsync rate. The remaining fsyncs (at checkpoints)
+//! run on a background thread, see [`checkpoint`].
 
 mod activities;
+mod checkpoint;
 mod commit;
 mod executions;
 mod machines;
@@ -29,7 +31,7 @@ use crate::records::*;
 use crate::{Inserted, Result, Store, StoreError};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 pub use schema::VERSION as SCHEMA_VERSION;
@@ -38,6 +40,8 @@ pub use schema::VERSION as SCHEMA_VERSION;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle reader connections kept open; more are opened on demand under load and closed after.
 const MAX_IDLE_READERS: usize = 4;
+/// What a write other than a batch commit counts for when pacing checkpoints.
+const SMALL_WRITE: u64 = 1024;
 /// Prepared statements cached per connection (each method uses a handful).
 const STATEMENT_CACHE: usize = 64;
 
@@ -50,7 +54,9 @@ impl From<rusqlite::Error> for StoreError {
 /// The store on one SQLite file. Cheap to share behind an `Arc`; every method is thread-safe.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    /// Declared first so that it stops before the connections close.
+    checkpointer: checkpoint::Checkpointer,
+    writer: Arc<Mutex<Connection>>,
     readers: Mutex<Vec<Connection>>,
     token_key: OnceLock<[u8; 32]>,
 }
@@ -75,9 +81,18 @@ impl SqliteStore {
             )));
         }
         schema::migrate(&mut writer)?;
+        writer.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
+        )?;
+        // After a restart, truncate a WAL file that grew beyond this (else it keeps its size).
+        writer.pragma_update(None, "journal_size_limit", 64 << 20)?;
+        let writer = Arc::new(Mutex::new(writer));
         Ok(SqliteStore {
             path: path.to_owned(),
-            writer: Mutex::new(writer),
+            checkpointer: checkpoint::Checkpointer::start(path, writer.clone())?,
+            writer,
             readers: Mutex::new(Vec::new()),
             token_key: OnceLock::new(),
         })
@@ -89,12 +104,15 @@ impl SqliteStore {
     }
 
     /// Run `f` in one write transaction (`BEGIN IMMEDIATE`); commit if it returns Ok, roll
-    /// back otherwise (also if it panics: dropping the transaction rolls it back).
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    /// back otherwise (also if it panics: dropping the transaction rolls it back). `bytes`
+    /// estimates how much it writes, to pace the checkpoints.
+    fn write<T>(&self, bytes: u64, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        drop(conn);
+        self.checkpointer.wrote(bytes);
         Ok(out)
     }
 
@@ -115,16 +133,19 @@ impl SqliteStore {
     }
 
     fn open_reader(&self) -> Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
-        )?;
+        let conn = open_connection(&self.path)?;
         configure(&conn)?;
         conn.pragma_update(None, "query_only", true)?;
         Ok(conn)
     }
+}
+
+/// A further connection on an existing database file (readers, the checkpointer).
+fn open_connection(path: &Path) -> Result<Connection> {
+    Ok(Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?)
 }
 
 /// Per-connection settings (WAL itself is per file, see [`SqliteStore::open`]).
@@ -168,13 +189,13 @@ impl Store for SqliteStore {
         }
         let key = match self.read(meta::token_key)? {
             Some(key) => key,
-            None => self.write(|tx| meta::create_token_key(tx))?,
+            None => self.write(SMALL_WRITE, |tx| meta::create_token_key(tx))?,
         };
         Ok(*self.token_key.get_or_init(|| key))
     }
 
     fn insert_activity(&self, activity: &ActivityRecord) -> Result<Inserted<ActivityRecord>> {
-        self.write(|tx| activities::insert(tx, activity))
+        self.write(SMALL_WRITE, |tx| activities::insert(tx, activity))
     }
 
     fn get_activity(&self, arn: &str) -> Result<Option<ActivityRecord>> {
@@ -186,14 +207,14 @@ impl Store for SqliteStore {
     }
 
     fn delete_activity(&self, arn: &str) -> Result<bool> {
-        self.write(|tx| activities::delete(tx, arn))
+        self.write(SMALL_WRITE, |tx| activities::delete(tx, arn))
     }
 
     fn insert_state_machine(
         &self,
         machine: &StateMachineRecord,
     ) -> Result<Inserted<StateMachineRecord>> {
-        self.write(|tx| machines::insert(tx, machine))
+        self.write(SMALL_WRITE, |tx| machines::insert(tx, machine))
     }
 
     fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachineRecord>> {
@@ -201,7 +222,7 @@ impl Store for SqliteStore {
     }
 
     fn update_state_machine(&self, machine: &StateMachineRecord) -> Result<bool> {
-        self.write(|tx| machines::update(tx, machine))
+        self.write(SMALL_WRITE, |tx| machines::update(tx, machine))
     }
 
     fn list_state_machines(
@@ -213,15 +234,17 @@ impl Store for SqliteStore {
     }
 
     fn delete_state_machine(&self, arn: &str) -> Result<bool> {
-        self.write(|tx| machines::delete(tx, arn))
+        self.write(SMALL_WRITE, |tx| machines::delete(tx, arn))
     }
 
     fn put_tags(&self, resource_arn: &str, tags: &[(String, String)]) -> Result<()> {
-        self.write(|tx| machines::put_tags(tx, resource_arn, tags))
+        self.write(SMALL_WRITE, |tx| machines::put_tags(tx, resource_arn, tags))
     }
 
     fn remove_tags(&self, resource_arn: &str, keys: &[String]) -> Result<()> {
-        self.write(|tx| machines::remove_tags(tx, resource_arn, keys))
+        self.write(SMALL_WRITE, |tx| {
+            machines::remove_tags(tx, resource_arn, keys)
+        })
     }
 
     fn list_tags(&self, resource_arn: &str) -> Result<Vec<(String, String)>> {
@@ -259,15 +282,15 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(());
         }
-        self.write(|tx| commit::apply(tx, batch))
+        self.write(commit::size(batch), |tx| commit::apply(tx, batch))
     }
 
     fn claim_activity_task(&self, activity_arn: &str) -> Result<Option<ActivityTaskRecord>> {
-        self.write(|tx| tasks::claim(tx, activity_arn))
+        self.write(SMALL_WRITE, |tx| tasks::claim(tx, activity_arn))
     }
 
     fn release_activity_task(&self, execution_arn: &str, task: u64) -> Result<()> {
-        self.write(|tx| tasks::release(tx, execution_arn, task))
+        self.write(SMALL_WRITE, |tx| tasks::release(tx, execution_arn, task))
     }
 
     fn timers(&self) -> Result<Vec<TimerRecord>> {

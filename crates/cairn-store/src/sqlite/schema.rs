@@ -14,9 +14,12 @@ use rusqlite::{Connection, TransactionBehavior};
 ///   `AUTOINCREMENT` (a rowid is never reused, so a pagination cursor never points at a
 ///   different row later). Executions are never deleted, so a plain rowid is already
 ///   strictly increasing and the hot path skips the `sqlite_sequence` write.
-/// - History events are keyed by one integer, `execution seq << 32 | event id`: one B-tree
-///   (no separate unique index), a short key instead of a repeated ARN, and a page of history
-///   is a range scan. Event ids must therefore be below 2^32 (AWS caps a history at 25,000).
+/// - History events are a log in append order (rowid), plus a small unique index on
+///   (execution rowid, event id) for paging and for refusing duplicates. Appending at the end
+///   of the B-tree writes about half the pages that keying the table by (execution, id) did:
+///   a batch advances many executions, and inserting into the middle of each one's key range
+///   split a leaf every other step (commit bench, 50 steps per batch: 11k -> 2xk steps/s).
+///   The index is keyed by the execution's rowid, not its ARN, to keep its entries tiny.
 /// - Activity tasks keep their rowid as their queue position, so a released task goes back
 ///   where it was.
 const MIGRATIONS: &[&str] = &[
@@ -87,9 +90,12 @@ const MIGRATIONS: &[&str] = &[
         ON executions (seq) WHERE status = 'RUNNING';
 
     CREATE TABLE events (
-        key  INTEGER PRIMARY KEY, -- execution seq << 32 | event id
-        body TEXT NOT NULL
+        seq       INTEGER PRIMARY KEY, -- append order
+        execution INTEGER NOT NULL,    -- executions.seq
+        id        INTEGER NOT NULL,
+        body      TEXT NOT NULL
     );
+    CREATE UNIQUE INDEX events_by_execution ON events (execution, id);
 
     CREATE TABLE activity_tasks (
         seq           INTEGER PRIMARY KEY, -- queue position
