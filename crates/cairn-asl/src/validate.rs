@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `context` | the diagnostic collector and AWS's message shapes |
 //! | `values` | typed scalar fields: integers and ranges, enums, strings, exclusive groups |
+//! | `duplicates` | state names repeated inside one `States` object (lost by JSON maps) |
 //! | `scope` | top-level machine, Parallel branches and Map processors (a scope of states) |
 //! | `schema` | per-state field matrix: `Type`, allowed / required fields, Next vs End |
 //! | `task`, `wait`, `fail`, `parallel`, `map` | type-specific fields |
@@ -31,6 +32,7 @@ use serde::Serialize;
 mod assign;
 mod choice;
 mod context;
+mod duplicates;
 mod expressions;
 mod fail;
 mod jsonata;
@@ -80,7 +82,10 @@ pub fn validate(definition: &str, machine_type: MachineType) -> Vec<Diagnostic> 
         return cx.into_diagnostics();
     }
     match serde_json::from_str::<serde_json::Value>(definition) {
-        Ok(serde_json::Value::Object(root)) => scope::check_root(&mut cx, &root),
+        Ok(serde_json::Value::Object(root)) => {
+            duplicates::check(&mut cx, definition);
+            scope::check_root(&mut cx, &root)
+        }
         Ok(_) => cx.schema("Definition must be a valid JSON object", "/"),
         Err(e) => cx.error(
             context::INVALID_JSON_DESCRIPTION,

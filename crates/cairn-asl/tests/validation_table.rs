@@ -563,6 +563,17 @@ fn cases() -> Vec<Case> {
                 {"StartAt": "B", "States": {"B": {"Type": "Succeed"}}}]})),
             &[("DUPLICATE_STATE_NAME", "/States/A/Branches[1]/States/B", "'B'")],
         ),
+        raw(
+            "state name repeated inside one States object",
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}, "A": {"Type": "Succeed"}}}"#,
+            &[("DUPLICATE_STATE_NAME", "/States/A", "'A' appears more than once")],
+        ),
+        raw(
+            "state name repeated inside a branch; repeated payload keys are data",
+            r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Parameters": {"States": {"x": 1, "x": 2}},
+                "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Succeed"}, "B": {"Type": "Succeed"}}}]}}}"#,
+            &[("DUPLICATE_STATE_NAME", "/States/P/Branches[0]/States/B", "'B'")],
+        ),
         // ---- Map -------------------------------------------------------------------------
         case("Map without processor", one(json!({"Type": "Map", "End": true})), &[(SCHEMA, "/States/A", "These fields are required: [ItemProcessor]")]),
         case(
