@@ -176,7 +176,8 @@ fn definite<'v>(segments: &[Segment], root: &'v Value) -> Result<Cow<'v, Value>,
                     }),
                 };
             }
-            // Callers only route definite segment lists here.
+            // Functions select nothing in AWS's dialect; other selectors never reach here
+            // (callers only route definite segment lists).
             _ => {
                 return Err(Miss::NoResults {
                     path: normalized(segments),
@@ -284,6 +285,7 @@ fn apply<'v>(
                 }
             }
         }
+        Selector::Function(_) => {}
         Selector::Wildcard => match node {
             Value::Object(members) => {
                 for child in members.values() {
@@ -533,6 +535,16 @@ mod tests {
             .unwrap(),
             json!([8.95, 12.99])
         );
+    }
+
+    #[test]
+    fn functions_select_nothing() {
+        let s = json!({"Jobs": [1, 2]});
+        assert_eq!(
+            eval("$.Jobs.sum()", &s).unwrap_err().detail(),
+            "No results for path: $['Jobs'].sum()"
+        );
+        assert_eq!(eval("$.Jobs[*].length()", &s).unwrap(), json!([]));
     }
 
     #[test]

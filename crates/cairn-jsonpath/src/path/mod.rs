@@ -58,6 +58,8 @@ pub(crate) enum Selector {
     Wildcard,
     /// `[?(…)]`.
     Filter(Box<filter::Expr>),
+    /// `.name()`: a Jayway function, accepted by AWS's syntax but never selecting anything.
+    Function(String),
 }
 
 impl Path {
@@ -82,7 +84,7 @@ pub(crate) fn segments_are_definite(segments: &[Segment]) -> bool {
     let last = segments.len().saturating_sub(1);
     segments.iter().enumerate().all(|(i, s)| match s {
         Segment::Child(Selector::Name(_)) | Segment::Child(Selector::Index(_)) => true,
-        Segment::Child(Selector::Names(_)) => i == last,
+        Segment::Child(Selector::Names(_)) | Segment::Child(Selector::Function(_)) => i == last,
         _ => false,
     })
 }
@@ -145,6 +147,9 @@ fn write_selector(out: &mut String, selector: &Selector) {
         }
         Selector::Wildcard => out.push_str("[*]"),
         Selector::Filter(_) => out.push_str("[?]"),
+        Selector::Function(name) => {
+            let _ = write!(out, ".{name}()");
+        }
     }
 }
 
@@ -159,6 +164,7 @@ mod tests {
         assert!(definite("$"));
         assert!(definite("$.a.b[0]['c d'][-1]"));
         assert!(definite("$['a','b']"));
+        assert!(definite("$.a.length()"));
         assert!(!definite("$['a','b'].c"));
         assert!(!definite("$.a[*]"));
         assert!(!definite("$.a[1:2]"));

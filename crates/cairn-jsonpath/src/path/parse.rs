@@ -176,7 +176,12 @@ pub(crate) fn parse_segments(c: &mut Cursor, in_filter: bool) -> Result<Vec<Segm
                 } else if c.eat(b'*') {
                     segments.push(Segment::Child(Selector::Wildcard));
                 } else {
-                    segments.push(Segment::Child(Selector::Name(dot_name(c, in_filter)?)));
+                    let name = dot_name(c, in_filter)?;
+                    if c.peek() == Some(b'(') {
+                        segments.push(Segment::Child(function(c, name)?));
+                        return Ok(segments);
+                    }
+                    segments.push(Segment::Child(Selector::Name(name)));
                 }
             }
             Some(b'[') => segments.push(Segment::Child(bracket(c)?)),
@@ -204,7 +209,8 @@ fn dot_name(c: &mut Cursor, in_filter: bool) -> Result<String, String> {
             b' ' | b'\t' | b'\n' | b'\r' => {
                 return Err(c.error("blank in a name (use bracket notation ['a b'])"))
             }
-            b'(' | b')' => return Err(c.error("functions are not supported in paths")),
+            b'(' => break,
+            b')' => return Err(c.error("unbalanced ')'")),
             b']' => return Err(c.error("unbalanced ']'")),
             _ => c.pos += 1,
         }
@@ -213,6 +219,24 @@ fn dot_name(c: &mut Cursor, in_filter: bool) -> Result<String, String> {
         return Err(c.error("expected a member name"));
     }
     Ok(c.src[start..c.pos].to_string())
+}
+
+/// A Jayway function step (`.length()`, `.sum()`), cursor on `(`. AWS accepts these in a
+/// definition but they never select anything at run time (observed: `$.Jobs.sum()` "could
+/// not be found"). A function ends the path.
+fn function(c: &mut Cursor, name: String) -> Result<Selector, String> {
+    c.expect(b'(')?;
+    c.skip_spaces();
+    c.expect(b')')?;
+    if !c.at_end()
+        && !matches!(
+            c.peek(),
+            Some(b' ' | b')' | b'=' | b'!' | b'<' | b'>' | b'&' | b'|')
+        )
+    {
+        return Err(c.error("a function must be the last step of a path"));
+    }
+    Ok(Selector::Function(name))
 }
 
 /// A bracketed selector, cursor on `[`.
@@ -390,6 +414,21 @@ mod tests {
     }
 
     #[test]
+    fn functions_parse_as_a_last_step() {
+        assert_eq!(
+            segs("$.Jobs.sum()"),
+            vec![
+                name("Jobs"),
+                Segment::Child(Selector::Function("sum".into()))
+            ]
+        );
+        assert_eq!(
+            segs("$.length( )"),
+            vec![Segment::Child(Selector::Function("length".into()))]
+        );
+    }
+
+    #[test]
     fn rejects_malformed_paths() {
         for bad in [
             "",
@@ -401,7 +440,9 @@ mod tests {
             "$['a'",
             "$[1",
             "$.a b",
-            "$.a()",
+            "$.a().b",
+            "$.a(1)",
+            "$.a)",
             "$[0:1:0]",
             "$x y",
             "$[?(@.a >)]",
