@@ -11,6 +11,8 @@
 //! Invariant: storage only. No ASL, no interpreter, no HTTP: records carry JSON text and
 //! plain values; their meaning belongs to the layers above.
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod records;
 pub mod sqlite;
 pub mod suite;

@@ -1,0 +1,173 @@
+//! The PostgreSQL schema and its migrations, recorded in the `cairn_migrations` table.
+//!
+//! Owns: the list of numbered migration steps. All pending steps run in one transaction
+//! together with their rows in `cairn_migrations` (PostgreSQL's DDL is transactional), under
+//! an advisory lock, so nodes starting at once apply each step exactly once and a crash
+//! mid-migration leaves the previous version intact.
+//! Must not: change a step once released; add a new step instead.
+
+use crate::{Result, StoreError};
+use sqlx::PgPool;
+
+/// Migration `i` (0-based) takes the schema from version `i` to `i + 1`.
+///
+/// Notes on the shape:
+/// - Tables are created in the connection's `search_path` (so one database can hold several
+///   stores, one per schema, as the tests do). Names are unqualified.
+/// - JSON is kept as `text`, byte for byte as the layers above wrote it (`jsonb` would
+///   reorder keys and drop duplicates).
+/// - `seq` columns are identity columns: strictly increasing, never reused, so a pagination
+///   cursor never points at a different row later. (Across nodes, sequence order is
+///   allocation order, not commit order; a listing may miss a row whose transaction was
+///   still open, exactly as a listing that ran a moment earlier would.)
+/// - History events are keyed by `(execution seq, event id)`: two integers instead of a
+///   repeated ARN, and a page of history is a range scan of the primary key.
+/// - `executions.partition` and `timers.partition` are [`super::partition_of`] the execution
+///   ARN, for the partition leases of several nodes (see the module notes in `mod.rs`).
+/// - Activity tasks keep their `seq` as their queue position, so a released task goes back
+///   where it was; the partial index holds only the waiting tasks, so a claim never walks
+///   past taken ones.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE meta (
+        key   text PRIMARY KEY,
+        value bytea NOT NULL
+    );
+
+    CREATE TABLE activities (
+        seq                      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        arn                      text NOT NULL UNIQUE,
+        name                     text NOT NULL,
+        creation_date_ms         bigint NOT NULL,
+        encryption_configuration text NOT NULL
+    );
+
+    CREATE TABLE state_machines (
+        seq                      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        arn                      text NOT NULL UNIQUE,
+        name                     text NOT NULL,
+        machine_type             text NOT NULL,
+        definition               text NOT NULL,
+        role_arn                 text NOT NULL,
+        status                   text NOT NULL,
+        creation_date_ms         bigint NOT NULL,
+        update_date_ms           bigint,
+        revision_id              text,
+        logging_configuration    text NOT NULL,
+        tracing_configuration    text NOT NULL,
+        encryption_configuration text NOT NULL,
+        description              text
+    );
+
+    CREATE TABLE tags (
+        seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        resource_arn text NOT NULL,
+        key          text NOT NULL,
+        value        text NOT NULL,
+        UNIQUE (resource_arn, key)
+    );
+
+    CREATE TABLE executions (
+        seq                       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        partition                 smallint NOT NULL,
+        arn                       text NOT NULL UNIQUE,
+        state_machine_arn         text NOT NULL,
+        name                      text NOT NULL,
+        status                    text NOT NULL,
+        start_date_ms             bigint NOT NULL,
+        stop_date_ms              bigint,
+        input                     text NOT NULL,
+        output                    text,
+        error                     text,
+        cause                     text,
+        definition                text NOT NULL,
+        role_arn                  text NOT NULL,
+        state_machine_version_arn text,
+        state_machine_alias_arn   text,
+        redrive_count             bigint NOT NULL,
+        snapshot                  text NOT NULL
+    );
+    CREATE INDEX executions_by_machine
+        ON executions (state_machine_arn, start_date_ms, seq);
+    CREATE INDEX executions_by_machine_status
+        ON executions (state_machine_arn, status, start_date_ms, seq);
+    CREATE INDEX executions_running
+        ON executions (partition, seq) WHERE status = 'RUNNING';
+
+    CREATE TABLE events (
+        execution bigint NOT NULL, -- executions.seq
+        id        bigint NOT NULL,
+        body      text NOT NULL,
+        PRIMARY KEY (execution, id)
+    );
+
+    CREATE TABLE activity_tasks (
+        seq           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, -- queue position
+        activity_arn  text NOT NULL,
+        execution_arn text NOT NULL,
+        task          bigint NOT NULL,
+        token         text NOT NULL,
+        input         text NOT NULL,
+        scheduled_ms  bigint NOT NULL,
+        taken         boolean NOT NULL,
+        UNIQUE (execution_arn, task)
+    );
+    CREATE INDEX activity_tasks_queue ON activity_tasks (activity_arn, seq) WHERE NOT taken;
+    CREATE INDEX activity_tasks_by_activity ON activity_tasks (activity_arn);
+
+    CREATE TABLE timers (
+        execution_arn text NOT NULL,
+        timer         bigint NOT NULL,
+        partition     smallint NOT NULL,
+        fire_at_ms    bigint NOT NULL,
+        PRIMARY KEY (execution_arn, timer)
+    );
+    CREATE INDEX timers_by_partition ON timers (partition, fire_at_ms);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Key of the advisory lock that serialises migrations (with the schema's name as the
+/// second half, so stores in different schemas do not wait for each other).
+const LOCK_KEY: i32 = 0x6361_6972; // "cair"
+
+/// Bring the schema up to [`VERSION`]; refuse a schema written by a newer build.
+pub async fn migrate(pool: &PgPool) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
+        .bind(LOCK_KEY)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS cairn_migrations ( \
+             version    integer PRIMARY KEY, \
+             applied_at timestamptz NOT NULL DEFAULT now() \
+         )",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let current: i32 = sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM cairn_migrations")
+        .fetch_one(&mut *tx)
+        .await?;
+    if current > VERSION {
+        return Err(StoreError::Database(format!(
+            "the database has schema version {current}, newer than the {VERSION} this build \
+             of Cairn understands; run a newer Cairn or use another database or schema"
+        )));
+    }
+    for (step, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::Database(format!("migration {} failed: {e}", step + 1)))?;
+        sqlx::query("INSERT INTO cairn_migrations (version) VALUES ($1)")
+            .bind(step as i32 + 1)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

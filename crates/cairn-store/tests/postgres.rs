@@ -1,0 +1,318 @@
+//! The shared store suite against [`PostgresStore`], plus what only PostgreSQL has (schema
+//! versions in a table, several nodes racing, partitions, being called from another runtime).
+//!
+//! Needs a server: `CAIRN_TEST_POSTGRES_URL=postgres://…` (see `scripts/postgres-test-server`).
+//! Without it every test says "skipped" on stderr and passes. Each test works in a schema of
+//! its own (`test_<random>`, dropped at the end), so tests run in parallel on one database.
+#![cfg(feature = "postgres")]
+
+use cairn_store::postgres::{partition_of, PostgresStore, SCHEMA_VERSION};
+use cairn_store::suite::Database;
+use cairn_store::{Batch, EventRecord, ExecutionRecord, HistoryPage, Store};
+use sqlx::{Connection, PgConnection};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+const URL_VARIABLE: &str = "CAIRN_TEST_POSTGRES_URL";
+
+/// A scratch schema: created empty, dropped (with everything in it) when the test ends.
+struct Scratch {
+    /// The server's URL, for the administrative connection.
+    server: String,
+    schema: String,
+    /// The server's URL with this schema as `search_path`: what the stores connect to.
+    url: String,
+}
+
+impl Scratch {
+    /// `None` (after saying so) when no server is configured.
+    fn new() -> Option<Scratch> {
+        let Ok(server) = std::env::var(URL_VARIABLE) else {
+            eprintln!("skipped: {URL_VARIABLE} not set");
+            return None;
+        };
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let random = RandomState::new().hash_one((
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now(),
+        ));
+        let schema = format!("test_{random:016x}");
+        admin(&server, &format!("CREATE SCHEMA {schema}"));
+        let separator = if server.contains('?') { '&' } else { '?' };
+        let url = format!("{server}{separator}options[search_path]={schema}");
+        Some(Scratch {
+            server,
+            schema,
+            url,
+        })
+    }
+
+    fn store(&self) -> PostgresStore {
+        PostgresStore::connect(&self.url).unwrap()
+    }
+
+    /// Run one statement in this schema, outside any store.
+    fn execute(&self, sql: &str) {
+        admin(&self.url, sql);
+    }
+
+    /// One `bigint` (or `smallint`, widened) from a query in this schema.
+    fn scalar(&self, sql: &str) -> i64 {
+        block_on(async {
+            let mut conn = PgConnection::connect(&self.url).await?;
+            let value: i64 = sqlx::query_scalar(sql).fetch_one(&mut conn).await?;
+            conn.close().await?;
+            Ok::<_, sqlx::Error>(value)
+        })
+        .unwrap()
+    }
+}
+
+impl Database for Scratch {
+    fn open(&self) -> Box<dyn Store> {
+        Box::new(self.store())
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        admin(
+            &self.server,
+            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema),
+        );
+    }
+}
+
+/// Run one statement on its own connection.
+fn admin(url: &str, sql: &str) {
+    block_on(async {
+        let mut conn = PgConnection::connect(url).await?;
+        sqlx::raw_sql(sql).execute(&mut conn).await?;
+        conn.close().await
+    })
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+cairn_store::store_suite!(optional Scratch::new());
+
+fn execution(name: &str) -> ExecutionRecord {
+    ExecutionRecord {
+        arn: format!("arn:aws:states:us-east-1:1:execution:m:{name}"),
+        state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:m".into(),
+        name: name.into(),
+        status: "RUNNING".into(),
+        start_date_ms: 0,
+        stop_date_ms: None,
+        input: "{}".into(),
+        output: None,
+        error: None,
+        cause: None,
+        definition: "{}".into(),
+        role_arn: "r".into(),
+        state_machine_version_arn: None,
+        state_machine_alias_arn: None,
+        redrive_count: 0,
+        snapshot: "{}".into(),
+        seq: 0,
+    }
+}
+
+fn event(e: &ExecutionRecord, id: u64) -> EventRecord {
+    EventRecord {
+        execution_arn: e.arn.clone(),
+        id,
+        body: format!(r#"{{"id":{id}}}"#),
+    }
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let Some(db) = Scratch::new() else { return };
+    drop(db.store());
+    db.execute(&format!(
+        "INSERT INTO cairn_migrations (version) VALUES ({})",
+        SCHEMA_VERSION + 1
+    ));
+    let err = PostgresStore::connect(&db.url)
+        .err()
+        .expect("newer schema must be refused");
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[test]
+fn reopening_keeps_the_schema_version() {
+    let Some(db) = Scratch::new() else { return };
+    drop(db.store());
+    drop(db.store());
+    let sql = "SELECT max(version)::bigint FROM cairn_migrations";
+    assert_eq!(db.scalar(sql), i64::from(SCHEMA_VERSION));
+    let sql = "SELECT count(*) FROM cairn_migrations";
+    assert_eq!(db.scalar(sql), i64::from(SCHEMA_VERSION), "each step once");
+}
+
+/// Nodes starting at once on an empty schema: each migration step runs once, and all agree
+/// on one token key.
+#[test]
+fn racing_nodes_migrate_once_and_share_one_key() {
+    let Some(db) = Scratch::new() else { return };
+    let keys: Vec<[u8; 32]> = std::thread::scope(|s| {
+        let nodes: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| db.store().token_key().unwrap()))
+            .collect();
+        nodes.into_iter().map(|n| n.join().unwrap()).collect()
+    });
+    assert!(keys.windows(2).all(|w| w[0] == w[1]), "{keys:?}");
+    let sql = "SELECT count(*) FROM cairn_migrations";
+    assert_eq!(db.scalar(sql), i64::from(SCHEMA_VERSION));
+}
+
+/// The engine calls the store from `spawn_blocking` threads of its own runtime: connecting,
+/// every kind of call and dropping the store all work there.
+#[test]
+fn works_from_spawn_blocking_of_another_runtime() {
+    let Some(db) = Scratch::new() else { return };
+    let url = db.url.clone();
+    let engine = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    engine.block_on(async move {
+        let store =
+            tokio::task::spawn_blocking(move || Arc::new(PostgresStore::connect(&url).unwrap()))
+                .await
+                .unwrap();
+        let e = execution("e");
+        let writers: Vec<_> = (0..4)
+            .map(|i| {
+                let store = store.clone();
+                let e = execution(&format!("e{i}"));
+                tokio::task::spawn_blocking(move || {
+                    store
+                        .commit(&Batch {
+                            executions: vec![e.clone()],
+                            events: (1..=3).map(|id| event(&e, id)).collect(),
+                            ..Batch::default()
+                        })
+                        .unwrap();
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap();
+        }
+        let reader = store.clone();
+        let running = tokio::task::spawn_blocking(move || reader.running_executions().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(running.len(), 4);
+        tokio::task::spawn_blocking(move || {
+            assert_eq!(store.get_execution(&e.arn).unwrap(), None);
+            drop(store); // the last handle: closes the pool from inside the other runtime
+        })
+        .await
+        .unwrap();
+    });
+}
+
+/// Executions and timers carry their partition, computed the same way on every node.
+#[test]
+fn rows_carry_their_partition() {
+    let Some(db) = Scratch::new() else { return };
+    let store = db.store();
+    let executions: Vec<ExecutionRecord> = (0..50).map(|i| execution(&format!("p{i}"))).collect();
+    let batch = Batch {
+        timers: executions
+            .iter()
+            .map(|e| cairn_store::TimerRecord {
+                execution_arn: e.arn.clone(),
+                timer: 1,
+                fire_at_ms: 10,
+            })
+            .collect(),
+        executions: executions.clone(),
+        ..Batch::default()
+    };
+    store.commit(&batch).unwrap();
+    for e in &executions {
+        let expected = i64::from(partition_of(&e.arn));
+        let sql = format!(
+            "SELECT partition::bigint FROM executions WHERE arn = '{}'",
+            e.arn
+        );
+        assert_eq!(db.scalar(&sql), expected, "{}", e.arn);
+        let sql = format!(
+            "SELECT partition::bigint FROM timers WHERE execution_arn = '{}'",
+            e.arn
+        );
+        assert_eq!(db.scalar(&sql), expected, "{}", e.arn);
+    }
+    let sql = "SELECT count(DISTINCT partition) FROM executions";
+    assert!(db.scalar(sql) > 1, "executions spread over partitions");
+}
+
+/// An event of an execution the store does not know fails the batch (and nothing of it stays).
+#[test]
+fn events_of_an_unknown_execution_are_refused() {
+    let Some(db) = Scratch::new() else { return };
+    let store = db.store();
+    let (e, ghost) = (execution("e"), execution("ghost"));
+    let batch = Batch {
+        executions: vec![e.clone()],
+        events: vec![event(&e, 1), event(&ghost, 1)],
+        ..Batch::default()
+    };
+    let err = store.commit(&batch).expect_err("ghost is unknown");
+    assert!(err.to_string().contains(&ghost.arn), "{err}");
+    assert_eq!(store.get_execution(&e.arn).unwrap(), None);
+
+    // An execution committed earlier is found by its ARN.
+    store
+        .commit(&Batch {
+            executions: vec![e.clone()],
+            ..Batch::default()
+        })
+        .unwrap();
+    store
+        .commit(&Batch {
+            events: vec![event(&e, 1), event(&e, 2)],
+            ..Batch::default()
+        })
+        .unwrap();
+    let history = store.history(&e.arn, HistoryPage::After(0), 10).unwrap();
+    assert_eq!(history, vec![event(&e, 1), event(&e, 2)]);
+}
+
+/// Event ids are `bigint`s: the whole non-negative range is stored, larger ids are refused.
+#[test]
+fn event_ids_beyond_bigint_are_refused() {
+    let Some(db) = Scratch::new() else { return };
+    let store = db.store();
+    let e = execution("e");
+    let big = i64::MAX as u64 - 1;
+    let batch = |id| Batch {
+        executions: vec![e.clone()],
+        events: vec![event(&e, id)],
+        ..Batch::default()
+    };
+    assert!(store.commit(&batch(i64::MAX as u64 + 1)).is_err());
+    store.commit(&batch(big)).unwrap();
+    let newest = store
+        .history(&e.arn, HistoryPage::Before(u64::MAX), 10)
+        .unwrap();
+    assert_eq!(newest, vec![event(&e, big)]);
+    assert!(store
+        .history(&e.arn, HistoryPage::After(u64::MAX), 10)
+        .unwrap()
+        .is_empty());
+}
