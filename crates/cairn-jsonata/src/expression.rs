@@ -67,11 +67,21 @@ fn check_node(node: &AstNode, reads: &mut BTreeSet<String>) -> Result<(), Jsonat
         | AstNode::Null
         | AstNode::Undefined
         | AstNode::Placeholder
-        | AstNode::Regex { .. }
         | AstNode::ParentVariable(_)
         | AstNode::Wildcard
         | AstNode::Descendant
         | AstNode::Parent(_) => Ok(()),
+        AstNode::Regex { pattern, flags } => {
+            // jsonata-js compiles a regex while parsing; jsonata-core waits until it runs.
+            jsonata_core::functions::string::build_regex(pattern, flags)
+                .map(|_| ())
+                .map_err(|e| {
+                    JsonataError::syntax(format!(
+                        "Invalid regular expression /{pattern}/{flags}: {}",
+                        e.to_string().lines().last().unwrap_or_default().trim()
+                    ))
+                })
+        }
         AstNode::Variable(name) => {
             if name == "eval" {
                 return Err(eval_rejected());

@@ -43,6 +43,7 @@ mod evaluate;
 mod expression;
 mod json;
 mod template;
+mod uri;
 
 pub use bindings::{Bindings, Limits, NoVariables, Variables};
 pub use error::{JsonataError, Limit};

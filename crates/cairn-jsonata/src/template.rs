@@ -47,8 +47,11 @@ pub enum QueryErrorKind {
 
 /// A `States.QueryEvaluationError` for one field: where it happened and AWS's cause text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{cause}")]
-pub struct QueryError {
+#[error("{}", .0.cause)]
+pub struct QueryError(Box<Details>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Details {
     location: String,
     expression: String,
     kind: QueryErrorKind,
@@ -57,14 +60,14 @@ pub struct QueryError {
 
 impl QueryError {
     fn new(expression: &str, location: &str, kind: QueryErrorKind, tail: String) -> Self {
-        QueryError {
+        QueryError(Box::new(Details {
             cause: format!(
                 "The JSONata expression '{expression}' specified for the field '{location}' {tail}"
             ),
             location: location.to_string(),
             expression: expression.to_string(),
             kind,
-        }
+        }))
     }
 
     fn undefined(expression: &str, location: &str) -> Self {
@@ -103,22 +106,22 @@ impl QueryError {
 
     /// AWS's cause text, without the state prefix.
     pub fn cause(&self) -> &str {
-        &self.cause
+        &self.0.cause
     }
 
     /// The field path (`Output`, `Assign/result`, `Arguments/list/0`), the `location` of the
     /// `EvaluationFailed` history event.
     pub fn location(&self) -> &str {
-        &self.location
+        &self.0.location
     }
 
     /// The expression text as it appears in the cause.
     pub fn expression(&self) -> &str {
-        &self.expression
+        &self.0.expression
     }
 
     pub fn kind(&self) -> &QueryErrorKind {
-        &self.kind
+        &self.0.kind
     }
 }
 
