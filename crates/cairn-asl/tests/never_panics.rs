@@ -158,7 +158,6 @@ fn check(text: &str, machine_type: MachineType) {
                 "DUPLICATE_STATE_NAME",
                 "INVALID_LABEL_NAME",
                 "DUPLICATE_LABEL_NAME",
-                "INVALID_RESOURCE",
                 "INVALID_JSONATA_EXPRESSION",
                 "UNSUPPORTED_JSONATA_EXPRESSION",
             ]

@@ -297,7 +297,7 @@ fn cases() -> Vec<Case> {
             one(task(json!({"Resource": 123}))),
             &[(SCHEMA, "/States/A/Resource", "must be a STRING but was an INTEGER")],
         ),
-        case("Resource not an ARN", one(task(json!({"Resource": "createToken"}))), &[("INVALID_RESOURCE", "/States/A/Resource", "createToken")]),
+        case("Resource not an ARN", one(task(json!({"Resource": "createToken"}))), &[(SCHEMA, "/States/A/Resource", "Value is not a valid resource ARN")]),
         case("Task TimeoutSeconds zero", one(task(json!({"TimeoutSeconds": 0}))), &[(SCHEMA, "/States/A/TimeoutSeconds", "Minimum value is 1")]),
         case(
             "Task TimeoutSeconds too large",

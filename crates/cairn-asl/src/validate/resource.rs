@@ -7,16 +7,15 @@
 //! `at`).
 //!
 //! Shape: we only require an ARN (`arn:` + at least 6 `:`-separated parts). Anything else is
-//! `INVALID_RESOURCE` (AWS's documented code for "the value of a Task-state resource field is
-//! invalid"; its exact wording is unknown). We do not check that the service/action exists:
-//! a self-hosted engine decides at run time what it can call.
+//! `SCHEMA_VALIDATION_FAILED: Value is not a valid resource ARN` (the wording AWS's validator
+//! uses, as reported from Step Functions Local; AWS also documents an `INVALID_RESOURCE` code,
+//! but reports of real definitions show the schema code). We do not check that the
+//! service/action exists: a self-hosted engine decides at run time what it can call.
 //!
 //! Must not: decide how a resource is run (the interpreter does).
 
 use super::context::Cx;
 use super::MachineType;
-
-pub const INVALID_RESOURCE: &str = "INVALID_RESOURCE";
 
 /// What a Task's `Resource` names, as far as validation cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,11 +58,7 @@ pub fn classify(resource: &str) -> Option<ResourceKind> {
 /// Check a literal `Resource` string located at `location` (the field's own).
 pub fn check(cx: &mut Cx, resource: &str, location: &str) {
     let Some(kind) = classify(resource) else {
-        cx.error(
-            INVALID_RESOURCE,
-            format!("The resource '{resource}' is not a valid ARN"),
-            location,
-        );
+        cx.schema("Value is not a valid resource ARN", location);
         return;
     };
     if cx.machine_type != MachineType::Express {
