@@ -158,6 +158,7 @@ fn static_checks() {
         "$[1:2]",
         "$v.x",
         "$$.Map.Item.Value",
+        "$.Jobs.sum()",
     ] {
         assert!(check_path(good).is_ok(), "{good}");
     }
@@ -176,6 +177,7 @@ fn static_checks() {
         "$.a[0,1]",
         "$['a','b']",
         "$.a.*",
+        "$.a.length()",
     ] {
         assert!(check_reference_path(bad).is_err(), "{bad}");
     }
