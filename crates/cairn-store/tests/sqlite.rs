@@ -157,3 +157,61 @@ fn reads_proceed_while_another_connection_writes() {
         "ABORTED"
     );
 }
+
+/// What `synchronous=NORMAL` promises: a commit that returned survives the process being
+/// killed right after it (no clean close, no checkpoint; the next open recovers from the WAL).
+/// The test runs itself as a child process that commits and then aborts.
+#[test]
+fn a_killed_process_loses_no_commit() {
+    const CHILD: &str = "CAIRN_STORE_CRASH_CHILD_DB";
+    let e = execution();
+    let events = |n: u64| -> Vec<EventRecord> {
+        (1..=n)
+            .map(|id| EventRecord {
+                execution_arn: e.arn.clone(),
+                id,
+                body: format!("{{\"id\":{id}}}"),
+            })
+            .collect()
+    };
+    if let Some(path) = std::env::var_os(CHILD) {
+        let store = SqliteStore::open(std::path::Path::new(&path)).unwrap();
+        for id in 1..=50 {
+            let step = Batch {
+                executions: vec![e.clone()],
+                events: events(id).split_off(id as usize - 1),
+                ..Batch::default()
+            };
+            store.commit(&step).unwrap();
+        }
+        std::process::abort();
+    }
+
+    let db = Scratch::new();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_killed_process_loses_no_commit",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(CHILD, &db.path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(
+        !status.success(),
+        "the child must die, not finish: {status}"
+    );
+    assert!(
+        db.path.with_extension("db-wal").exists(),
+        "the child left its WAL behind"
+    );
+
+    let store = db.open();
+    assert_eq!(
+        store.history(&e.arn, HistoryPage::After(0), 100).unwrap(),
+        events(50)
+    );
+    assert!(store.get_execution(&e.arn).unwrap().is_some());
+}
