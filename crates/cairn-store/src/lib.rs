@@ -55,7 +55,8 @@ pub trait Store: Send + Sync + 'static {
     fn get_activity(&self, arn: &str) -> Result<Option<ActivityRecord>>;
     /// Activities in creation order, starting after `after` (a pagination cursor).
     fn list_activities(&self, after: Option<&Cursor>, limit: usize) -> Result<Vec<ActivityRecord>>;
-    /// Delete the activity and its queued tasks. Returns whether it existed.
+    /// Delete the activity, its queued tasks (taken or not) and its tags. Returns whether it
+    /// existed.
     fn delete_activity(&self, arn: &str) -> Result<bool>;
 
     // ---- state machines -------------------------------------------------------------
@@ -71,6 +72,8 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>>;
+    /// Delete the machine and its tags (its executions stay readable). Returns whether it
+    /// existed.
     fn delete_state_machine(&self, arn: &str) -> Result<bool>;
 
     // ---- tags -------------------------------------------------------------------------
@@ -104,6 +107,8 @@ pub trait Store: Send + Sync + 'static {
     /// Make a batch of steps durable in **one transaction**: upsert the execution rows,
     /// append the events, queue and withdraw activity tasks, add and remove timers.
     /// Duty: after this returns Ok, all of it survives a crash; after an Err, none of it.
+    /// A duplicate (execution, event id) or (execution, task id), or an event of an execution
+    /// that is neither in the batch nor stored, is an error. See [`Batch`] for the order.
     fn commit(&self, batch: &Batch) -> Result<()>;
 
     // ---- activity tasks ---------------------------------------------------------------

@@ -108,16 +108,23 @@ pub struct TimerRecord {
 }
 
 /// Everything a batch of interpreter steps writes, committed atomically by [`crate::Store::commit`].
+///
+/// Applied in this order: executions, events, new tasks and timers, then withdrawals and
+/// cancellations. Task and timer ids are event ids, never reused, so a task queued and
+/// withdrawn in one batch (or a timer added and cancelled) ends up absent.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
-    /// Insert or replace by ARN (a new execution is inserted with a fresh `seq`).
+    /// Insert or replace by ARN (a new execution is inserted with a fresh `seq`); the same ARN
+    /// twice in one batch: the later row wins.
     pub executions: Vec<ExecutionRecord>,
     pub events: Vec<EventRecord>,
+    /// New queued tasks, FIFO in this order (after every task already queued).
     pub activity_tasks: Vec<ActivityTaskRecord>,
-    /// (execution ARN, task id) of tasks to delete.
+    /// (execution ARN, task id) of tasks to delete; an unknown one is ignored.
     pub withdrawn_tasks: Vec<(String, u64)>,
+    /// Timers to add; adding an existing (execution, timer) moves it to the new time.
     pub timers: Vec<TimerRecord>,
-    /// (execution ARN, timer id) of timers to delete.
+    /// (execution ARN, timer id) of timers to delete; an unknown one is ignored.
     pub cancelled_timers: Vec<(String, u64)>,
 }
 
