@@ -11,7 +11,7 @@
 //! | `duplicates` | state names repeated inside one `States` object (lost by JSON maps) |
 //! | `scope` | top-level machine, Parallel branches and Map processors (a scope of states) |
 //! | `schema` | per-state field matrix: `Type`, allowed / required fields, Next vs End |
-//! | `task`, `wait`, `fail`, `parallel`, `map` | type-specific fields |
+//! | `pass`, `task`, `wait`, `fail`, `parallel`, `map` | type-specific fields |
 //! | `choice` | Choice rules (JSONPath operators and JSONata `Condition`) |
 //! | `retry_catch` | `Retry` and `Catch` |
 //! | `paths` | JSONPath fields and payload templates (`.$` keys) |
@@ -20,6 +20,10 @@
 //! | `assign` | `Assign` (variables) in both query languages |
 //! | `resource` | Task `Resource` classification and the Express restrictions |
 //! | `transitions` | Next targets, reachability, terminal states |
+//!
+//! Warnings (`NO_DOLLAR`, `NO_PATH`, `PASS_RESULT_IS_STATIC`, AWS's documented codes) have
+//! [`Severity::Warning`]: they are shown by ValidateStateMachineDefinition and never refuse a
+//! definition.
 //!
 //! Invariant: pure; works on any input without panicking (malformed shapes become
 //! diagnostics, never `unwrap`s). Locations are AWS-style JSON pointers: object members are
@@ -38,6 +42,7 @@ mod fail;
 mod jsonata;
 mod map;
 mod parallel;
+mod pass;
 mod paths;
 mod resource;
 mod retry_catch;
@@ -74,7 +79,8 @@ pub struct Diagnostic {
     pub location: String,
 }
 
-/// Check a definition; returns every diagnostic found (empty = valid).
+/// Check a definition; returns every diagnostic found. The definition is valid when none of
+/// them has [`Severity::Error`] (warnings may remain).
 pub fn validate(definition: &str, machine_type: MachineType) -> Vec<Diagnostic> {
     let mut cx = context::Cx::new(machine_type);
     if definition.trim().is_empty() {

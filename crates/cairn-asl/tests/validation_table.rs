@@ -2,12 +2,14 @@
 //! return: the full set of (code, location) pairs — no more, no fewer — and, where AWS's
 //! wording is known (or ours is the contract), a substring of the message.
 
-use cairn_asl::{invalid_definition_message, validate, Diagnostic, MachineType};
+use cairn_asl::{invalid_definition_message, validate, Diagnostic, MachineType, Severity};
 use serde_json::{json, Value};
 
 const SCHEMA: &str = "SCHEMA_VALIDATION_FAILED";
 const TARGET: &str = "MISSING_TRANSITION_TARGET";
 const END: &str = "MISSING_END_STATE";
+/// Codes that are warnings; every other code is an error.
+const WARNINGS: &[&str] = &["NO_DOLLAR", "NO_PATH", "PASS_RESULT_IS_STATIC"];
 
 struct Case {
     name: &'static str,
@@ -786,6 +788,22 @@ fn cases() -> Vec<Case> {
                 "Resource": "arn:aws:states:us-east-1:111111111111:activity:act"}}}})),
             &[(SCHEMA, "/States/A/ItemProcessor/States/P/Resource", "does not support Activity ARN")],
         )),
+        // ---- warnings (shown by ValidateStateMachineDefinition, never refusing) -----------
+        case(
+            "path-looking value under a key without '.$'",
+            one(json!({"Type": "Pass", "Parameters": {"a": "$.x", "b": "States.UUID()", "c": "$ 5"}, "End": true})),
+            &[("NO_DOLLAR", "/States/A/Parameters/a", "'.$'"), ("NO_DOLLAR", "/States/A/Parameters/b", "'.$'")],
+        ),
+        case(
+            "path-looking Fail Error",
+            one(json!({"Type": "Fail", "Error": "$.error", "Cause": "plain"})),
+            &[("NO_PATH", "/States/A/Error", "ErrorPath")],
+        ),
+        case(
+            "'.$' inside a Pass Result",
+            one(json!({"Type": "Pass", "Result": {"x": [{"y.$": "$.y"}]}, "End": true})),
+            &[("PASS_RESULT_IS_STATIC", "/States/A/Result", "static")],
+        ),
         // ---- several problems at once ----------------------------------------------------
         case(
             "every problem is reported, not only the first",
@@ -850,6 +868,19 @@ fn validation_table() {
                 problems.push(format!("no {code} at {location:?} containing {message:?}"));
             }
         }
+        for d in &got {
+            let want = if WARNINGS.contains(&d.code.as_str()) {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
+            if d.severity != want {
+                problems.push(format!(
+                    "{} at {:?} has severity {:?}",
+                    d.code, d.location, d.severity
+                ));
+            }
+        }
         if !problems.is_empty() {
             failures.push(format!(
                 "{}: {}\n  got:\n{}",
@@ -877,6 +908,16 @@ fn invalid_definition_message_matches_aws_observed_text() {
         invalid_definition_message(&diagnostics),
         "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: Missing 'Next' target: pass3 at /States/pass1/Next, MISSING_TRANSITION_TARGET: State \"pass2\" is not reachable. at /States/pass2'"
     );
+}
+
+#[test]
+fn warnings_never_enter_the_invalid_definition_message() {
+    let def = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"a": "$.x"}, "Next": "Nope"}}});
+    let diagnostics = validate(&def.to_string(), MachineType::Standard);
+    assert!(diagnostics.iter().any(|d| d.code == "NO_DOLLAR"));
+    let message = invalid_definition_message(&diagnostics);
+    assert!(!message.contains("NO_DOLLAR"), "{message}");
+    assert!(message.contains("Missing 'Next' target: Nope"), "{message}");
 }
 
 #[test]

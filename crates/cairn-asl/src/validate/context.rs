@@ -20,6 +20,10 @@ pub const INVALID_STATE_NAME: &str = "INVALID_STATE_NAME";
 pub const DUPLICATE_STATE_NAME: &str = "DUPLICATE_STATE_NAME";
 pub const INVALID_LABEL_NAME: &str = "INVALID_LABEL_NAME";
 pub const DUPLICATE_LABEL_NAME: &str = "DUPLICATE_LABEL_NAME";
+/// Warning codes (AWS's documented list for ValidateStateMachineDefinition).
+pub const NO_DOLLAR: &str = "NO_DOLLAR";
+pub const NO_PATH: &str = "NO_PATH";
+pub const PASS_RESULT_IS_STATIC: &str = "PASS_RESULT_IS_STATIC";
 
 pub struct Cx {
     diagnostics: Vec<Diagnostic>,
@@ -52,6 +56,16 @@ impl Cx {
     pub fn error(&mut self, code: &str, message: impl Into<String>, location: impl Into<String>) {
         self.diagnostics.push(Diagnostic {
             severity: Severity::Error,
+            code: code.to_string(),
+            message: message.into(),
+            location: location.into(),
+        });
+    }
+
+    /// A warning: reported by ValidateStateMachineDefinition, never a reason to refuse.
+    pub fn warning(&mut self, code: &str, message: impl Into<String>, location: impl Into<String>) {
+        self.diagnostics.push(Diagnostic {
+            severity: Severity::Warning,
             code: code.to_string(),
             message: message.into(),
             location: location.into(),

@@ -10,9 +10,12 @@
 //! a non-reference path in a `…Path` field is "Value is not a Reference Path" (measured by
 //! another emulator); the rest are ours in the same style.
 //!
+//! Also emits AWS's `NO_DOLLAR` warning for a template member that holds a path-looking
+//! string under a key without `.$` (probably a forgotten suffix).
+//!
 //! Must not: evaluate anything.
 
-use super::context::{at, Cx, Kind};
+use super::context::{at, Cx, Kind, NO_DOLLAR};
 use super::values;
 use crate::model::QueryLanguage;
 use serde_json::{Map, Value};
@@ -141,8 +144,24 @@ pub fn template_object(cx: &mut Cx, obj: &Map<String, Value>, location: &str) {
         let member_at = at(location, key);
         if key.ends_with(".$") {
             path_or_intrinsic(cx, value, key, &member_at);
+        } else if value.as_str().is_some_and(looks_evaluated) {
+            cx.warning(
+                NO_DOLLAR,
+                format!("The field '{key}' holds what looks like a JSONPath or an intrinsic function call, but its name does not end with '.$', so it is passed on as a plain string"),
+                member_at,
+            );
         } else {
             template(cx, value, &member_at);
         }
     }
+}
+
+/// A plain string that looks like something meant to be evaluated: `$.x`, `$$.x`, `$` or
+/// `States.Fn(…)` (AWS's NO_DOLLAR / NO_PATH warnings).
+pub fn looks_evaluated(s: &str) -> bool {
+    s == "$"
+        || s.starts_with("$.")
+        || s.starts_with("$$.")
+        || s.starts_with("$[")
+        || (cairn_jsonpath::is_intrinsic(s) && s.trim_end().ends_with(')'))
 }

@@ -11,8 +11,8 @@
 use super::context::{at, at_index, Cx, Kind};
 use super::transitions::StateEdges;
 use super::{
-    assign, choice, expressions, fail, jsonata, map, parallel, paths, retry_catch, task, values,
-    wait,
+    assign, choice, expressions, fail, jsonata, map, parallel, pass, paths, retry_catch, task,
+    values, wait,
 };
 use crate::model::QueryLanguage;
 use serde_json::{Map, Value};
@@ -155,6 +155,7 @@ pub fn check_state(cx: &mut Cx, name: &str, body: &Value, location: &str) -> Sta
         assign::check(cx, state, ql, location);
     }
     match ty {
+        "Pass" => pass::check(cx, state, location),
         "Task" => task::check(cx, state, ql, location),
         "Wait" => wait::check(cx, state, ql, location),
         "Fail" => fail::check(cx, state, ql, location),
