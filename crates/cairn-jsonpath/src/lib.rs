@@ -13,6 +13,25 @@
 //!
 //! Invariant: pure functions; no I/O, no clock. Randomness (`States.UUID`,
 //! `States.MathRandom` without a seed) comes from the caller through [`Scope::entropy`].
+//!
+//! Code map:
+//! - `path/`: the path syntax tree (`mod.rs`), its parser (`parse.rs`), filter expressions
+//!   (`filter.rs`) and borrowing evaluation with Jayway's messages (`eval.rs`);
+//! - `result_path.rs`: `ResultPath` writes; `template.rs`: payload templates;
+//! - `expression.rs`: one `.$` value (path or call) and the error that keeps "selected
+//!   nothing" apart, because AWS words it differently in a template and in a `…Path` field;
+//! - `intrinsics/`: call parser, argument checks, one file per family of functions;
+//! - `java_style.rs`: how AWS's Java runtime renders values in text.
+//!
+//! Error conventions (what [`PathError::error`] holds):
+//! - [`STATES_RUNTIME`] for everything about paths: a definite path selecting nothing
+//!   (`Invalid path '$.x' : No results for path: $['x']`), a template member whose path selects
+//!   nothing (`The JSONPath '$.x' specified for the field 'k.$' could not be found in the input
+//!   '<compact input>'`), a `ResultPath` that cannot be applied, malformed text;
+//! - [`STATES_INTRINSIC_FAILURE`] when an intrinsic function rejects its arguments (wrong type,
+//!   out of range, placeholder count…); messages read `The function 'States.X' …`.
+//!
+//! Messages never carry the "An error occurred while executing the state …" prefix.
 
 mod expression;
 mod intrinsics;

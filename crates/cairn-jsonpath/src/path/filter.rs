@@ -39,6 +39,10 @@ pub(crate) enum CmpOp {
     Le,
     Gt,
     Ge,
+    /// `in`: the left value equals one element of the right array.
+    In,
+    /// `nin`: the negation of `in`.
+    Nin,
 }
 
 /// Parse the expression inside `[?( … )]`; the cursor stops before the closing `)`.
@@ -108,6 +112,8 @@ fn parse_comparison(c: &mut Cursor) -> Result<Expr, String> {
         (Some(b'>'), Some(b'=')) => Some((CmpOp::Ge, 2)),
         (Some(b'<'), _) => Some((CmpOp::Lt, 1)),
         (Some(b'>'), _) => Some((CmpOp::Gt, 1)),
+        _ if keyword_at(c, "in") => Some((CmpOp::In, 2)),
+        _ if keyword_at(c, "nin") => Some((CmpOp::Nin, 3)),
         _ => None,
     };
     let Some((op, len)) = op else {
@@ -122,9 +128,21 @@ fn parse_comparison(c: &mut Cursor) -> Result<Expr, String> {
     Ok(Expr::Compare(left, op, right))
 }
 
+/// A word operator followed by a blank or an operand start (so `index` is not `in`).
+fn keyword_at(c: &Cursor, word: &str) -> bool {
+    c.src
+        .get(c.pos..)
+        .is_some_and(|rest| rest.starts_with(word))
+        && matches!(
+            c.src.as_bytes().get(c.pos + word.len()),
+            Some(b' ' | b'[' | b'$' | b'@' | b'\'' | b'"')
+        )
+}
+
 fn parse_operand(c: &mut Cursor) -> Result<Operand, String> {
     c.skip_spaces();
     match c.peek() {
+        Some(b'[') => list(c).map(Operand::Literal),
         Some(b'@') => {
             c.pos += 1;
             Ok(Operand::Current(parse_segments(c, true)?))
@@ -149,6 +167,27 @@ fn parse_operand(c: &mut Cursor) -> Result<Operand, String> {
             Err(c.error("expected an operand"))
         }
         _ => Err(c.error("expected an operand")),
+    }
+}
+
+/// A list literal for `in`/`nin`: `['a', 1, true, null]`.
+fn list(c: &mut Cursor) -> Result<Value, String> {
+    c.expect(b'[')?;
+    let mut items = Vec::new();
+    c.skip_spaces();
+    if c.eat(b']') {
+        return Ok(Value::Array(items));
+    }
+    loop {
+        match parse_operand(c)? {
+            Operand::Literal(v) if !v.is_array() => items.push(v),
+            _ => return Err(c.error("a list may only hold literals")),
+        }
+        c.skip_spaces();
+        if c.eat(b']') {
+            return Ok(Value::Array(items));
+        }
+        c.expect(b',')?;
     }
 }
 
@@ -183,7 +222,7 @@ pub(crate) fn matches(expr: &Expr, node: &Value, doc: &Value) -> bool {
         Expr::Compare(left, op, right) => {
             match (resolve(left, node, doc), resolve(right, node, doc)) {
                 (Some(l), Some(r)) => compare(&l, *op, &r),
-                _ => *op == CmpOp::Ne,
+                _ => matches!(op, CmpOp::Ne | CmpOp::Nin),
             }
         }
     }
@@ -201,17 +240,36 @@ fn compare(l: &Value, op: CmpOp, r: &Value) -> bool {
     let ordering = match (l, r) {
         (Value::Number(a), Value::Number(b)) => number_order(a, b),
         (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
-        (Value::Bool(a), Value::Bool(b)) => (a == b).then_some(Ordering::Equal),
-        (Value::Null, Value::Null) => Some(Ordering::Equal),
-        (a, b) => (a == b).then_some(Ordering::Equal),
+        (a, b) => equal(a, b).then_some(Ordering::Equal),
     };
     match op {
         CmpOp::Eq => ordering == Some(Ordering::Equal),
         CmpOp::Ne => ordering != Some(Ordering::Equal),
+        CmpOp::In => r
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| equal(l, i))),
+        CmpOp::Nin => !r
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| equal(l, i))),
         CmpOp::Lt => ordering == Some(Ordering::Less) && orderable(l),
         CmpOp::Le => matches!(ordering, Some(Ordering::Less | Ordering::Equal)) && orderable(l),
         CmpOp::Gt => ordering == Some(Ordering::Greater) && orderable(l),
         CmpOp::Ge => matches!(ordering, Some(Ordering::Greater | Ordering::Equal)) && orderable(l),
+    }
+}
+
+/// Jayway's equality: by value for numbers; a number and a string are compared by converting
+/// the right side to the left side's kind (so `'1' == 1` holds); anything else structurally.
+fn equal(l: &Value, r: &Value) -> bool {
+    match (l, r) {
+        (Value::Number(a), Value::Number(b)) => number_order(a, b) == Some(Ordering::Equal),
+        (Value::Number(a), Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .is_some_and(|x| Some(x) == a.as_f64()),
+        (Value::String(s), Value::Number(n)) => *s == n.to_string(),
+        (a, b) => a == b,
     }
 }
 
@@ -270,11 +328,29 @@ mod tests {
 
     #[test]
     fn type_mismatch_and_missing() {
-        assert!(!test("@.x == 1", json!({"x": "1"})));
-        assert!(test("@.x != 1", json!({"x": "1"})));
+        // Jayway converts between numbers and strings for equality only.
+        assert!(test("@.x == 1", json!({"x": "1"})));
+        assert!(test("@.x == '2.5'", json!({"x": 2.5})));
+        assert!(!test("@.x == 1", json!({"x": "one"})));
+        assert!(test("@.x != 1", json!({"x": "2"})));
+        assert!(!test("@.x == true", json!({"x": "true"})));
+        assert!(!test("@.x == null", json!({"x": "null"})));
         assert!(!test("@.x > 1", json!({"x": "2"})));
         assert!(!test("@.x == 1", json!({})));
         assert!(test("@.x != 1", json!({})));
+    }
+
+    #[test]
+    fn membership() {
+        assert!(test("@.x in ['a', 'b']", json!({"x": "b"})));
+        assert!(!test("@.x in ['a', 'b']", json!({"x": "c"})));
+        assert!(test("@.x nin ['a', 'b']", json!({"x": "c"})));
+        assert!(test("@.x in [1, 2.0, null]", json!({"x": 2})));
+        assert!(!test("@.x in []", json!({"x": 1})));
+        assert!(test("@.x nin ['a']", json!({})));
+        assert!(!test("@.x in ['a']", json!({})));
+        assert!(!test("@.x in $.allowed", json!({"x": "k"})));
+        assert!(test("@.index == 1", json!({"index": 1})));
     }
 
     #[test]
