@@ -631,6 +631,51 @@ fn cases() -> Vec<Case> {
             map(json!({"ItemReader": {"ReaderConfig": {"InputType": "JSON"}}})),
             &[(SCHEMA, "/States/A/ItemReader", "These fields are required: [Resource]")],
         ),
+        case(
+            "the same Label on two Maps",
+            json!({"StartAt": "M1", "States": {
+                "M1": {"Type": "Map", "Label": "L", "Next": "M2", "ItemProcessor": {"StartAt": "P1", "States": {"P1": {"Type": "Pass", "End": true}}}},
+                "M2": {"Type": "Map", "Label": "L", "End": true, "ItemProcessor": {"StartAt": "P2", "States": {"P2": {"Type": "Pass", "End": true}}}}}}),
+            &[("DUPLICATE_LABEL_NAME", "/States/M2/Label", "'L'")],
+        ),
+        case(
+            "Iterator declaring QueryLanguage",
+            one(json!({"Type": "Map", "End": true, "Iterator": {"QueryLanguage": "JSONPath", "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}})),
+            &[(SCHEMA, "/States/A/Iterator", "Field 'QueryLanguage' is not supported")],
+        ),
+        case(
+            "ItemBatcher bytes above 256 KiB",
+            map(json!({"ItemBatcher": {"MaxInputBytesPerBatch": 262_145}})),
+            &[(SCHEMA, "/States/A/ItemBatcher/MaxInputBytesPerBatch", "Maximum value is 262144")],
+        ),
+        case(
+            "unknown ReaderConfig InputType",
+            map(json!({"ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "XML"}}})),
+            &[(SCHEMA, "/States/A/ItemReader/ReaderConfig/InputType", "should have one of these values: [CSV, JSON, JSONL, PARQUET, MANIFEST]")],
+        ),
+        case(
+            "ItemSelector and legacy Parameters together",
+            map(json!({"ItemSelector": {}, "Parameters": {}})),
+            &[(SCHEMA, "/States/A", "There should only be one of the following fields: [ItemSelector, Parameters]")],
+        ),
+        case(
+            "Credentials RoleArn.$ not a path",
+            one(task(json!({"Credentials": {"RoleArn.$": "role"}}))),
+            &[(SCHEMA, "/States/A/Credentials/RoleArn.$", "must be a valid JSONPath or a valid intrinsic function call")],
+        ),
+        case(
+            "timestamp operator with a number",
+            choice(json!([{"Variable": "$.t", "TimestampEquals": 5, "Next": "D"}])),
+            &[(SCHEMA, "/States/A/Choices[0]/TimestampEquals", "must be a STRING but was an INTEGER")],
+        ),
+        case(
+            "StringMatches has no Path variant",
+            choice(json!([{"Variable": "$.t", "StringMatchesPath": "$.p", "Next": "D"}])),
+            &[
+                (SCHEMA, "/States/A/Choices[0]", "Field 'StringMatchesPath' is not supported"),
+                (SCHEMA, "/States/A/Choices[0]", "exactly one comparison operator"),
+            ],
+        ),
         // ---- payload templates and paths -------------------------------------------------
         case(
             "'.$' key holding an array (AWS's observed message)",
