@@ -60,6 +60,94 @@ fn write_java(out: &mut String, value: &Value) {
             }
             out.push('}');
         }
+        Value::Number(n) => out.push_str(&number_text(n)),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// A number as Jackson writes it: integers as is, floating-point numbers as Java's
+/// `Double.toString` (`100.0`, `1.0E20`, `1.0E-4`).
+pub(crate) fn number_text(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if n.is_f64() => java_double(f),
+        _ => n.to_string(),
+    }
+}
+
+/// Java's `Double.toString` for a finite value: plain notation when 10^-3 <= |x| < 10^7,
+/// otherwise `d.dddE<exp>`; always at least one digit after the point. The digits are the
+/// shortest that read back to the same value (Rust's and modern Java's choice alike).
+pub(crate) fn java_double(x: f64) -> String {
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0.0" } else { "0.0" }.to_string();
+    }
+    if !x.is_finite() {
+        return if x.is_nan() {
+            "NaN"
+        } else if x > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        }
+        .to_string();
+    }
+    // `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
+    let scientific = format!("{:e}", x.abs());
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let sign = if x < 0.0 { "-" } else { "" };
+    if (-3..7).contains(&exponent) {
+        if exponent >= 0 {
+            let int_len = exponent as usize + 1;
+            let padded = format!("{digits:0<int_len$}");
+            let (int_part, frac) = padded.split_at(int_len);
+            let frac = if frac.is_empty() { "0" } else { frac };
+            format!("{sign}{int_part}.{frac}")
+        } else {
+            let zeros = "0".repeat((-exponent - 1) as usize);
+            format!("{sign}0.{zeros}{digits}")
+        }
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let rest = if rest.is_empty() { "0" } else { rest };
+        format!("{sign}{first}.{rest}E{exponent}")
+    }
+}
+
+/// Compact JSON text as Jackson writes it (`States.JsonToString`): like serde_json's compact
+/// form, except floating-point numbers, which follow [`number_text`].
+pub(crate) fn to_json_text(value: &Value) -> String {
+    let mut out = String::new();
+    write_json(&mut out, value);
+    out
+}
+
+fn write_json(out: &mut String, value: &Value) {
+    match value {
+        Value::Number(n) => out.push_str(&number_text(n)),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(members) => {
+            out.push('{');
+            for (i, (k, v)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_json(out, v);
+            }
+            out.push('}');
+        }
         other => out.push_str(&other.to_string()),
     }
 }
@@ -81,6 +169,37 @@ mod tests {
         );
         assert_eq!(to_java_string(&json!("raw \"text\"")), "raw \"text\"");
         assert_eq!(to_java_string(&json!(1.1)), "1.1");
+    }
+
+    #[test]
+    fn doubles_render_like_java() {
+        for (x, text) in [
+            (1.1, "1.1"),
+            (100.0, "100.0"),
+            (1.0, "1.0"),
+            (-2.5, "-2.5"),
+            (0.001, "0.001"),
+            (0.0001, "1.0E-4"),
+            (1234567.0, "1234567.0"),
+            (12345678.0, "1.2345678E7"),
+            (1e20, "1.0E20"),
+            (-1.5e-7, "-1.5E-7"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (123.456, "123.456"),
+        ] {
+            assert_eq!(java_double(x), text, "{x}");
+        }
+        assert_eq!(to_java_string(&json!(7)), "7");
+        assert_eq!(to_java_string(&json!([1e20, 2])), "[1.0E20, 2]");
+    }
+
+    #[test]
+    fn json_text_is_compact_with_java_doubles() {
+        assert_eq!(
+            to_json_text(&json!({"a": [1, 2.0, 1e-5], "b\"": "q\"\n", "c": null})),
+            "{\"a\":[1,2.0,1.0E-5],\"b\\\"\":\"q\\\"\\n\",\"c\":null}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! JSON intrinsics: `States.StringToJson`, `States.JsonToString`, `States.JsonMerge`.
 
 use super::args::Args;
+use crate::java_style;
 use crate::PathError;
 use serde_json::Value;
 
@@ -31,9 +32,9 @@ fn integer_zeros(value: &mut Value) {
     }
 }
 
-/// `States.JsonToString(v)`: compact JSON text.
+/// `States.JsonToString(v)`: compact JSON text, numbers as Jackson writes them.
 pub(crate) fn json_to_string(args: &Args) -> Result<Value, PathError> {
-    Ok(Value::String(args.get(0).to_string()))
+    Ok(Value::String(java_style::to_json_text(args.get(0))))
 }
 
 /// `States.JsonMerge(a, b, false)`: shallow merge, members of `b` win; deep merge (`true`) is
@@ -99,6 +100,7 @@ mod tests {
         assert_eq!(s(json!(true)), json!("true"));
         assert_eq!(s(json!("HelloWorld")), json!("\"HelloWorld\""));
         assert_eq!(s(json!({"a": 1, "b": []})), json!("{\"a\":1,\"b\":[]}"));
+        assert_eq!(s(json!([1e21])), json!("[1.0E21]"));
     }
 
     #[test]
