@@ -887,6 +887,7 @@ fn describe(diagnostics: &[Diagnostic]) -> String {
 fn validation_table() {
     let cases = cases();
     assert!(cases.len() >= 70, "only {} cases", cases.len());
+    eprintln!("checking {} definitions", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
         let got = validate(&case.definition, case.machine_type);

@@ -128,6 +128,11 @@ fn scan(body: &str) -> Result<Vec<String>, String> {
     // `/` is division or a regex, and whether `[`/`{` is a predicate/group-by.
     let mut after_value = false;
     let mut after_dot = false;
+    let mut after_caret = false;
+    // Transforms (`| pattern | update |`) and lambda signatures (`function($x)<n:n>`) hold names
+    // that are not context reads; we do not model them, so their presence turns the top-level
+    // check off (never a false refusal).
+    let mut uncertain = false;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -136,7 +141,9 @@ fn scan(body: &str) -> Result<Vec<String>, String> {
             continue;
         }
         let was_after_dot = after_dot;
+        let was_after_caret = after_caret;
         after_dot = false;
+        after_caret = false;
         match c {
             '/' if chars.get(i + 1) == Some(&'*') => {
                 i = find_from(&chars, i + 2, "*/").ok_or("unterminated comment")? + 2;
@@ -161,8 +168,11 @@ fn scan(body: &str) -> Result<Vec<String>, String> {
             }
             '(' | '[' | '{' => {
                 let inherited = stack.last().is_some_and(|o| o.relative);
-                let relative =
-                    inherited || (c == '(' && was_after_dot) || (c != '(' && after_value);
+                // `.( … )` step block, `^( … )` order-by, `[ … ]` predicate and `{ … }`
+                // group-by after a value: names inside are relative to that value.
+                let relative = inherited
+                    || (c == '(' && (was_after_dot || was_after_caret))
+                    || (c != '(' && after_value);
                 let closer = match c {
                     '(' => ')',
                     '[' => ']',
@@ -181,7 +191,7 @@ fn scan(body: &str) -> Result<Vec<String>, String> {
                 }
                 after_value = true;
             }
-            c if c == '$' || c == '_' || c.is_alphabetic() => {
+            c if c != 'λ' && (c == '$' || c == '_' || c.is_alphabetic()) => {
                 let start = i;
                 i += 1;
                 while i < chars.len() && (chars[i] == '_' || chars[i].is_alphanumeric()) {
@@ -190,6 +200,7 @@ fn scan(body: &str) -> Result<Vec<String>, String> {
                 let word: String = chars[start..i].iter().collect();
                 let relative = was_after_dot || stack.last().is_some_and(|o| o.relative);
                 let is_keyword = KEYWORDS.contains(&word.as_str());
+                uncertain |= word == "function";
                 if !word.starts_with('$') && !is_keyword && !relative && !top_level.contains(&word)
                 {
                     top_level.push(word.clone());
@@ -212,12 +223,23 @@ fn scan(body: &str) -> Result<Vec<String>, String> {
                 after_dot = chars.get(i + 1) != Some(&'.');
                 after_value = false;
             }
+            '^' => {
+                after_caret = true;
+                after_value = false;
+            }
+            '|' | 'λ' => {
+                uncertain = true;
+                after_value = false;
+            }
             _ => after_value = false,
         }
         i += 1;
     }
     if let Some(open) = stack.last() {
         return Err(format!("missing '{}'", open.closer));
+    }
+    if uncertain && (body.contains('|') || body.contains('<') || body.contains('λ')) {
+        return Ok(Vec::new());
     }
     Ok(top_level)
 }
@@ -265,6 +287,11 @@ mod tests {
             " /* note */ $x ",
             " `$x` ",
             " true and false or null ",
+            " $states.input.items^(>price).name ",
+            " $states.input ~> | items | {'seen': true} | ",
+            " $map([1, 2], function($v)<n:n> { $v * 2 }) ",
+            " $map([1, 2], λ($v) { $v * 2 }) ",
+            " $states.input.items[type = 'a'].(price * qty) ",
         ] {
             assert_eq!(scan(body), Ok(vec![]), "{body}");
         }
