@@ -54,6 +54,7 @@ pub(crate) fn register(ev: &mut Evaluator, rec: &Recorded) -> Result<(), Evaluat
         Ok(JValue::Number(now_ms as f64))
     })?;
     ev.register_fn_override("now", move |args: &[JValue]| now(now_ms, args))?;
+    ev.register_fn_override("toMillis", move |args: &[JValue]| to_millis(now_ms, args))?;
     ev.register_fn_override("eval", |_: &[JValue]| {
         Err(EvaluatorError::EvaluationError(
             "The function $eval is not supported".to_string(),
@@ -245,15 +246,111 @@ fn shuffle(rec: &Recorded, args: &[JValue]) -> Result<JValue, EvaluatorError> {
     Ok(JValue::array(items))
 }
 
+/// Run one of jsonata-core's own built-ins on a fresh evaluator (no overrides), with `$a`,
+/// `$b` and `$c` bound to `args`.
+fn builtin(call: &str, args: [JValue; 3]) -> Result<JValue, EvaluatorError> {
+    let ast = jsonata_core::parser::parse(call).map_err(|e| err(e.to_string()))?;
+    let mut ctx = Context::new();
+    for (name, value) in ["a", "b", "c"].into_iter().zip(args) {
+        ctx.bind(name.to_string(), value);
+    }
+    Evaluator::with_context(ctx).evaluate(&ast, &JValue::Undefined)
+}
+
 /// `$now([picture [, timezone]])`: the recorded time, as `$fromMillis` formats it.
 fn now(now_ms: i64, args: &[JValue]) -> Result<JValue, EvaluatorError> {
     no_more_than(args, 2, "now")?;
-    // Formatting is jsonata-core's `$fromMillis`, run on a nested evaluator.
-    let ast = jsonata_core::parser::parse("$fromMillis($ms, $picture, $timezone)")
-        .map_err(|e| err(e.to_string()))?;
-    let mut ctx = Context::new();
-    ctx.bind("ms".to_string(), JValue::Number(now_ms as f64));
-    ctx.bind("picture".to_string(), arg(args, 0));
-    ctx.bind("timezone".to_string(), arg(args, 1));
-    Evaluator::with_context(ctx).evaluate(&ast, &JValue::Undefined)
+    let ms = JValue::Number(now_ms as f64);
+    builtin("$fromMillis($a, $b, $c)", [ms, arg(args, 0), arg(args, 1)])
+}
+
+/// `$toMillis(timestamp [, picture])`. A picture without the leading components (say
+/// `[H]:[m]`, no date) takes them from the current time; jsonata-core reads the clock for
+/// them, so they are written into the timestamp and the picture here, from the recorded time.
+fn to_millis(now_ms: i64, args: &[JValue]) -> Result<JValue, EvaluatorError> {
+    no_more_than(args, 2, "toMillis")?;
+    let (timestamp, picture) = match (arg(args, 0), arg(args, 1)) {
+        (JValue::String(t), JValue::String(p)) => (t, p),
+        (t, p) => return builtin("$toMillis($a, $b)", [t, p, JValue::Undefined]),
+    };
+    let (pre_timestamp, pre_picture) = leading_components(&picture, now_ms);
+    builtin(
+        "$toMillis($a, $b)",
+        [
+            JValue::string(format!("{pre_timestamp}{timestamp}")),
+            JValue::string(format!("{pre_picture}{picture}")),
+            JValue::Undefined,
+        ],
+    )
+}
+
+/// The components JSONata takes from "now" when parsing with `picture` (the most significant
+/// ones before the first the picture names), as a timestamp prefix and a picture prefix.
+fn leading_components(picture: &str, now_ms: i64) -> (String, String) {
+    let named = picture_components(picture);
+    let date = if named.contains('d') && !named.contains('M') && !named.contains('D') {
+        "YD"
+    } else {
+        "YMD"
+    };
+    let time = if named.contains('h') { "Phmsf" } else { "Hmsf" };
+    let now = JValue::Number(now_ms as f64);
+    let mut timestamp = String::new();
+    let mut pic = String::new();
+    for c in date.chars().chain(time.chars()) {
+        if named.contains(c) {
+            break;
+        }
+        let marker = match c {
+            'Y' => "[Y0001]",
+            'M' => "[M01]",
+            'D' => "[D01]",
+            'd' => "[d001]",
+            'H' => "[H01]",
+            'P' => "[P]",
+            'h' => "[h01]",
+            'm' => "[m01]",
+            's' => "[s01]",
+            _ => "[f001]",
+        };
+        let value = builtin(
+            "$fromMillis($a, $b)",
+            [now.clone(), JValue::string(marker), JValue::Undefined],
+        );
+        let Ok(JValue::String(value)) = value else {
+            break;
+        };
+        timestamp.push_str(&value);
+        timestamp.push('\u{1}');
+        pic.push_str(marker);
+        pic.push('\u{1}');
+    }
+    (timestamp, pic)
+}
+
+/// The component letters a picture's markers name (`[Y0001]-[M01]` names `Y` and `M`).
+fn picture_components(picture: &str) -> String {
+    let mut named = String::new();
+    let mut chars = picture.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '[' if chars.peek() == Some(&'[') => {
+                chars.next();
+            }
+            '[' => {
+                let mut first = None;
+                for m in chars.by_ref() {
+                    if m == ']' {
+                        break;
+                    }
+                    if first.is_none() && !m.is_whitespace() {
+                        first = Some(m);
+                    }
+                }
+                named.extend(first);
+            }
+            _ => {}
+        }
+    }
+    named
 }

@@ -347,6 +347,18 @@ fn date_and_time_from_the_recorded_clock() {
             r#"1704153600000"#,
         ),
         (r#"$toMillis('not a date')"#, r#"!D3110"#),
+        // Components missing at the front of a picture come from the recorded time.
+        (r#"$toMillis('12:30', '[H]:[m]')"#, r#"1699965000000"#),
+        (r#"$toMillis('05', '[m]')"#, r#"1699999500000"#),
+        (r#"$toMillis('14/11', '[D]/[M]')"#, r#"1699920000000"#),
+        (
+            r#"$toMillis('2023 14/11', '[Y] [D]/[M]')"#,
+            r#"1699920000000"#,
+        ),
+        (
+            r#"$toMillis('2023-11-14 12:30', '[Y]-[M]-[D] [H]:[m]')"#,
+            r#"1699965000000"#,
+        ),
         (r#"$millis(1)"#, r#"!T0410"#),
     ]);
 }
