@@ -70,8 +70,29 @@ fn intrinsic_like() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..20).prop_map(|v| v.concat())
 }
 
+/// Arbitrary JSON, a few levels deep.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        (-1e12f64..1e12).prop_map(Value::from),
+        "[a-c ,]{0,4}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec(("[a-c]{1,2}", inner), 0..4)
+                .prop_map(|members| Value::Object(members.into_iter().collect())),
+        ]
+    })
+}
+
 fn exercise(text: &str) {
-    let input = sample();
+    exercise_on(text, sample());
+}
+
+fn exercise_on(text: &str, input: Value) {
     let context = json!({"Execution": {"Input": input.clone()}});
     let entropy = Cell::new(3);
     let scope = Scope {
@@ -106,6 +127,35 @@ proptest! {
     #[test]
     fn intrinsic_like_text_never_panics(text in intrinsic_like()) {
         exercise(&text);
+    }
+
+    #[test]
+    fn paths_over_arbitrary_data_never_panic(text in path_like(), input in json_value()) {
+        exercise_on(&text, input);
+    }
+
+    #[test]
+    fn intrinsics_over_arbitrary_data_never_panic(
+        function in prop::sample::select(cairn_jsonpath::FUNCTION_NAMES.to_vec()),
+        args in prop::collection::vec(prop_oneof![
+            Just("$.a".to_string()),
+            Just("$.b".to_string()),
+            Just("$.a[0]".to_string()),
+            Just("$".to_string()),
+            Just("'x'".to_string()),
+            Just("'{}'".to_string()),
+            Just("'SHA-256'".to_string()),
+            Just("false".to_string()),
+            Just("-9223372036854775808".to_string()),
+            Just("9223372036854775807".to_string()),
+            Just("1e308".to_string()),
+            Just("3".to_string()),
+        ], 0..4),
+        a in json_value(),
+        b in json_value(),
+    ) {
+        let text = format!("{function}({})", args.join(", "));
+        exercise_on(&text, json!({"a": a, "b": b}));
     }
 }
 

@@ -53,9 +53,10 @@ pub(crate) fn range(args: &Args) -> Result<Value, PathError> {
             "cannot produce more than {MAX_RANGE_ITEMS} items (would produce {count})"
         )));
     }
+    // Every item lies between start and end, so it fits in i64; the product may not.
     Ok(Value::Array(
-        (0..count as i64)
-            .map(|k| Value::from(start + k * step))
+        (0..count as i128)
+            .map(|k| Value::from((start as i128 + k * step as i128) as i64))
             .collect(),
     ))
 }
@@ -149,6 +150,9 @@ mod tests {
         assert!(r(0, 1000, 1).is_err());
         assert!(r(0, 1, 0).is_err());
         assert!(r(i64::MIN, i64::MAX, 1).is_err());
+        let wide = r(i64::MIN, i64::MAX, i64::MAX / 4).unwrap();
+        assert_eq!(wide.as_array().unwrap().len(), 9);
+        assert_eq!(wide[0], json!(i64::MIN));
     }
 
     #[test]
