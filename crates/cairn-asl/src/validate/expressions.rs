@@ -10,7 +10,8 @@
 //! This crate has no JSONata parser, so the check is lexical and deliberately conservative —
 //! it only refuses what cannot be valid:
 //! - an empty body, an unterminated string / quoted name / comment / regex, unbalanced or
-//!   mismatched brackets (`INVALID_JSONATA_EXPRESSION`, our wording);
+//!   mismatched brackets, a binary operator without right operand (`1 +`, `{"a":}`)
+//!   (`INVALID_JSONATA_EXPRESSION`, our wording);
 //! - a bare name (not `$…`, not a keyword) used where it would read the top-level context
 //!   item: not after `.`, not inside a predicate `[…]`, a step block `.( … )` or a group-by
 //!   `{…}` that follows a value (`UNSUPPORTED_JSONATA_EXPRESSION`, AWS's wording).
@@ -133,6 +134,8 @@ fn scan(body: &str) -> Result<Vec<String>, String> {
     // that are not context reads; we do not model them, so their presence turns the top-level
     // check off (never a false refusal).
     let mut uncertain = false;
+    // A binary operator still waiting for its right operand.
+    let mut pending_operator: Option<String> = None;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -142,12 +145,14 @@ fn scan(body: &str) -> Result<Vec<String>, String> {
         }
         let was_after_dot = after_dot;
         let was_after_caret = after_caret;
+        let pending = pending_operator.take();
         after_dot = false;
         after_caret = false;
         match c {
             '/' if chars.get(i + 1) == Some(&'*') => {
                 i = find_from(&chars, i + 2, "*/").ok_or("unterminated comment")? + 2;
                 after_dot = was_after_dot;
+                pending_operator = pending;
                 continue;
             }
             '"' | '\'' | '`' => {
@@ -182,6 +187,9 @@ fn scan(body: &str) -> Result<Vec<String>, String> {
                 after_value = false;
             }
             ')' | ']' | '}' => {
+                if let Some(op) = pending {
+                    return Err(format!("'{c}' cannot follow '{op}'"));
+                }
                 match stack.pop() {
                     Some(open) if open.closer == c => {}
                     Some(open) => {
@@ -206,6 +214,9 @@ fn scan(body: &str) -> Result<Vec<String>, String> {
                     top_level.push(word.clone());
                 }
                 after_value = !matches!(word.as_str(), "and" | "or" | "in" | "function");
+                if matches!(word.as_str(), "and" | "or" | "in") {
+                    pending_operator = Some(word);
+                }
                 continue;
             }
             c if c.is_ascii_digit() => {
@@ -231,12 +242,20 @@ fn scan(body: &str) -> Result<Vec<String>, String> {
                 uncertain = true;
                 after_value = false;
             }
-            _ => after_value = false,
+            _ => {
+                if "+-/&=<>,:".contains(c) {
+                    pending_operator = Some(c.to_string());
+                }
+                after_value = false
+            }
         }
         i += 1;
     }
     if let Some(open) = stack.last() {
         return Err(format!("missing '{}'", open.closer));
+    }
+    if let Some(op) = pending_operator {
+        return Err(format!("unexpected end of expression after '{op}'"));
     }
     if uncertain && (body.contains('|') || body.contains('<') || body.contains('λ')) {
         return Ok(Vec::new());
@@ -292,6 +311,11 @@ mod tests {
             " $map([1, 2], function($v)<n:n> { $v * 2 }) ",
             " $map([1, 2], λ($v) { $v * 2 }) ",
             " $states.input.items[type = 'a'].(price * qty) ",
+            " $states.input.* ",
+            " $states.input.a.% ",
+            " -1 + /* c */ 2 ",
+            " $x != 1 and $y >= 2 ",
+            " $f(?, 2) ",
         ] {
             assert_eq!(scan(body), Ok(vec![]), "{body}");
         }
@@ -307,6 +331,11 @@ mod tests {
             "(1",
             "1)",
             "/* x",
+            "1 +",
+            "{\"a\":}",
+            "$x :=",
+            "$x and",
+            "[1, 2,]",
         ] {
             assert!(scan(body).is_err(), "{body}");
         }
