@@ -98,7 +98,12 @@ impl Failure {
     pub fn error_output(&self) -> Value {
         let mut m = Map::new();
         m.insert("Error".into(), opt_string(&self.error));
-        m.insert("Cause".into(), opt_string(&self.cause));
+        // A timeout has no cause in its history event, yet catchers see `""` (observed).
+        let cause = match (&self.cause, self.error.as_deref()) {
+            (None, Some(STATES_TIMEOUT)) => Value::String(String::new()),
+            (c, _) => opt_string(c),
+        };
+        m.insert("Cause".into(), cause);
         Value::Object(m)
     }
 
@@ -163,6 +168,15 @@ mod tests {
     fn error_output_has_nulls() {
         let v = Failure::new(None, Some("c".into())).error_output();
         assert_eq!(v, serde_json::json!({"Error": null, "Cause": "c"}));
+    }
+
+    #[test]
+    fn timeouts_give_catchers_an_empty_cause() {
+        let v = Failure::timeout(false).error_output();
+        assert_eq!(
+            v,
+            serde_json::json!({"Error": "States.Timeout", "Cause": ""})
+        );
     }
 
     #[test]

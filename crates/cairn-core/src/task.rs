@@ -52,11 +52,15 @@ fn task_def(st: &State) -> &TaskState {
 
 impl<'a> Run<'a> {
     /// Entering a Task: effective input and Parameters (with `$$.Task.Token`), then schedule.
-    pub(crate) fn start_task(&mut self, tid: u32, st: &'a State, _task: &'a TaskState) -> Step {
-        let token = self.next_token(tid);
+    pub(crate) fn start_task(&mut self, tid: u32, st: &'a State, task: &'a TaskState) -> Step {
+        // `$$.Task` exists only for callback tasks (observed absent for request/response).
+        let token = task
+            .resource
+            .ends_with(".waitForTaskToken")
+            .then(|| self.next_token(tid));
         let outcome = {
             let raw = self.m.thread(tid).input.clone();
-            let ev = self.eval(tid, st, Some(&token), None);
+            let ev = self.eval(tid, st, token.as_deref(), None);
             ev.input_path(st.input_path.as_deref(), raw)
                 .and_then(|eff| match &st.parameters {
                     Some(p) => ev.template(p, &eff, "Parameters"),
