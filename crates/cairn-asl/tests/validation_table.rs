@@ -576,6 +576,12 @@ fn cases() -> Vec<Case> {
                 "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Succeed"}, "B": {"Type": "Succeed"}}}]}}}"#,
             &[("DUPLICATE_STATE_NAME", "/States/P/Branches[0]/States/B", "'B'")],
         ),
+        case(
+            "branch with an unknown QueryLanguage",
+            one(json!({"Type": "Parallel", "End": true, "Branches": [
+                {"QueryLanguage": "Lua", "StartAt": "B", "States": {"B": {"Type": "Succeed"}}}]})),
+            &[(SCHEMA, "/States/A/Branches[0]/QueryLanguage", "should have one of these values: [JSONPath, JSONata]")],
+        ),
         // ---- Map -------------------------------------------------------------------------
         case("Map without processor", one(json!({"Type": "Map", "End": true})), &[(SCHEMA, "/States/A", "These fields are required: [ItemProcessor]")]),
         case(

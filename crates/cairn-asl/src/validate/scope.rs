@@ -68,6 +68,10 @@ pub fn check_root(cx: &mut Cx, root: &Map<String, Value>) {
 pub fn check_scope(cx: &mut Cx, obj: &Map<String, Value>, location: &str, kind: ScopeKind) {
     values::only_fields(cx, obj, kind.allowed_fields(), &here(location));
     values::string(cx, obj, "Comment", location);
+    if kind == ScopeKind::Branch && obj.contains_key("QueryLanguage") {
+        // Only its value is checked: it does not change how the branch's states resolve.
+        jsonata::state_language(cx, obj, location);
+    }
 
     let missing: Vec<&str> = ["States", "StartAt"]
         .into_iter()
