@@ -109,9 +109,10 @@ fn check_name(cx: &mut Cx, name: &str, location: &str) {
             location,
         );
     }
-    // Names must be unique across the whole machine, nested scopes included (the ASL digest
-    // marks this unverified; a duplicate would make history events ambiguous, so we refuse
-    // it). Within one `States` object JSON parsing already keeps a single key.
+    // The States Language spec: "State names MUST be unique within the scope of the whole
+    // state machine" — nested scopes included (the ASL digest marks AWS's enforcement
+    // unverified; a duplicate would make history events ambiguous, so we refuse it). Repeats
+    // inside one `States` object are found by `duplicates`, as JSON maps keep one key.
     if let Some(first) = cx.state_names.get(name) {
         let first = first.clone();
         cx.error(
