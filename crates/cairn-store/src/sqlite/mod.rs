@@ -88,6 +88,10 @@ impl SqliteStore {
         )?;
         // After a restart, truncate a WAL file that grew beyond this (else it keeps its size).
         writer.pragma_update(None, "journal_size_limit", 64 << 20)?;
+        // 32 MB of page cache for the writer (the default is 2 MB): a batch touches pages all
+        // over the execution table and the event index, and re-reading them through the OS
+        // showed in profiles (commit bench, 50 steps: ~1.4x).
+        writer.pragma_update(None, "cache_size", -32768)?;
         let writer = Arc::new(Mutex::new(writer));
         Ok(SqliteStore {
             path: path.to_owned(),
