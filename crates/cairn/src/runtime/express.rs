@@ -26,6 +26,7 @@ fn now_ms() -> i64 {
 
 /// Run an Express execution to its end and return it.
 pub async fn run(
+    env: resources::ResourceEnv,
     info: ExecutionInfo,
     definition: Arc<StateMachine>,
     input: serde_json::Value,
@@ -59,8 +60,10 @@ pub async fn run(
                     token,
                 } => {
                     let tx = results_tx.clone();
+                    let env = env.clone();
                     tokio::spawn(async move {
-                        let _ = tx.send(resources::run(task, &resource, &parameters, &token).await);
+                        let _ = tx
+                            .send(resources::run(&env, task, &resource, &parameters, &token).await);
                     });
                 }
                 // Express machines cannot use activities (validation rejects them); there is

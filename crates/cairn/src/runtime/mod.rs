@@ -14,7 +14,7 @@
 
 mod activities;
 pub mod express;
-mod resources;
+pub mod resources;
 mod timers;
 mod writer;
 
@@ -46,6 +46,7 @@ pub struct Engine {
     token_key: [u8; 32],
     commands: mpsc::UnboundedSender<writer::Command>,
     dispatch: Arc<Dispatch>,
+    resource_env: resources::ResourceEnv,
     writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -68,7 +69,8 @@ impl Engine {
         for t in store.timers()? {
             timers.arm(t.execution_arn, t.timer, t.fire_at_ms);
         }
-        let resources = resources::ResourceRunner::new(tx.clone());
+        let resource_env = resources::ResourceEnv::new(config.clone());
+        let resources = resources::ResourceRunner::new(tx.clone(), resource_env.clone());
         let writer = writer::Writer::new(
             store.clone(),
             token_key,
@@ -80,14 +82,22 @@ impl Engine {
         let handle = std::thread::Builder::new()
             .name("cairn-writer".into())
             .spawn(move || writer.run(rx))?;
-        Ok(Arc::new(Engine {
+        let engine = Arc::new(Engine {
             store,
             config,
             token_key,
             commands: tx,
             dispatch,
+            resource_env: resource_env.clone(),
             writer: std::sync::Mutex::new(Some(handle)),
-        }))
+        });
+        resource_env.attach(&engine);
+        Ok(engine)
+    }
+
+    /// What resource invocations run with (Express runs use it too).
+    pub fn resource_env(&self) -> &resources::ResourceEnv {
+        &self.resource_env
     }
 
     /// The key that authenticates task tokens.
@@ -127,6 +137,17 @@ impl Engine {
             reply: Some(reply),
         })?;
         rx.await.map_err(|_| EngineError::ShuttingDown)?
+    }
+
+    /// Resolve once the execution has closed (SUCCEEDED, FAILED, TIMED_OUT or ABORTED), or
+    /// at once if it already has or does not exist. Read the outcome from the store then.
+    pub async fn closed(&self, execution_arn: String) -> Result<(), EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(writer::Command::Watch {
+            execution_arn,
+            reply,
+        })?;
+        rx.await.map_err(|_| EngineError::ShuttingDown)
     }
 
     /// GetActivityTask: hand the oldest queued task of the activity to this worker, waiting

@@ -32,6 +32,11 @@ pub enum Command {
         input: Input,
         reply: Option<oneshot::Sender<Result<Outcome, EngineError>>>,
     },
+    /// Answer once the execution has closed (at once if it already has, or is unknown).
+    Watch {
+        execution_arn: String,
+        reply: oneshot::Sender<()>,
+    },
     Shutdown,
 }
 
@@ -94,6 +99,8 @@ pub struct Writer {
     world: Arc<dyn World>,
     live: HashMap<String, Live>,
     definitions: HashMap<Arc<str>, Arc<StateMachine>>,
+    /// Callers waiting for an execution to close (nested `.sync` tasks, sync starts).
+    watchers: HashMap<String, Vec<oneshot::Sender<()>>>,
 }
 
 /// What one batch produced, kept until its commit is known.
@@ -146,6 +153,7 @@ impl Writer {
             resources,
             live: HashMap::new(),
             definitions: HashMap::new(),
+            watchers: HashMap::new(),
         }
     }
 
@@ -181,6 +189,10 @@ impl Writer {
                             }
                         }
                     },
+                    Command::Watch {
+                        execution_arn,
+                        reply,
+                    } => self.watch(execution_arn, reply),
                     Command::Shutdown => shutdown = true,
                 }
             }
@@ -188,6 +200,18 @@ impl Writer {
             if shutdown {
                 return;
             }
+        }
+    }
+
+    fn watch(&mut self, arn: String, reply: oneshot::Sender<()>) {
+        let running = match self.load(&arn) {
+            Ok(Some(live)) => live.execution.status == cairn_core::ExecutionStatus::Running,
+            _ => false,
+        };
+        if running {
+            self.watchers.entry(arn).or_default().push(reply);
+        } else {
+            let _ = reply.send(());
         }
     }
 
@@ -460,6 +484,9 @@ impl Writer {
                 .unwrap_or(false);
             if done {
                 self.live.remove(arn);
+                for w in self.watchers.remove(arn).unwrap_or_default() {
+                    let _ = w.send(());
+                }
             }
         }
     }

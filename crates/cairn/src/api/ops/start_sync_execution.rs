@@ -72,7 +72,12 @@ pub async fn start_express_async(
     let key = *app.engine.token_key();
     let scale = app.config.wait_time_scale;
     tokio::spawn(crate::runtime::express::run(
-        info, definition, input, key, scale,
+        app.engine.resource_env().clone(),
+        info,
+        definition,
+        input,
+        key,
+        scale,
     ));
     Ok(json!({"executionArn": arn, "startDate": epoch_seconds(ctx.now_ms)}))
 }
@@ -95,9 +100,15 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
     }
     let (info, definition, input) = prepare(app, ctx, &machine, name, input_text)?;
     let key = *app.engine.token_key();
-    let execution =
-        crate::runtime::express::run(info, definition, input, key, app.config.wait_time_scale)
-            .await;
+    let execution = crate::runtime::express::run(
+        app.engine.resource_env().clone(),
+        info,
+        definition,
+        input,
+        key,
+        app.config.wait_time_scale,
+    )
+    .await;
     let include = req.included_data.as_deref() != Some("METADATA_ONLY");
     Ok(render(&execution, include))
 }
