@@ -28,6 +28,7 @@ mod machine;
 mod map;
 mod parallel;
 mod pass;
+mod recovery;
 pub mod replay;
 mod retry;
 mod run;

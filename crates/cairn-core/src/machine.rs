@@ -20,8 +20,8 @@ pub(crate) struct Machine {
     pub free: Vec<u32>,
     /// Open tasks: scheduling event id → thread.
     pub tasks: BTreeMap<u64, u32>,
-    /// Live timers: timer id → owning thread.
-    pub timers: BTreeMap<u64, u32>,
+    /// Live timers: timer id → owning thread and due time.
+    pub timers: BTreeMap<u64, LiveTimer>,
     pub next_timer: u64,
     /// Ids for tasks of hidden (Distributed Map child) threads, which write no events.
     #[serde(default)]
@@ -63,6 +63,12 @@ pub(crate) struct Thread {
     #[serde(default)]
     pub hidden: bool,
     pub phase: Phase,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct LiveTimer {
+    pub owner: u32,
+    pub fire_at_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,9 +157,10 @@ impl Machine {
         self.free.push(tid);
         t
     }
-    pub fn new_timer(&mut self, owner: u32) -> u64 {
+    pub fn new_timer(&mut self, owner: u32, fire_at_ms: i64) -> u64 {
         self.next_timer += 1;
-        self.timers.insert(self.next_timer, owner);
+        self.timers
+            .insert(self.next_timer, LiveTimer { owner, fire_at_ms });
         self.next_timer
     }
 }

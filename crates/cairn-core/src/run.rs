@@ -116,8 +116,8 @@ impl<'a> Run<'a> {
     }
 
     pub fn start_timer(&mut self, tid: u32, delay_ms: i64) -> u64 {
-        let timer = self.m.new_timer(tid);
         let fire_at_ms = self.ctx.now_ms.saturating_add(delay_ms.max(0));
+        let timer = self.m.new_timer(tid, fire_at_ms);
         self.effect(Effect::StartTimer { timer, fire_at_ms });
         timer
     }
@@ -302,7 +302,13 @@ impl<'a> Run<'a> {
             None => Step::End(output),
             Some(name) => {
                 let t = self.m.thread(tid);
-                let idx = scope_at(self.def, &t.scope).index[name] as u32;
+                let Some(&idx) = scope_at(self.def, &t.scope).index.get(name) else {
+                    // Validation rules this out; never panic on a definition that slipped by.
+                    return Step::Fail(
+                        self.runtime_failure(tid, &format!("Missing 'Next' target: {name}")),
+                    );
+                };
+                let idx = idx as u32;
                 let t = self.m.thread_mut(tid);
                 t.state = idx;
                 t.input = output;
@@ -426,11 +432,11 @@ impl<'a> Run<'a> {
             .add_thread(Thread::new(None, Vec::new(), start, 0, input));
         self.first_input_text = Some(self.info.input_text.clone());
         if let Some(secs) = self.def.timeout_seconds {
-            let timer = self.m.new_timer(EXECUTION_TIMER_OWNER);
             let fire_at_ms = self
                 .info
                 .start_time_ms
                 .saturating_add((secs as i64).saturating_mul(1000));
+            let timer = self.m.new_timer(EXECUTION_TIMER_OWNER, fire_at_ms);
             self.effect(Effect::StartTimer { timer, fire_at_ms });
         }
         self.settle(root, Step::Enter);
@@ -494,7 +500,7 @@ impl<'a> Run<'a> {
 
     /// A timer fired; stale timers (cancelled, or of a finished state) are ignored.
     pub fn timer_fired(&mut self, timer: u64) {
-        let Some(owner) = self.m.timers.remove(&timer) else {
+        let Some(owner) = self.m.timers.remove(&timer).map(|t| t.owner) else {
             return;
         };
         if owner == EXECUTION_TIMER_OWNER {

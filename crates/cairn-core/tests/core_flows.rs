@@ -796,3 +796,45 @@ fn replaying_a_history_reproduces_it() {
     )
     .is_err());
 }
+
+#[test]
+fn outstanding_effects_recreate_open_tasks_and_timers() {
+    let mut d = Driver::start(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACT, "TimeoutSeconds": 9, "End": true}}},
+            {"StartAt": "L", "States": {"L": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true}}},
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "End": true}}}]}}}),
+        r#"{"a":1}"#,
+    );
+    let key = [3u8; 32];
+    let mut again = d.exec.outstanding_effects(&d.def, &key);
+    let mut first: Vec<_> = d.effects.clone();
+    let order = |e: &cairn_core::Effect| format!("{e:?}");
+    again.sort_by_key(order);
+    first.sort_by_key(order);
+    assert_eq!(
+        again, first,
+        "recomputed effects equal the ones first issued"
+    );
+    // Once the activity is handed out it is not queued again.
+    let task = d
+        .history
+        .iter()
+        .find(|e| e.event_type == EventType::ActivityScheduled)
+        .unwrap()
+        .id;
+    d.feed(Input::ActivityStarted {
+        task,
+        worker_name: None,
+    });
+    assert!(!d
+        .exec
+        .outstanding_effects(&d.def, &key)
+        .iter()
+        .any(|e| matches!(e, cairn_core::Effect::ScheduleActivity { .. })));
+    d.feed(Input::Stop {
+        error: None,
+        cause: None,
+    });
+    assert!(d.exec.outstanding_effects(&d.def, &key).is_empty());
+}

@@ -1,0 +1,59 @@
+//! Crash recovery: the effects an execution still owes the world, recomputed from its
+//! state alone (DESIGN.md "batch, commit, then act": a crash between commit and effect
+//! repeats the effect, keyed by task/timer id, never loses it).
+
+use crate::history::json_text;
+use crate::machine::{state_of, Phase, ResourceKind};
+use crate::{token, Effect, Execution, ExecutionStatus};
+use cairn_asl::{StateKind, StateMachine};
+
+impl Execution {
+    /// Every open task that still waits for the runtime (activities not yet handed to a
+    /// worker, every running non-activity resource) and every live timer, as the effects
+    /// that started them. Empty once the execution has ended.
+    pub fn outstanding_effects(
+        &self,
+        definition: &StateMachine,
+        token_key: &[u8; 32],
+    ) -> Vec<Effect> {
+        let mut out = Vec::new();
+        if self.status != ExecutionStatus::Running {
+            return out;
+        }
+        let m = &self.machine;
+        for (&task, &tid) in &m.tasks {
+            if !m.alive(tid) {
+                continue;
+            }
+            let t = m.thread(tid);
+            let (Phase::Task(run), StateKind::Task(def)) =
+                (&t.phase, &state_of(definition, t).kind)
+            else {
+                continue;
+            };
+            let token = token::mint(token_key, &self.info.execution_arn, task);
+            match run.kind {
+                ResourceKind::Activity if run.started => {}
+                ResourceKind::Activity => out.push(Effect::ScheduleActivity {
+                    task,
+                    activity_arn: def.resource.clone(),
+                    input: json_text(&t.effective),
+                    token,
+                }),
+                _ => out.push(Effect::InvokeResource {
+                    task,
+                    resource: def.resource.clone(),
+                    parameters: t.effective.clone(),
+                    token,
+                }),
+            }
+        }
+        for (&timer, live) in &m.timers {
+            out.push(Effect::StartTimer {
+                timer,
+                fire_at_ms: live.fire_at_ms,
+            });
+        }
+        out
+    }
+}
