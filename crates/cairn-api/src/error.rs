@@ -185,6 +185,19 @@ impl ApiError {
             .with("resourceName", arn)
     }
 
+    /// `StateMachineDeleting` for a machine being deleted.
+    pub fn state_machine_is_deleting(arn: &str) -> ApiError {
+        ApiError::state_machine_deleting(format!("State Machine is being deleted: '{arn}'"))
+    }
+
+    /// A labelled (Distributed Map) state machine ARN given to an API that refuses them.
+    pub fn labelled_arn_not_supported() -> ApiError {
+        ApiError::validation_with_reason(
+            "This API does not support labeled ARNs.",
+            ValidationReason::ApiDoesNotSupportLabeledArns,
+        )
+    }
+
     /// The pagination token could not be decoded: `Invalid Token: 'Invalid token'`.
     pub fn invalid_page_token() -> ApiError {
         ApiError::invalid_token("Invalid Token: 'Invalid token'")

@@ -24,6 +24,22 @@ pub fn check(definition: &str, machine_type: MachineType) -> Result<(), ApiError
     Ok(())
 }
 
+/// `publish` and `versionDescription` of CreateStateMachine and UpdateStateMachine: a
+/// description needs `publish: true`, and publishing versions is not built yet.
+pub fn check_publish(publish: bool, version_description: Option<&str>) -> Result<(), ApiError> {
+    if version_description.is_some() && !publish {
+        return Err(ApiError::validation(
+            "Version description can only be set when publish is true",
+        ));
+    }
+    if publish {
+        return Err(ApiError::validation(
+            "Publishing state machine versions (publish: true) is not supported by Cairn yet",
+        ));
+    }
+    Ok(())
+}
+
 /// A role ARN must at least look like an ARN (`arn:<partition>:<service>:…`).
 pub fn check_role_arn(role_arn: &str) -> Result<(), ApiError> {
     let parts: Vec<&str> = role_arn.splitn(6, ':').collect();

@@ -25,23 +25,28 @@ pub fn pairs(tags: &[Tag]) -> Result<Vec<(String, String)>, ApiError> {
         .collect()
 }
 
-/// `TooManyTags` unless `count` tags fit on a resource.
-pub fn check_count(resource_arn: &str, count: usize) -> Result<(), ApiError> {
-    if count > MAX_TAGS {
+/// `TooManyTags` unless `existing` plus `new` fit on a resource (a repeated key overwrites,
+/// so it counts once).
+pub fn check_limit(
+    resource_arn: &str,
+    existing: &[(String, String)],
+    new: &[(String, String)],
+) -> Result<(), ApiError> {
+    let mut keys: Vec<&str> = existing
+        .iter()
+        .chain(new)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.len() > MAX_TAGS {
         return Err(ApiError::too_many_tags(format!(
-            "Too many tags: a resource can have at most {MAX_TAGS} tags, got {count}"
+            "Too many tags: a resource can have at most {MAX_TAGS} tags, got {}",
+            keys.len()
         ))
         .with("resourceName", resource_arn));
     }
     Ok(())
-}
-
-/// How many distinct keys a list of pairs has (a repeated key overwrites).
-pub fn distinct_keys<'a>(keys: impl Iterator<Item = &'a str>) -> usize {
-    let mut seen: Vec<&str> = keys.collect();
-    seen.sort_unstable();
-    seen.dedup();
-    seen.len()
 }
 
 /// The wire form of tag pairs.

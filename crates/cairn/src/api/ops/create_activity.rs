@@ -25,10 +25,7 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
     validate_name(&input.name)?;
     let arn = ctx.scope.activity(&input.name);
     let tags = tags::pairs(&input.tags)?;
-    tags::check_count(
-        &arn,
-        tags::distinct_keys(tags.iter().map(|(k, _)| k.as_str())),
-    )?;
+    tags::check_limit(&arn, &[], &tags)?;
     let encryption = encryption(input.encryption_configuration.as_ref())?;
     let record = ActivityRecord {
         arn: arn.clone(),

@@ -35,23 +35,11 @@ struct Input {
 pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
     let input: Input = parse_input(input)?;
     validate_name(&input.name)?;
-    if input.version_description.is_some() && !input.publish {
-        return Err(ApiError::validation(
-            "Version description can only be set when publish is true",
-        ));
-    }
-    if input.publish {
-        return Err(ApiError::validation(
-            "Publishing state machine versions (publish: true) is not supported by Cairn yet",
-        ));
-    }
+    definition::check_publish(input.publish, input.version_description.as_deref())?;
     definition::check_role_arn(&input.role_arn)?;
     let arn = ctx.scope.state_machine(&input.name);
     let tags = tags::pairs(&input.tags)?;
-    tags::check_count(
-        &arn,
-        tags::distinct_keys(tags.iter().map(|(k, _)| k.as_str())),
-    )?;
+    tags::check_limit(&arn, &[], &tags)?;
     let machine_type = input.machine_type.unwrap_or_else(|| "STANDARD".into());
     let logging = logging(input.logging_configuration.as_ref())?;
     let tracing = tracing(input.tracing_configuration.as_ref());
@@ -90,9 +78,7 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         Ok(created) => created,
         Err((existing, wanted)) => {
             if existing.status == "DELETING" {
-                return Err(ApiError::state_machine_deleting(format!(
-                    "State machine is being deleted: '{arn}'"
-                )));
+                return Err(ApiError::state_machine_is_deleting(&arn));
             }
             if !same_settings(&existing, &wanted) {
                 return Err(ApiError::state_machine_exists(&arn));

@@ -5,7 +5,7 @@
 
 use crate::api::{parse_input, tags, Ctx};
 use crate::app::App;
-use cairn_api::{ApiError, Arn, Resource, ValidationReason};
+use cairn_api::{ApiError, Arn, Resource};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -20,12 +20,7 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     let arn = Arn::parse_as(&state_machine_arn, &["stateMachine"])?;
     match arn.resource {
         Resource::StateMachine { .. } => {}
-        Resource::Labelled { .. } => {
-            return Err(ApiError::validation_with_reason(
-                "This API does not support labeled ARNs.",
-                ValidationReason::ApiDoesNotSupportLabeledArns,
-            ))
-        }
+        Resource::Labelled { .. } => return Err(ApiError::labelled_arn_not_supported()),
         _ => {
             return Err(ApiError::validation(format!(
                 "Invalid Arn: '{state_machine_arn}': use DeleteStateMachineVersion or \

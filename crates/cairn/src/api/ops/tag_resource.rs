@@ -19,8 +19,7 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     tags::require_taggable(app, &input.resource_arn).await?;
     let arn = input.resource_arn.clone();
     let existing = app.store(move |s| s.list_tags(&arn)).await?;
-    let count = tags::distinct_keys(existing.iter().chain(new.iter()).map(|(k, _)| k.as_str()));
-    tags::check_count(&input.resource_arn, count)?;
+    tags::check_limit(&input.resource_arn, &existing, &new)?;
     let arn = input.resource_arn;
     app.store(move |s| s.put_tags(&arn, &new)).await?;
     Ok(json!({}))

@@ -9,7 +9,7 @@ use crate::api::configurations::{encryption, logging, stored, tracing};
 use crate::api::{definition, parse_input, Ctx};
 use crate::app::App;
 use cairn_api::time::epoch_seconds;
-use cairn_api::{ApiError, Arn, Resource, ValidationReason};
+use cairn_api::{ApiError, Arn, Resource};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -33,12 +33,7 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
     let arn = Arn::parse_as(&given, &["stateMachine"])?;
     match arn.resource {
         Resource::StateMachine { .. } => {}
-        Resource::Labelled { .. } => {
-            return Err(ApiError::validation_with_reason(
-                "This API does not support labeled ARNs.",
-                ValidationReason::ApiDoesNotSupportLabeledArns,
-            ))
-        }
+        Resource::Labelled { .. } => return Err(ApiError::labelled_arn_not_supported()),
         _ => return Err(ApiError::no_such_state_machine(&given)),
     }
     if input.definition.is_none()
@@ -52,16 +47,7 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
              TracingConfiguration must be specified",
         ));
     }
-    if input.version_description.is_some() && !input.publish {
-        return Err(ApiError::validation(
-            "Version description can only be set when publish is true",
-        ));
-    }
-    if input.publish {
-        return Err(ApiError::validation(
-            "Publishing state machine versions (publish: true) is not supported by Cairn yet",
-        ));
-    }
+    definition::check_publish(input.publish, input.version_description.as_deref())?;
     if let Some(role) = &input.role_arn {
         definition::check_role_arn(role)?;
     }
@@ -86,9 +72,7 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         .await?
         .ok_or_else(|| ApiError::no_such_state_machine(&given))?;
     if current.status == "DELETING" {
-        return Err(ApiError::state_machine_deleting(format!(
-            "State machine is being deleted: '{given}'"
-        )));
+        return Err(ApiError::state_machine_is_deleting(&given));
     }
     if let Some(def) = &input.definition {
         definition::check(def, definition::machine_type(&current.machine_type))?;
