@@ -11,10 +11,9 @@
 //! Figures are printed, never asserted: the machines are shared and noisy; compare ratios
 //! taken in one run.
 
-mod client;
 mod scenarios;
 
-pub use client::{CallError, SfnConnection};
+pub use cairn_worker::client::{CallError, SfnConnection};
 
 use std::path::PathBuf;
 

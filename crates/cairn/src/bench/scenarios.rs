@@ -1,11 +1,11 @@
 //! The benchmark scenarios and the in-process server they run against by default.
 
-use super::client::{CallError, SfnConnection};
 use crate::app::App;
 use crate::config::Config;
 use crate::runtime::Engine;
 use anyhow::Context;
 use cairn_store::sqlite::SqliteStore;
+use cairn_worker::client::{CallError, SfnConnection};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
