@@ -64,6 +64,8 @@ fn definition(case: &Value) -> Result<cairn_asl::StateMachine, String> {
 }
 
 struct Outcome {
+    info: ExecutionInfo,
+    world: Arc<dyn World>,
     status: ExecutionStatus,
     output: Option<String>,
     error: Option<String>,
@@ -145,7 +147,7 @@ fn run_case(case: &Value) -> Result<Outcome, String> {
         token_key: [9u8; 32],
         world: world.clone(),
     };
-    let (mut exec, d) = start(info, &def, input, &ctx(T0, 0));
+    let (mut exec, d) = start(info.clone(), &def, input, &ctx(T0, 0));
     let mut history = d.events;
     let mut now = T0;
     let mut n = 1u64;
@@ -275,6 +277,8 @@ fn run_case(case: &Value) -> Result<Outcome, String> {
         effects = d.effects;
     }
     Ok(Outcome {
+        info,
+        world: world.clone(),
         status: exec.status,
         output: exec.output,
         error: exec.error,
@@ -576,6 +580,23 @@ fn compare(case: &Value, got: &Outcome) -> Vec<String> {
     diffs
 }
 
+/// Replaying the produced history must reproduce it bit for bit (entropy = step number,
+/// as the drivers above use).
+fn replay_diff(case: &Value, got: &Outcome) -> Option<String> {
+    let def = definition(case).ok()?;
+    let ctx = Ctx {
+        now_ms: T0,
+        entropy: 0,
+        token_key: [9u8; 32],
+        world: got.world.clone(),
+    };
+    match cairn_core::replay::replay(got.info.clone(), &def, &got.history, &ctx, &|i| i as u64) {
+        Ok(exec) if exec.status == got.status && exec.output == got.output => None,
+        Ok(exec) => Some(format!("replay ended {:?} instead of {:?}", exec.status, got.status)),
+        Err(e) => Some(format!("replay: {e}")),
+    }
+}
+
 fn history_diff(case: &Value, got: &Outcome) -> Option<String> {
     let want: Vec<&str> = case["expected"]["history_event_types"]
         .as_array()?
@@ -683,7 +704,10 @@ fn conformance_cases() {
                 continue;
             }
         };
-        let diffs = compare(&case, &got);
+        let mut diffs = compare(&case, &got);
+        if let Some(e) = replay_diff(&case, &got) {
+            diffs.push(e);
+        }
         let hist = history_diff(&case, &got);
         let reliable = case["expected"]["history_reliable"] != false;
         if hist.is_none() {
@@ -810,7 +834,7 @@ fn run_recorded(case: &Value) -> Result<Outcome, String> {
         token_key: [9u8; 32],
         world: world.clone(),
     };
-    let (mut exec, d) = start(info, &def, input, &ctx(T0, 0));
+    let (mut exec, d) = start(info.clone(), &def, input, &ctx(T0, 0));
     let mut history = d.events;
     let mut timers: Vec<(u64, i64)> = Vec::new();
     let mut effects = d.effects;
@@ -842,6 +866,8 @@ fn run_recorded(case: &Value) -> Result<Outcome, String> {
         effects = d.effects;
     }
     Ok(Outcome {
+        info,
+        world: world.clone(),
         status: exec.status,
         output: exec.output,
         error: exec.error,
@@ -874,7 +900,10 @@ fn recorded_service_cases() {
         total += 1;
         match std::panic::catch_unwind(|| run_recorded(&case)) {
             Ok(Ok(got)) => {
-                let diffs = compare(&case, &got);
+                let mut diffs = compare(&case, &got);
+                if let Some(e) = replay_diff(&case, &got) {
+                    diffs.push(e);
+                }
                 let det = details_diff(&case, &got);
                 if det.is_none() {
                     details_exact += 1;
