@@ -233,7 +233,7 @@ fn uuid(rec: &Recorded, args: &[JValue]) -> Result<JValue, EvaluatorError> {
 
 /// `$shuffle(array)`: a Fisher–Yates shuffle drawn from the recorded entropy.
 fn shuffle(rec: &Recorded, args: &[JValue]) -> Result<JValue, EvaluatorError> {
-    no_more_than(args, 1, "shuffle")?;
+    // No arity check: `$map(arrays, $shuffle)` passes the index and the array too.
     let mut items: Vec<JValue> = match &arg(args, 0) {
         JValue::Undefined => return Ok(JValue::Undefined),
         JValue::Array(items) => items.iter().cloned().collect(),
@@ -268,7 +268,8 @@ fn now(now_ms: i64, args: &[JValue]) -> Result<JValue, EvaluatorError> {
 /// `[H]:[m]`, no date) takes them from the current time; jsonata-core reads the clock for
 /// them, so they are written into the timestamp and the picture here, from the recorded time.
 fn to_millis(now_ms: i64, args: &[JValue]) -> Result<JValue, EvaluatorError> {
-    no_more_than(args, 2, "toMillis")?;
+    // A third argument (from `$map(list, $toMillis)`) is ignored; the index in the second
+    // place fails the picture's signature as in jsonata-js.
     let (timestamp, picture) = match (arg(args, 0), arg(args, 1)) {
         (JValue::String(t), JValue::String(p)) => (t, p),
         (t, p) => return builtin("$toMillis($a, $b)", [t, p, JValue::Undefined]),

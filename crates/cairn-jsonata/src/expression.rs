@@ -42,10 +42,10 @@ pub fn compile(source: &str) -> Result<Expression, JsonataError> {
     if source.trim().is_empty() {
         return Err(JsonataError::syntax("The JSONata expression is empty"));
     }
-    let ast = jsonata_core::parser::parse(source)
+    let mut ast = jsonata_core::parser::parse(source)
         .map_err(|e| JsonataError::from_parser(&e.to_string()))?;
     let mut reads = BTreeSet::new();
-    check(&ast, &mut reads)?;
+    check(&mut ast, &mut reads)?;
     Ok(Expression {
         source: source.to_string(),
         ast,
@@ -53,12 +53,24 @@ pub fn compile(source: &str) -> Result<Expression, JsonataError> {
     })
 }
 
-/// Walk the tree: reject `$eval`, `??`, `?:` and `$states := …`; collect variable names.
-fn check(node: &AstNode, reads: &mut BTreeSet<String>) -> Result<(), JsonataError> {
+/// Built-ins that Cairn replaces (see `uri` and `aws_functions`) whose jsonata-js signature
+/// reads the context when called without arguments (`url.$encodeUrl()`). A replacement does
+/// not see the context, so such a call is rewritten to pass it: `url.$encodeUrl($)`.
+const CONTEXT_BUILTINS: [&str; 5] = [
+    "encodeUrl",
+    "encodeUrlComponent",
+    "decodeUrl",
+    "decodeUrlComponent",
+    "toMillis",
+];
+
+/// Walk the tree: reject `$eval`, `??`, `?:`, `$states := …` and regexes the engine cannot
+/// run; collect variable names; pass the context to the replaced built-ins that read it.
+fn check(node: &mut AstNode, reads: &mut BTreeSet<String>) -> Result<(), JsonataError> {
     jsonata_core::value::with_stack(|| check_node(node, reads))
 }
 
-fn check_node(node: &AstNode, reads: &mut BTreeSet<String>) -> Result<(), JsonataError> {
+fn check_node(node: &mut AstNode, reads: &mut BTreeSet<String>) -> Result<(), JsonataError> {
     match node {
         AstNode::String(_)
         | AstNode::Name(_)
@@ -86,10 +98,12 @@ fn check_node(node: &AstNode, reads: &mut BTreeSet<String>) -> Result<(), Jsonat
             if name == "eval" {
                 return Err(eval_rejected());
             }
-            reads.insert(name.clone());
+            if !name.is_empty() {
+                reads.insert(name.clone());
+            }
             Ok(())
         }
-        AstNode::Path { steps } => steps.iter().try_for_each(|s| check_step(s, reads)),
+        AstNode::Path { steps } => steps.iter_mut().try_for_each(|s| check_step(s, reads)),
         AstNode::Binary { op, lhs, rhs } => {
             match op {
                 BinaryOp::Coalesce => return Err(operator_rejected("??")),
@@ -111,25 +125,28 @@ fn check_node(node: &AstNode, reads: &mut BTreeSet<String>) -> Result<(), Jsonat
             if name == "eval" {
                 return Err(eval_rejected());
             }
+            if args.is_empty() && CONTEXT_BUILTINS.contains(&name.as_str()) {
+                args.push(AstNode::Variable(String::new()));
+            }
             // A called name is a function; workflow variables hold JSON, so a call never
             // reads one (and binding one would shadow a built-in such as `$map`).
-            args.iter().try_for_each(|a| check(a, reads))
+            args.iter_mut().try_for_each(|a| check(a, reads))
         }
         AstNode::Call { procedure, args } => {
             check(procedure, reads)?;
-            args.iter().try_for_each(|a| check(a, reads))
+            args.iter_mut().try_for_each(|a| check(a, reads))
         }
         AstNode::Lambda { body, .. } => check(body, reads),
         AstNode::Array(items) | AstNode::Block(items) | AstNode::ArrayGroup(items) => {
-            items.iter().try_for_each(|i| check(i, reads))
+            items.iter_mut().try_for_each(|i| check(i, reads))
         }
-        AstNode::Object(pairs) => pairs.iter().try_for_each(|(k, v)| {
+        AstNode::Object(pairs) => pairs.iter_mut().try_for_each(|(k, v)| {
             check(k, reads)?;
             check(v, reads)
         }),
         AstNode::ObjectTransform { input, pattern } => {
             check(input, reads)?;
-            pattern.iter().try_for_each(|(k, v)| {
+            pattern.iter_mut().try_for_each(|(k, v)| {
                 check(k, reads)?;
                 check(v, reads)
             })
@@ -141,12 +158,12 @@ fn check_node(node: &AstNode, reads: &mut BTreeSet<String>) -> Result<(), Jsonat
         } => {
             check(condition, reads)?;
             check(then_branch, reads)?;
-            else_branch.iter().try_for_each(|e| check(e, reads))
+            else_branch.iter_mut().try_for_each(|e| check(e, reads))
         }
         AstNode::FunctionApplication(body) => check(body, reads),
         AstNode::Sort { input, terms } => {
             check(input, reads)?;
-            terms.iter().try_for_each(|(t, _)| check(t, reads))
+            terms.iter_mut().try_for_each(|(t, _)| check(t, reads))
         }
         AstNode::Transform {
             location,
@@ -155,14 +172,14 @@ fn check_node(node: &AstNode, reads: &mut BTreeSet<String>) -> Result<(), Jsonat
         } => {
             check(location, reads)?;
             check(update, reads)?;
-            delete.iter().try_for_each(|d| check(d, reads))
+            delete.iter_mut().try_for_each(|d| check(d, reads))
         }
     }
 }
 
-fn check_step(step: &PathStep, reads: &mut BTreeSet<String>) -> Result<(), JsonataError> {
-    check(&step.node, reads)?;
-    step.stages.iter().try_for_each(|stage| match stage {
+fn check_step(step: &mut PathStep, reads: &mut BTreeSet<String>) -> Result<(), JsonataError> {
+    check(&mut step.node, reads)?;
+    step.stages.iter_mut().try_for_each(|stage| match stage {
         Stage::Filter(e) => check(e, reads),
         Stage::KeepArray | Stage::Index(_) => Ok(()),
     })

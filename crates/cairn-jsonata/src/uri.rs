@@ -41,9 +41,8 @@ fn with_string(
             "T0410: Argument {i} of function \"{name}\" does not match function signature"
         ))
     };
-    if let Some(extra) = args.iter().skip(1).position(|a| !a.is_undefined()) {
-        return Err(signature_error(extra + 2));
-    }
+    // Further arguments are ignored: a higher-order function such as `$map` passes the index
+    // and the array too, which jsonata-js drops for a one-parameter built-in.
     match args.first() {
         None | Some(JValue::Undefined) => Ok(JValue::Undefined),
         Some(JValue::String(s)) => f(s).map(JValue::string),

@@ -160,6 +160,19 @@ fn string_functions() {
         (r#"$decodeUrlComponent('a%20b%2Fc')"#, r#""a b/c""#),
         (r#"$decodeUrlComponent('%E0%A4%A')"#, r#"!D3140"#),
         (r#"$encodeUrl($states.input.missing)"#, r#"undefined"#),
+        (
+            r#"$states.input.name.$encodeUrlComponent()"#,
+            r#""Ada%20Lovelace""#,
+        ),
+        (
+            r#"$states.input.orders.product.$encodeUrl()"#,
+            r#"["Laptop","Mouse","Desk"]"#,
+        ),
+        (
+            r#"$map(['a b', 'c&d'], $encodeUrlComponent)"#,
+            r#"["a%20b","c%26d"]"#,
+        ),
+        (r#"$encodeUrlComponent(1)"#, r#"!T0410"#),
         (r#"$formatNumber(1234.5678, '#,##0.00')"#, r#""1,234.57""#),
         (r#"$formatBase(255, 16)"#, r#""ff""#),
         (
@@ -347,6 +360,8 @@ fn date_and_time_from_the_recorded_clock() {
             r#"1704153600000"#,
         ),
         (r#"$toMillis('not a date')"#, r#"!D3110"#),
+        (r#"$states.input.date.$toMillis()"#, r#"1709209845123"#),
+        (r#"$map(['2024-01-01T00:00:00Z'], $toMillis)"#, r#"!T0410"#),
         // Components missing at the front of a picture come from the recorded time.
         (r#"$toMillis('12:30', '[H]:[m]')"#, r#"1699965000000"#),
         (r#"$toMillis('05', '[m]')"#, r#"1699999500000"#),
@@ -703,6 +718,7 @@ fn aws_random_uuid_and_shuffle() {
         (r#"$uuid(1)"#, r#"!T0410"#),
         (r#"$sort($shuffle([1, 2, 3, 4, 5]))"#, r#"[1,2,3,4,5]"#),
         (r#"$shuffle([1])"#, r#"[1]"#),
+        (r#"$count($map([[1, 2], [3, 4]], $shuffle))"#, r#"2"#),
     ]);
 }
 
