@@ -292,6 +292,11 @@ fn cases() -> Vec<Case> {
             choice_with(json!({"Next": "D"})),
             &[(SCHEMA, "/States/A", "Field 'Next' is not supported")],
         ),
+        case(
+            "a misplaced field is reported once, its value is not judged",
+            one(json!({"Type": "Fail", "InputPath": 5, "Assign": {"states": 1}})),
+            &[(SCHEMA, "/States/A", "Field 'InputPath' is not supported"), (SCHEMA, "/States/A", "Field 'Assign' is not supported")],
+        ),
         // ---- Task ------------------------------------------------------------------------
         case("Task without Resource", one(json!({"Type": "Task", "End": true})), &[(SCHEMA, "/States/A", "These fields are required: [Resource]")]),
         case(

@@ -16,32 +16,41 @@
 //! Must not: evaluate anything.
 
 use super::context::{at, Cx, Kind, NO_DOLLAR};
-use super::values;
+use super::{schema, values};
 use crate::model::QueryLanguage;
 use serde_json::{Map, Value};
 
 /// `InputPath`, `OutputPath`, `ResultPath`, `Parameters`, `ResultSelector` of a state (only
 /// in JSONPath mode: in JSONata mode the schema already refused them).
-pub fn check_io(cx: &mut Cx, state: &Map<String, Value>, ql: QueryLanguage, location: &str) {
+pub fn check_io(
+    cx: &mut Cx,
+    state: &Map<String, Value>,
+    ty: &str,
+    ql: QueryLanguage,
+    location: &str,
+) {
     if ql != QueryLanguage::JsonPath {
         return;
     }
+    let get = |field: &str| state.get(field).filter(|_| schema::allows(ty, field));
     for field in ["InputPath", "OutputPath"] {
-        if let Some(value) = state.get(field) {
+        if let Some(value) = get(field) {
             if !value.is_null() {
                 path(cx, value, field, &at(location, field));
             }
         }
     }
-    if let Some(value) = state.get("ResultPath") {
+    if let Some(value) = get("ResultPath") {
         result_path(cx, value, &at(location, "ResultPath"));
     }
     // Parameters may be any JSON value (only objects are templates).
-    if let Some(value) = state.get("Parameters") {
+    if let Some(value) = get("Parameters") {
         template(cx, value, &at(location, "Parameters"));
     }
-    if let Some(selector) = values::object(cx, state, "ResultSelector", location) {
-        template_object(cx, selector, &at(location, "ResultSelector"));
+    if get("ResultSelector").is_some() {
+        if let Some(selector) = values::object(cx, state, "ResultSelector", location) {
+            template_object(cx, selector, &at(location, "ResultSelector"));
+        }
     }
 }
 

@@ -99,6 +99,13 @@ const FIELDS: &[(&str, &[&str], Lang)] = &[
     ("Label", &["Map"], Lang::Both),
 ];
 
+/// Does state type `ty` have field `field` (in some query language)?
+pub fn allows(ty: &str, field: &str) -> bool {
+    FIELDS
+        .iter()
+        .any(|(f, types, _)| *f == field && types.contains(&ty))
+}
+
 /// Fields a type cannot do without (Map's ItemProcessor/Iterator pair and Wait's duration
 /// group are "one of" rules, checked by their modules).
 fn required_fields(ty: &str) -> &'static [&'static str] {
@@ -150,8 +157,9 @@ pub fn check_state(cx: &mut Cx, name: &str, body: &Value, location: &str) -> Sta
         check_next_end(cx, state, location);
     }
 
-    paths::check_io(cx, state, ql, location);
-    if state.contains_key("Assign") {
+    // Values of fields the type does not allow were reported above; not judged twice.
+    paths::check_io(cx, state, ty, ql, location);
+    if allows(ty, "Assign") {
         assign::check(cx, state, ql, location);
     }
     match ty {
