@@ -80,7 +80,16 @@ impl<'a> Run<'a> {
             Ok(t) => t,
             Err(f) => return Step::Fail(f),
         };
-        let inputs = match self.item_inputs(tid, st, map, items) {
+        if map.item_reader.is_some() || map.result_writer.is_some() {
+            return Step::Fail(self.runtime_failure(
+                tid,
+                "ItemReader and ResultWriter are not supported by this engine.",
+            ));
+        }
+        let inputs = match self
+            .item_inputs(tid, st, map, items)
+            .and_then(|items| self.batches(tid, st, map, items))
+        {
             Ok(v) => v,
             Err(f) => return Step::Fail(f),
         };
@@ -222,6 +231,74 @@ impl<'a> Run<'a> {
                 .template(selector, effective, "ItemSelector")
                 .map_err(|e| self.path_failure(tid, e))?;
             out.push(v);
+        }
+        Ok(out)
+    }
+
+    /// `ItemBatcher`: children get `{"Items": [...], "BatchInput": ...}`.
+    fn batches(
+        &self,
+        tid: u32,
+        st: &'a State,
+        map: &'a MapState,
+        items: Vec<Value>,
+    ) -> Result<Vec<Value>, Failure> {
+        let Some(batcher) = map.item_batcher.as_ref().and_then(Value::as_object) else {
+            return Ok(items);
+        };
+        let effective = &self.m.thread(tid).effective;
+        let ev = self.eval(tid, st, None, None);
+        let number = |key: &str| -> Result<Option<u64>, Failure> {
+            if let Some(v) = batcher.get(key) {
+                return Ok(v.as_u64());
+            }
+            match batcher.get(&format!("{key}Path")).and_then(Value::as_str) {
+                Some(p) => {
+                    let v = ev
+                        .path(p, effective)
+                        .map_err(|e| self.path_failure(tid, e))?;
+                    Ok(v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                }
+                None => Ok(None),
+            }
+        };
+        let max_items = number("MaxItemsPerBatch")?
+            .filter(|n| *n > 0)
+            .unwrap_or(u64::MAX);
+        let max_bytes = number("MaxInputBytesPerBatch")?
+            .filter(|n| *n > 0)
+            .unwrap_or(crate::errors::PAYLOAD_LIMIT as u64);
+        let batch_input = match batcher.get("BatchInput") {
+            Some(t) => Some(
+                ev.template(t, effective, "BatchInput")
+                    .map_err(|e| self.path_failure(tid, e))?,
+            ),
+            None => None,
+        };
+        let wrap = |items: Vec<Value>| {
+            let mut m = serde_json::Map::new();
+            m.insert("Items".into(), Value::Array(items));
+            if let Some(b) = &batch_input {
+                m.insert("BatchInput".into(), b.clone());
+            }
+            Value::Object(m)
+        };
+        let mut out = Vec::new();
+        let (mut current, mut bytes) = (Vec::new(), 0u64);
+        for item in items {
+            let size = json_text(&item).len() as u64 + 1;
+            if !current.is_empty()
+                && (current.len() as u64 >= max_items || bytes + size > max_bytes)
+            {
+                out.push(wrap(std::mem::take(&mut current)));
+                bytes = 0;
+            }
+            bytes += size;
+            current.push(item);
+        }
+        if !current.is_empty() {
+            out.push(wrap(current));
         }
         Ok(out)
     }

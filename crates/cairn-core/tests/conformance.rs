@@ -592,7 +592,10 @@ fn replay_diff(case: &Value, got: &Outcome) -> Option<String> {
     };
     match cairn_core::replay::replay(got.info.clone(), &def, &got.history, &ctx, &|i| i as u64) {
         Ok(exec) if exec.status == got.status && exec.output == got.output => None,
-        Ok(exec) => Some(format!("replay ended {:?} instead of {:?}", exec.status, got.status)),
+        Ok(exec) => Some(format!(
+            "replay ended {:?} instead of {:?}",
+            exec.status, got.status
+        )),
         Err(e) => Some(format!("replay: {e}")),
     }
 }

@@ -838,3 +838,168 @@ fn outstanding_effects_recreate_open_tasks_and_timers() {
     });
     assert!(d.exec.outstanding_effects(&d.def, &key).is_empty());
 }
+
+#[test]
+fn distributed_map_with_item_batcher_runs_hidden_children_on_batches() {
+    let d = Driver::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"k": "v"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+        "[1,2,3]",
+    );
+    assert_eq!(
+        d.types(),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_eq!(
+        d.exec.output.as_deref(),
+        Some(r#"[{"Items":[1,2],"BatchInput":{"k":"v"}},{"Items":[3],"BatchInput":{"k":"v"}}]"#)
+    );
+    let arn = d.detail(4, "mapRunArn").unwrap();
+    assert!(arn
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:states:us-east-1:123456789012:mapRun:m/"));
+}
+
+#[test]
+fn distributed_map_failure_beyond_tolerance() {
+    let def = |tolerated: u64| {
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ToleratedFailureCount": tolerated,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "C", "States": {
+                    "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "F"}], "Default": "P"},
+                    "F": {"Type": "Fail", "Error": "E"},
+                    "P": {"Type": "Pass", "End": true}}}}}})
+    };
+    let d = Driver::start(def(0), "[1,2,3]");
+    assert_eq!(
+        d.exec.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    assert_eq!(
+        d.types()[4..],
+        ["MapRunFailed", "MapStateFailed", "ExecutionFailed"]
+    );
+    let d = Driver::start(def(1), "[1,2,3]");
+    assert_eq!(d.exec.status, ExecutionStatus::Succeeded);
+}
+
+fn wait_failure(wait: serde_json::Value, input: &str) -> Option<String> {
+    let mut w = wait;
+    w["Type"] = json!("Wait");
+    w["End"] = json!(true);
+    let d = Driver::start(json!({"StartAt": "W", "States": {"W": w}}), input);
+    assert_eq!(
+        d.types(),
+        ["ExecutionStarted", "WaitStateEntered", "ExecutionFailed"]
+    );
+    assert_eq!(d.exec.error.as_deref(), Some("States.Runtime"));
+    d.exec.cause.map(|c| {
+        c.replace(
+            "An error occurred while executing the state 'W' (entered at the event id #2). ",
+            "",
+        )
+    })
+}
+
+#[test]
+fn wait_errors_use_aws_messages() {
+    assert_eq!(
+        wait_failure(json!({"SecondsPath": "$.s"}), r#"{"s": -1}"#).as_deref(),
+        Some("The SecondsPath parameter references a negative value: $.s == -1")
+    );
+    assert_eq!(
+        wait_failure(json!({"SecondsPath": "$.s"}), r#"{"s": 1.5}"#).as_deref(),
+        Some("The SecondsPath parameter cannot be parsed as a long value: $.s == 1.5")
+    );
+    assert_eq!(
+        wait_failure(json!({"TimestampPath": "$.t"}), r#"{"t": "2016-03-14T01:59:00"}"#).as_deref(),
+        Some("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: $.t == 2016-03-14T01:59:00")
+    );
+    assert_eq!(
+        wait_failure(json!({"Seconds": 2_200_000_000u64}), "{}").as_deref(),
+        Some("Wait state delay is too long.")
+    );
+}
+
+#[test]
+fn choice_paths_variables_and_assign() {
+    let d = Driver::start(
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Assign": {"limit": 10}, "Next": "C"},
+            "C": {"Type": "Choice", "Assign": {"took": "default"}, "Default": "Low", "Choices": [
+                {"And": [{"Variable": "$.n", "IsNumeric": true},
+                         {"Variable": "$.n", "NumericGreaterThanPath": "$limit"},
+                         {"Not": {"Variable": "$.name", "StringMatches": "tmp-*"}}],
+                 "Assign": {"took.$": "$.name"}, "Next": "High"}]},
+            "High": {"Type": "Pass", "Parameters": {"took.$": "$took"}, "End": true},
+            "Low": {"Type": "Pass", "Parameters": {"took.$": "$took"}, "End": true}}}),
+        r#"{"n": 11, "name": "prod-1"}"#,
+    );
+    assert_eq!(d.exec.output.as_deref(), Some(r#"{"took":"prod-1"}"#));
+    let exited = d
+        .history
+        .iter()
+        .find(|e| e.event_type == EventType::ChoiceStateExited)
+        .unwrap();
+    assert_eq!(
+        exited.details.as_ref().unwrap()["assignedVariables"],
+        json!({"took": "\"prod-1\""})
+    );
+    let d = Driver::start(d.def_json(), r#"{"n": 11, "name": "tmp-1"}"#);
+    assert_eq!(d.exec.output.as_deref(), Some(r#"{"took":"default"}"#));
+}
+
+#[test]
+fn assign_sees_values_as_of_state_entry() {
+    let d = Driver::start(
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Assign": {"x": 1, "y": 2}, "Next": "B"},
+            "B": {"Type": "Pass", "Assign": {"x.$": "$y", "y.$": "$x"}, "Next": "C"},
+            "C": {"Type": "Pass", "Parameters": {"x.$": "$x", "y.$": "$y"}, "End": true}}}),
+        "{}",
+    );
+    assert_eq!(d.exec.output.as_deref(), Some(r#"{"x":2,"y":1}"#));
+}
+
+#[test]
+fn context_object_in_task_parameters() {
+    let d = Driver::start(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": true,
+            "Parameters": {"token.$": "$$.Task.Token", "retry.$": "$$.State.RetryCount",
+                           "name.$": "$$.State.Name", "start.$": "$$.Execution.StartTime"}}}}),
+        "{}",
+    );
+    let scheduled = d
+        .history
+        .iter()
+        .find(|e| e.event_type == EventType::TaskScheduled)
+        .unwrap();
+    let details = scheduled.details.as_ref().unwrap();
+    assert_eq!(details["resourceType"], "sqs");
+    assert_eq!(details["resource"], "sendMessage.waitForTaskToken");
+    assert_eq!(details["region"], "us-east-1");
+    let params: serde_json::Value =
+        serde_json::from_str(details["parameters"].as_str().unwrap()).unwrap();
+    let token = params["token"].as_str().unwrap();
+    assert_eq!(
+        cairn_core::token::open(&[3u8; 32], token).unwrap().task,
+        scheduled.id
+    );
+    assert_eq!(params["retry"], json!(0));
+    assert_eq!(params["name"], json!("T"));
+    assert_eq!(params["start"], json!("2023-11-14T22:13:20.000Z"));
+    assert!(!details.contains_key("timeoutInSeconds"));
+}

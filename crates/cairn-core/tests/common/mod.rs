@@ -37,6 +37,7 @@ pub fn info(input: &str) -> ExecutionInfo {
 /// One execution driven by hand, with a simulated clock and every event kept.
 pub struct Driver {
     pub def: cairn_asl::StateMachine,
+    pub definition: Value,
     pub exec: Execution,
     pub history: Vec<HistoryEvent>,
     pub effects: Vec<Effect>,
@@ -67,6 +68,7 @@ impl Driver {
         let (exec, d) = start(info(input), &def, serde_json::from_str(input).unwrap(), &c);
         let mut drv = Driver {
             def,
+            definition,
             exec,
             history: Vec::new(),
             effects: Vec::new(),
@@ -112,6 +114,10 @@ impl Driver {
 
     pub fn run_timers(&mut self) {
         while self.exec.status == cairn_core::ExecutionStatus::Running && self.fire_next_timer() {}
+    }
+
+    pub fn def_json(&self) -> Value {
+        self.definition.clone()
     }
 
     pub fn types(&self) -> Vec<&'static str> {
