@@ -94,6 +94,9 @@ pub enum Effect {
         /// Effective parameters (after Parameters/Arguments).
         parameters: Value,
         token: String,
+        /// The Task state's name (mocked responses are keyed by it).
+        #[serde(default)]
+        state_name: String,
     },
     /// Withdraw a task that will never be wanted again (timed out, stopped, sibling failed):
     /// delete its queued activity row; its token now answers `TaskTimedOut`.

@@ -45,6 +45,7 @@ impl Execution {
                     resource: def.resource.clone(),
                     parameters: t.effective.clone(),
                     token,
+                    state_name: state_of(definition, t).name.clone(),
                 }),
             }
         }

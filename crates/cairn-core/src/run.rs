@@ -323,7 +323,12 @@ impl<'a> Run<'a> {
     /// OutputPath, then exit.
     pub fn complete_with_result(&mut self, tid: u32, result: Value) -> Step {
         let st = self.state(tid);
-        let raw = std::mem::take(&mut self.m.thread_mut(tid).input);
+        // A catcher of this state needs the raw input if the data flow below fails.
+        let raw = if has_catchers(&st.kind) {
+            self.m.thread(tid).input.clone()
+        } else {
+            std::mem::take(&mut self.m.thread_mut(tid).input)
+        };
         let outcome = {
             let ev = self.eval(tid, st, None, None);
             (|| {
@@ -538,6 +543,15 @@ impl Failure {
     fn propagated(mut self) -> Self {
         self.from_children = false;
         self
+    }
+}
+
+fn has_catchers(kind: &StateKind) -> bool {
+    match kind {
+        StateKind::Task(t) => !t.catch.is_empty(),
+        StateKind::Parallel(p) => !p.catch.is_empty(),
+        StateKind::Map(m) => !m.catch.is_empty(),
+        _ => false,
     }
 }
 

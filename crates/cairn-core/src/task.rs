@@ -178,6 +178,7 @@ impl<'a> Run<'a> {
                     resource: task.resource.clone(),
                     parameters: params,
                     token,
+                    state_name: st.name.clone(),
                 });
                 true
             }
@@ -210,6 +211,7 @@ impl<'a> Run<'a> {
                     resource: task.resource.clone(),
                     parameters: params,
                     token,
+                    state_name: st.name.clone(),
                 });
                 true
             }

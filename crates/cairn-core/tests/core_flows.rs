@@ -1003,3 +1003,27 @@ fn context_object_in_task_parameters() {
     assert_eq!(params["start"], json!("2023-11-14T22:13:20.000Z"));
     assert!(!details.contains_key("timeoutInSeconds"));
 }
+
+#[test]
+fn a_failing_result_selector_is_caught_with_the_raw_input() {
+    let mut d = Driver::start(
+        activity_machine(json!({
+            "ResultSelector": {"n.$": "States.ArrayGetItem($.list, 5)"},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Handle"}]})),
+        r#"{"keep":true}"#,
+    );
+    let task = d.last_scheduled();
+    d.feed(Input::TaskSucceeded {
+        task,
+        output: r#"{"list":[1]}"#.into(),
+    });
+    assert_eq!(
+        d.exec.status,
+        ExecutionStatus::Succeeded,
+        "{:?}",
+        d.exec.cause
+    );
+    let out: serde_json::Value = serde_json::from_str(d.exec.output.as_deref().unwrap()).unwrap();
+    assert_eq!(out["keep"], json!(true));
+    assert_eq!(out["err"]["Error"], json!("States.IntrinsicFailure"));
+}
