@@ -9,7 +9,6 @@ use serde_json::{Map, Value};
 /// What the context object of one evaluation contains beyond the execution.
 pub(crate) struct ContextParts<'a> {
     pub info: &'a ExecutionInfo,
-    pub execution_input: &'a Value,
     pub state_name: &'a str,
     pub entered_ms: i64,
     /// `Some` only in Task, Parallel and Map states.
@@ -24,7 +23,9 @@ impl ContextParts<'_> {
         let info = self.info;
         let mut execution = Map::new();
         execution.insert("Id".into(), Value::String(info.execution_arn.clone()));
-        execution.insert("Input".into(), self.execution_input.clone());
+        // Parsed from the stored text on demand: the snapshot keeps no second copy.
+        let input = serde_json::from_str(&info.input_text).unwrap_or(Value::Null);
+        execution.insert("Input".into(), input);
         execution.insert(
             "StartTime".into(),
             Value::String(iso_millis(info.start_time_ms)),

@@ -13,6 +13,19 @@
 //! time, the entropy and the task-token key come in through [`Ctx`]; so feeding the same
 //! inputs with the same contexts yields the same events bit for bit. Replaying a history
 //! means re-deriving those inputs from the externally caused events and feeding them again.
+//!
+//! Module map:
+//! - `machine` — the serialisable interpreter state: threads (root, Parallel branches, Map
+//!   iterations), open tasks, live timers;
+//! - `run` — the driver: runs threads until they wait, hands finished children to their
+//!   Parallel/Map parent, Retry/Catch dispatch, the end of the execution;
+//! - `history` — event numbering, `previousEventId` threading, details members;
+//! - `pass`, `choice`, `wait`, `terminal` (Succeed/Fail), `task`, `parallel`, `map` — the
+//!   state types; `retry`, `catch`, `errors` — failures;
+//! - `dataflow` (JSONPath data flow), `context` (`$$`), `variables` (`Assign`), `language`
+//!   (the query-language seam: JSONata states are refused there for now);
+//! - [`replay`] — re-derive inputs from a history and check it is reproduced;
+//! - `recovery` — [`Execution::outstanding_effects`] after a crash.
 
 mod catch;
 mod choice;
@@ -136,10 +149,7 @@ pub fn start(
         error: None,
         cause: None,
         stop_time_ms: None,
-        machine: Machine {
-            execution_input: input.clone(),
-            ..Machine::default()
-        },
+        machine: Machine::default(),
     };
     let mut machine = std::mem::take(&mut execution.machine);
     let (out, end) = {

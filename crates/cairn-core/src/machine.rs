@@ -26,8 +26,6 @@ pub(crate) struct Machine {
     /// Ids for tasks of hidden (Distributed Map child) threads, which write no events.
     #[serde(default)]
     pub next_hidden_task: u64,
-    /// `$$.Execution.Input`.
-    pub execution_input: Value,
 }
 
 /// One flow of control in one scope of the definition.

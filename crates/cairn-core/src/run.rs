@@ -153,7 +153,6 @@ impl<'a> Run<'a> {
             tid,
             ContextParts {
                 info: self.info,
-                execution_input: &self.m.execution_input,
                 state_name: &st.name,
                 entered_ms: t.entered_ms,
                 retry_count,

@@ -1027,3 +1027,14 @@ fn a_failing_result_selector_is_caught_with_the_raw_input() {
     assert_eq!(out["keep"], json!(true));
     assert_eq!(out["err"]["Error"], json!("States.IntrinsicFailure"));
 }
+
+#[test]
+fn a_waiting_execution_snapshot_is_small() {
+    let d = Driver::start(
+        activity_machine(json!({"TimeoutSeconds": 60})),
+        r#"{"x":1}"#,
+    );
+    let text = serde_json::to_string(&d.exec).unwrap();
+    println!("{text}");
+    assert!(text.len() < 1200, "snapshot of {} bytes", text.len());
+}
