@@ -15,9 +15,15 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::bindings::{splitmix64, unit_interval};
+use crate::expression::PAD_IN_CONTEXT;
 
 /// The largest array `$range` may build; the same cap AWS documents for `States.ArrayRange`.
 pub(crate) const MAX_RANGE_ITEMS: usize = 1000;
+
+/// The widest `$pad` may make a string. jsonata-core builds the padding in one step that no
+/// time budget interrupts (`$pad('x', 2e9)` ran for 45 s); a state's data is at most
+/// 256 KiB anyway.
+pub(crate) const MAX_PAD_WIDTH: usize = 1 << 20;
 
 /// The recorded inputs the impure functions read.
 #[derive(Clone)]
@@ -55,6 +61,10 @@ pub(crate) fn register(ev: &mut Evaluator, rec: &Recorded) -> Result<(), Evaluat
     })?;
     ev.register_fn_override("now", move |args: &[JValue]| now(now_ms, args))?;
     ev.register_fn_override("toMillis", move |args: &[JValue]| to_millis(now_ms, args))?;
+    ev.register_fn_override("pad", |args: &[JValue]| pad(None, args))?;
+    ev.register_fn(PAD_IN_CONTEXT, |args: &[JValue]| {
+        pad(Some(arg(args, 0)), args.get(1..).unwrap_or_default())
+    })?;
     ev.register_fn_override("eval", |_: &[JValue]| {
         Err(EvaluatorError::EvaluationError(
             "The function $eval is not supported".to_string(),
@@ -244,6 +254,26 @@ fn shuffle(rec: &Recorded, args: &[JValue]) -> Result<JValue, EvaluatorError> {
         items.swap(i, j);
     }
     Ok(JValue::array(items))
+}
+
+/// `$pad(string, width [, char])`, jsonata-core's, with the width bounded. Called as
+/// `name.$pad(10)` (compiled to [`PAD_IN_CONTEXT`]), the context is the string, as the
+/// jsonata-js signature `<s-ns?:s>` has it.
+fn pad(context: Option<JValue>, args: &[JValue]) -> Result<JValue, EvaluatorError> {
+    let first = arg(args, 0);
+    let reads_context = args.len() < 3 && !matches!(first, JValue::String(_) | JValue::Undefined);
+    let (string, width, fill) = match context {
+        Some(context) if reads_context => (context, first, arg(args, 1)),
+        _ => (first, arg(args, 1), arg(args, 2)),
+    };
+    if let JValue::Number(w) = width {
+        if w.abs() > MAX_PAD_WIDTH as f64 {
+            return Err(err(format!(
+                "U2001: The width of $pad must not exceed {MAX_PAD_WIDTH} characters; it was {w}"
+            )));
+        }
+    }
+    builtin("$pad($a, $b, $c)", [string, width, fill])
 }
 
 /// Run one of jsonata-core's own built-ins on a fresh evaluator (no overrides), with `$a`,

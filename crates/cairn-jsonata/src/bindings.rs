@@ -67,7 +67,7 @@ impl Default for Limits {
         Limits {
             time_budget_ms: 5_000,
             max_depth: 1_500,
-            max_sequence_length: 10_000_000,
+            max_sequence_length: 1_000_000,
         }
     }
 }

@@ -104,7 +104,8 @@ impl JsonataError {
         let limit = match code.as_deref() {
             Some("D1012") => Some(Limit::Time),
             Some("D1011") | Some("U1001") => Some(Limit::Depth),
-            Some("D2014") | Some("D2015") => Some(Limit::Size),
+            // U2001 is Cairn's own: a replaced built-in asked for too large a result.
+            Some("D2014") | Some("D2015") | Some("U2001") => Some(Limit::Size),
             _ => None,
         };
         if let Some(limit) = limit {

@@ -42,16 +42,45 @@ pub fn compile(source: &str) -> Result<Expression, JsonataError> {
     if source.trim().is_empty() {
         return Err(JsonataError::syntax("The JSONata expression is empty"));
     }
-    let mut ast = jsonata_core::parser::parse(source)
-        .map_err(|e| JsonataError::from_parser(&e.to_string()))?;
-    let mut reads = BTreeSet::new();
-    check(&mut ast, &mut reads)?;
+    let parse = || {
+        jsonata_core::parser::parse(source).map_err(|e| JsonataError::from_parser(&e.to_string()))
+    };
+    let mut ast = parse()?;
+    let mut w = Walk {
+        rewrite: true,
+        ..Walk::default()
+    };
+    check(&mut ast, &mut w)?;
+    if w.rewritten.iter().any(|name| w.bound.contains(name)) {
+        // The expression defines its own function of that name: leave its calls alone.
+        ast = parse()?;
+        w = Walk::default();
+        check(&mut ast, &mut w)?;
+    }
     Ok(Expression {
         source: source.to_string(),
         ast,
-        reads,
+        reads: w.reads,
     })
 }
+
+/// What one walk over the tree found.
+#[derive(Default)]
+struct Walk {
+    /// `$names` read.
+    reads: BTreeSet<String>,
+    /// Names the expression binds itself (`$f := …`, lambda parameters).
+    bound: BTreeSet<String>,
+    /// Whether to rewrite calls of replaced built-ins (see [`CONTEXT_BUILTINS`]).
+    rewrite: bool,
+    /// The built-ins whose calls were rewritten.
+    rewritten: BTreeSet<String>,
+}
+
+/// `$pad` as jsonata-js runs it reads the context when its first argument is not a string
+/// (`name.$pad(10)`); Cairn replaces `$pad` (its width must be bounded), so a call becomes
+/// a call of this host function with the context in front.
+pub(crate) const PAD_IN_CONTEXT: &str = "__cairn_pad_in_context";
 
 /// Built-ins that Cairn replaces (see `uri` and `aws_functions`) whose jsonata-js signature
 /// reads the context when called without arguments (`url.$encodeUrl()`). A replacement does
@@ -66,11 +95,11 @@ const CONTEXT_BUILTINS: [&str; 5] = [
 
 /// Walk the tree: reject `$eval`, `??`, `?:`, `$states := …` and regexes the engine cannot
 /// run; collect variable names; pass the context to the replaced built-ins that read it.
-fn check(node: &mut AstNode, reads: &mut BTreeSet<String>) -> Result<(), JsonataError> {
-    jsonata_core::value::with_stack(|| check_node(node, reads))
+fn check(node: &mut AstNode, w: &mut Walk) -> Result<(), JsonataError> {
+    jsonata_core::value::with_stack(|| check_node(node, w))
 }
 
-fn check_node(node: &mut AstNode, reads: &mut BTreeSet<String>) -> Result<(), JsonataError> {
+fn check_node(node: &mut AstNode, w: &mut Walk) -> Result<(), JsonataError> {
     match node {
         AstNode::String(_)
         | AstNode::Name(_)
@@ -99,56 +128,68 @@ fn check_node(node: &mut AstNode, reads: &mut BTreeSet<String>) -> Result<(), Js
                 return Err(eval_rejected());
             }
             if !name.is_empty() {
-                reads.insert(name.clone());
+                w.reads.insert(name.clone());
             }
             Ok(())
         }
-        AstNode::Path { steps } => steps.iter_mut().try_for_each(|s| check_step(s, reads)),
+        AstNode::Path { steps } => steps.iter_mut().try_for_each(|s| check_step(s, w)),
         AstNode::Binary { op, lhs, rhs } => {
             match op {
                 BinaryOp::Coalesce => return Err(operator_rejected("??")),
                 BinaryOp::Default => return Err(operator_rejected("?:")),
                 BinaryOp::ColonEqual => {
-                    if matches!(&**lhs, AstNode::Variable(n) if n == "states") {
-                        return Err(JsonataError::syntax(
-                            "The variable $states is reserved and cannot be assigned",
-                        ));
+                    if let AstNode::Variable(name) = &**lhs {
+                        if name == "states" {
+                            return Err(JsonataError::syntax(
+                                "The variable $states is reserved and cannot be assigned",
+                            ));
+                        }
+                        w.bound.insert(name.clone());
                     }
                 }
                 _ => {}
             }
-            check(lhs, reads)?;
-            check(rhs, reads)
+            check(lhs, w)?;
+            check(rhs, w)
         }
-        AstNode::Unary { operand, .. } => check(operand, reads),
+        AstNode::Unary { operand, .. } => check(operand, w),
         AstNode::Function { name, args, .. } => {
             if name == "eval" {
                 return Err(eval_rejected());
             }
-            if args.is_empty() && CONTEXT_BUILTINS.contains(&name.as_str()) {
+            if w.rewrite && args.is_empty() && CONTEXT_BUILTINS.contains(&name.as_str()) {
+                w.rewritten.insert(name.clone());
                 args.push(AstNode::Variable(String::new()));
+            }
+            if w.rewrite && name == "pad" {
+                w.rewritten.insert(name.clone());
+                *name = PAD_IN_CONTEXT.to_string();
+                args.insert(0, AstNode::Variable(String::new()));
             }
             // A called name is a function; workflow variables hold JSON, so a call never
             // reads one (and binding one would shadow a built-in such as `$map`).
-            args.iter_mut().try_for_each(|a| check(a, reads))
+            args.iter_mut().try_for_each(|a| check(a, w))
         }
         AstNode::Call { procedure, args } => {
-            check(procedure, reads)?;
-            args.iter_mut().try_for_each(|a| check(a, reads))
+            check(procedure, w)?;
+            args.iter_mut().try_for_each(|a| check(a, w))
         }
-        AstNode::Lambda { body, .. } => check(body, reads),
+        AstNode::Lambda { params, body, .. } => {
+            w.bound.extend(params.iter().cloned());
+            check(body, w)
+        }
         AstNode::Array(items) | AstNode::Block(items) | AstNode::ArrayGroup(items) => {
-            items.iter_mut().try_for_each(|i| check(i, reads))
+            items.iter_mut().try_for_each(|i| check(i, w))
         }
         AstNode::Object(pairs) => pairs.iter_mut().try_for_each(|(k, v)| {
-            check(k, reads)?;
-            check(v, reads)
+            check(k, w)?;
+            check(v, w)
         }),
         AstNode::ObjectTransform { input, pattern } => {
-            check(input, reads)?;
+            check(input, w)?;
             pattern.iter_mut().try_for_each(|(k, v)| {
-                check(k, reads)?;
-                check(v, reads)
+                check(k, w)?;
+                check(v, w)
             })
         }
         AstNode::Conditional {
@@ -156,31 +197,31 @@ fn check_node(node: &mut AstNode, reads: &mut BTreeSet<String>) -> Result<(), Js
             then_branch,
             else_branch,
         } => {
-            check(condition, reads)?;
-            check(then_branch, reads)?;
-            else_branch.iter_mut().try_for_each(|e| check(e, reads))
+            check(condition, w)?;
+            check(then_branch, w)?;
+            else_branch.iter_mut().try_for_each(|e| check(e, w))
         }
-        AstNode::FunctionApplication(body) => check(body, reads),
+        AstNode::FunctionApplication(body) => check(body, w),
         AstNode::Sort { input, terms } => {
-            check(input, reads)?;
-            terms.iter_mut().try_for_each(|(t, _)| check(t, reads))
+            check(input, w)?;
+            terms.iter_mut().try_for_each(|(t, _)| check(t, w))
         }
         AstNode::Transform {
             location,
             update,
             delete,
         } => {
-            check(location, reads)?;
-            check(update, reads)?;
-            delete.iter_mut().try_for_each(|d| check(d, reads))
+            check(location, w)?;
+            check(update, w)?;
+            delete.iter_mut().try_for_each(|d| check(d, w))
         }
     }
 }
 
-fn check_step(step: &mut PathStep, reads: &mut BTreeSet<String>) -> Result<(), JsonataError> {
-    check(&mut step.node, reads)?;
+fn check_step(step: &mut PathStep, w: &mut Walk) -> Result<(), JsonataError> {
+    check(&mut step.node, w)?;
     step.stages.iter_mut().try_for_each(|stage| match stage {
-        Stage::Filter(e) => check(e, reads),
+        Stage::Filter(e) => check(e, w),
         Stage::KeepArray | Stage::Index(_) => Ok(()),
     })
 }

@@ -127,6 +127,24 @@ fn string_functions() {
         (r#"$uppercase(1)"#, r#"!T0410"#),
         (r#"$trim('  a   b  ')"#, r#""a b""#),
         (r#"$pad('x', 3)"#, r#""x  ""#),
+        (
+            r#"$states.input.orders[0].product.$pad(8, '.')"#,
+            r#""Laptop..""#,
+        ),
+        (
+            r#"$states.input.orders.product.$pad(-6)"#,
+            r#"["Laptop"," Mouse","  Desk"]"#,
+        ),
+        (
+            r#"$map(['a', 'bb'], function($s){ $pad($s, 3, '*') })"#,
+            r#"["a**","bb*"]"#,
+        ),
+        (
+            r#"($pad := function($s){ '<' & $s & '>' }; $pad('x'))"#,
+            r#""<x>""#,
+        ),
+        (r#"$pad($states.input.missing, 3)"#, r#"undefined"#),
+        (r#"$pad(1, 3)"#, r#"!T0410"#),
         (r#"$pad('x', -3, '#')"#, r###""##x""###),
         (r#"$contains('hello', 'ell')"#, r#"true"#),
         (r#"$contains('hello', /l+o$/)"#, r#"true"#),
@@ -753,6 +771,8 @@ fn limits_stop_runaway_expressions() {
         ),
         (r#"[1..100000000]"#, r#"!limit size"#),
         (r#"$count([1..2000000])"#, r#"!limit size"#),
+        (r#"$pad('x', 2000000000)"#, r#"!limit size"#),
+        (r#"$length($pad('x', -1000000))"#, r#"1000000"#),
         (
             r#"($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(200))"#,
             r#"200"#,
