@@ -45,6 +45,7 @@
 //! | `$reduce([], f)` | undefined | as jsonata-js | `null` (jsonata-core) |
 //! | `1..3` without brackets | syntax error S0201 | as jsonata-js | `[1,2,3]` (jsonata-core) |
 //! | runaway expressions | unbounded | stopped by AWS | time budget (D1012), depth (D1011), sequence length (D2015): [`Limits`] |
+//! | `$pad(s, 2e9)` | builds it | not observed | width at most 2^20 (U2001, Cairn's own code, [`Limit::Size`]); jsonata-core would build it past any time budget |
 //! | `$states := …` inside an expression | allowed | `$states` is reserved | rejected by [`compile`] (unverified on AWS) |
 //! | a function inside a result | dropped by `JSON.stringify` | "returned an unsupported result type." (top level, observed) | unsupported anywhere in the result |
 //! | `$` at the top of an expression | the input | documented as not allowed | the input is undefined: `$` and bare names return nothing |
