@@ -1,9 +1,11 @@
-//! How fast does `Store::commit` go on SQLite? Prints commits/s, steps/s and events/s for
-//! batches of 1, 10 and 50 steps. A step is what one interpreter step writes: the execution
-//! row (a 1.5 kB definition, a 600 B snapshot) and 4 history events of ~300 B each.
+//! How fast does `Store::commit` go? Prints commits/s, steps/s and events/s for batches of 1,
+//! 10 and 50 steps, on SQLite (a temporary directory) or PostgreSQL (a fresh schema per batch
+//! size, dropped afterwards). A step is what one interpreter step writes: the execution row
+//! (a 1.5 kB definition, a 600 B snapshot) and 4 history events of ~300 B each.
 //!
 //! ```text
 //! cargo run --release -p cairn-store --example commit_bench [seconds-per-size]
+//! cargo run --release -p cairn-store --example commit_bench -- --postgres URL [seconds-per-size]
 //! ```
 
 use cairn_store::sqlite::SqliteStore;
@@ -13,23 +15,83 @@ use std::time::{Duration, Instant};
 const EVENTS_PER_STEP: u64 = 4;
 /// Executions kept running at once; each batch advances the next `steps` of them.
 const RUNNING: usize = 1_000;
+const SIZES: [usize; 3] = [1, 10, 50];
 
 fn main() {
-    let seconds: f64 = std::env::args()
-        .nth(1)
-        .map_or(3.0, |s| s.parse().expect("seconds"));
-    let dir = tempfile::tempdir().expect("temporary directory");
-    println!(
-        "SQLite store in {}; {seconds} s per batch size",
-        dir.path().display()
-    );
+    let mut args = std::env::args().skip(1).peekable();
+    let postgres = if args.peek().map(String::as_str) == Some("--postgres") {
+        args.next();
+        Some(args.next().expect("--postgres needs a URL"))
+    } else {
+        None
+    };
+    let seconds: f64 = args.next().map_or(3.0, |s| s.parse().expect("seconds"));
+    let duration = Duration::from_secs_f64(seconds);
+    match postgres {
+        Some(url) => postgres::bench(&url, seconds, duration),
+        None => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            println!(
+                "SQLite store in {}; {seconds} s per batch size",
+                dir.path().display()
+            );
+            header();
+            for steps in SIZES {
+                let path = dir.path().join(format!("bench-{steps}.db"));
+                run(&SqliteStore::open(&path).unwrap(), steps, duration);
+            }
+        }
+    }
+}
+
+fn header() {
     println!(
         "{:>6} {:>10} {:>12} {:>12} {:>12} {:>14}",
         "steps", "commits", "commits/s", "steps/s", "events/s", "µs per commit"
     );
-    for steps in [1, 10, 50] {
-        let store = SqliteStore::open(&dir.path().join(format!("bench-{steps}.db"))).unwrap();
-        run(&store, steps, Duration::from_secs_f64(seconds));
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use cairn_store::postgres::PostgresStore;
+    use sqlx::{Connection, PgConnection};
+    use std::time::Duration;
+
+    pub fn bench(url: &str, seconds: f64, duration: Duration) {
+        println!("PostgreSQL store; {seconds} s per batch size");
+        super::header();
+        for steps in super::SIZES {
+            let schema = format!("commit_bench_{}_{steps}", std::process::id());
+            admin(url, &format!("CREATE SCHEMA {schema}"));
+            let separator = if url.contains('?') { '&' } else { '?' };
+            let store =
+                PostgresStore::connect(&format!("{url}{separator}options[search_path]={schema}"))
+                    .unwrap();
+            super::run(&store, steps, duration);
+            drop(store);
+            admin(url, &format!("DROP SCHEMA {schema} CASCADE"));
+        }
+    }
+
+    fn admin(url: &str, sql: &str) {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let mut conn = PgConnection::connect(url).await?;
+                sqlx::raw_sql(sql).execute(&mut conn).await?;
+                conn.close().await
+            })
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+#[cfg(not(feature = "postgres"))]
+mod postgres {
+    pub fn bench(_: &str, _: f64, _: std::time::Duration) {
+        eprintln!("built without the `postgres` feature of cairn-store");
+        std::process::exit(2);
     }
 }
 
