@@ -13,6 +13,18 @@ pub struct Config {
     pub wait_time_scale: f64,
     /// How long GetActivityTask holds an idle poll (AWS: 60 s; tests shorten it).
     pub activity_long_poll: std::time::Duration,
+    /// Local Lambda functions: a TOML or JSON file mapping function names to commands or
+    /// URLs (`--functions`).
+    pub functions_file: Option<std::path::PathBuf>,
+    /// A Lambda-compatible Invoke endpoint for functions the functions file does not name
+    /// (`LAMBDA_ENDPOINT`).
+    pub lambda_endpoint: Option<String>,
+    /// Authentication for HTTP Tasks by ConnectionArn (`--connections`).
+    pub connections_file: Option<std::path::PathBuf>,
+    /// A Step Functions Local mock configuration file (`SFN_MOCK_CONFIG`).
+    pub mock_config: Option<std::path::PathBuf>,
+    /// Socket timeout of HTTP Tasks and HTTP-backed functions (AWS: 60 s; tests shorten it).
+    pub http_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -23,6 +35,11 @@ impl Default for Config {
             account_id: "123456789012".into(),
             wait_time_scale: 1.0,
             activity_long_poll: std::time::Duration::from_secs(60),
+            functions_file: None,
+            lambda_endpoint: None,
+            connections_file: None,
+            mock_config: None,
+            http_timeout: std::time::Duration::from_secs(60),
         }
     }
 }

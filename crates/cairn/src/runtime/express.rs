@@ -58,12 +58,20 @@ pub async fn run(
                     resource,
                     parameters,
                     token,
+                    state_name,
                 } => {
                     let tx = results_tx.clone();
                     let env = env.clone();
+                    let call = resources::Invocation {
+                        execution_arn: execution.info.execution_arn.clone(),
+                        task,
+                        resource,
+                        parameters,
+                        token,
+                        state_name,
+                    };
                     tokio::spawn(async move {
-                        let _ = tx
-                            .send(resources::run(&env, task, &resource, &parameters, &token).await);
+                        let _ = tx.send(resources::run(&env, &call).await);
                     });
                 }
                 // Express machines cannot use activities (validation rejects them); there is

@@ -69,7 +69,7 @@ impl Engine {
         for t in store.timers()? {
             timers.arm(t.execution_arn, t.timer, t.fire_at_ms);
         }
-        let resource_env = resources::ResourceEnv::new(config.clone());
+        let resource_env = resources::ResourceEnv::new(config.clone())?;
         let resources = resources::ResourceRunner::new(tx.clone(), resource_env.clone());
         let writer = writer::Writer::new(
             store.clone(),

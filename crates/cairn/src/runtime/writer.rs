@@ -7,7 +7,7 @@
 //! the commit over many steps; correctness from never acting on anything uncommitted.
 
 use super::activities::Dispatch;
-use super::resources::ResourceRunner;
+use super::resources::{self, ResourceRunner};
 use super::timers::TimerService;
 use super::EngineError;
 use crate::config::Config;
@@ -470,9 +470,15 @@ impl Writer {
                     resource,
                     parameters,
                     token,
-                } => self
-                    .resources
-                    .invoke(arn, task, resource, parameters, token),
+                    state_name,
+                } => self.resources.invoke(resources::Invocation {
+                    execution_arn: arn,
+                    task,
+                    resource,
+                    parameters,
+                    token,
+                    state_name,
+                }),
             }
         }
         // Finished executions leave the cache: their rows are final.

@@ -1,0 +1,343 @@
+//! Runs Task resources other than activities and turns their outcomes into interpreter inputs.
+//!
+//! One file per kind of resource (ARNS.md §3):
+//! - [`lambda`]: function ARNs and `lambda:invoke`, resolved by the [`functions_file`] or a
+//!   Lambda-compatible endpoint (`LAMBDA_ENDPOINT`);
+//! - [`http_task`]: `http:invoke`, authenticated from the [`connections`] file;
+//! - [`nested`]: `states:startExecution` (all patterns) and `aws-sdk:sfn:*`, answered by this
+//!   server itself;
+//! - [`mock`]: Step Functions Local's mock configuration, consulted before everything else;
+//! - [`unsupported`]: every other service integration fails with a cause that says how to mock it.
+//!
+//! The `.waitForTaskToken` suffix is handled here once: the base integration runs and its
+//! answer is recorded as `TaskSubmitted`; the result comes later from SendTaskSuccess/Failure.
+//!
+//! Must not: touch the store or the interpreter directly (nested executions go through the
+//! engine and the API handlers), or block the async threads.
+
+mod connections;
+mod functions_file;
+mod http_client;
+mod http_task;
+mod lambda;
+mod mock;
+mod nested;
+mod unsupported;
+
+use super::writer::Command;
+use super::Engine;
+use crate::config::Config;
+use cairn_core::Input;
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock, Weak};
+use tokio::sync::mpsc;
+
+/// One invocation of a Task resource, as the interpreter asked for it.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub execution_arn: String,
+    /// The id of the scheduling event; names the task.
+    pub task: u64,
+    pub resource: String,
+    /// Effective parameters (after Parameters/Arguments).
+    pub parameters: Value,
+    pub token: String,
+    pub state_name: String,
+}
+
+/// A task's error and cause, as they go into `…Failed` events.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TaskError {
+    pub error: String,
+    pub cause: String,
+}
+
+impl TaskError {
+    pub(crate) fn new(error: impl Into<String>, cause: impl Into<String>) -> TaskError {
+        TaskError {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+}
+
+/// What comes later for a submitted task (`.sync`): its final answer.
+pub(crate) type Later = Pin<Box<dyn Future<Output = Answer> + Send>>;
+
+/// What a resource answers.
+pub(crate) enum Answer {
+    /// The task's result (JSON text).
+    Succeeded(String),
+    Failed(TaskError),
+    /// The request was accepted (`TaskSubmitted` with this JSON text); the final answer comes
+    /// from `later`, or from SendTaskSuccess/SendTaskFailure when there is none.
+    Submitted { output: String, later: Option<Later> },
+}
+
+impl Answer {
+    fn json(v: &Value) -> Answer {
+        Answer::Succeeded(v.to_string())
+    }
+    fn fail(error: impl Into<String>, cause: impl Into<String>) -> Answer {
+        Answer::Failed(TaskError::new(error, cause))
+    }
+}
+
+impl From<Result<Value, TaskError>> for Answer {
+    fn from(r: Result<Value, TaskError>) -> Answer {
+        match r {
+            Ok(v) => Answer::json(&v),
+            Err(e) => Answer::Failed(e),
+        }
+    }
+}
+
+/// Files loaded once at start-up.
+struct Loaded {
+    functions: Option<functions_file::FunctionsFile>,
+    connections: Option<connections::Connections>,
+    mocks: Option<mock::MockConfig>,
+}
+
+/// What a resource invocation may use: the settings, the loaded files, and (for nested
+/// executions) the engine.
+#[derive(Clone)]
+pub struct ResourceEnv {
+    pub config: Config,
+    loaded: Arc<Loaded>,
+    mock_state: Arc<mock::MockState>,
+    engine: Arc<OnceLock<Weak<Engine>>>,
+}
+
+impl ResourceEnv {
+    /// Load the functions, connections and mock files named in the config.
+    pub fn new(config: Config) -> anyhow::Result<Self> {
+        let functions = config
+            .functions_file
+            .as_deref()
+            .map(functions_file::FunctionsFile::load)
+            .transpose()?;
+        let connections = config
+            .connections_file
+            .as_deref()
+            .map(connections::Connections::load)
+            .transpose()?;
+        let mocks = config
+            .mock_config
+            .as_deref()
+            .map(mock::MockConfig::load)
+            .transpose()?;
+        Ok(ResourceEnv {
+            config,
+            loaded: Arc::new(Loaded {
+                functions,
+                connections,
+                mocks,
+            }),
+            mock_state: Arc::default(),
+            engine: Arc::new(OnceLock::new()),
+        })
+    }
+
+    /// Called once the engine exists.
+    pub fn attach(&self, engine: &Arc<Engine>) {
+        let _ = self.engine.set(Arc::downgrade(engine));
+    }
+
+    /// The engine, unless it has shut down.
+    pub fn engine(&self) -> Option<Arc<Engine>> {
+        self.engine.get().and_then(Weak::upgrade)
+    }
+
+    /// StartExecution named a mock test case (`stateMachineArn#TestCase`) for this execution.
+    /// Kept in memory: an execution recovered after a restart runs without its mocks.
+    pub fn set_test_case(&self, execution_arn: &str, test_case: Option<&str>) {
+        self.mock_state.set_test_case(execution_arn, test_case);
+    }
+}
+
+/// Run one resource invocation to its first outcome (the continuation of a `.sync` task is
+/// dropped: Express machines, the only other caller, cannot use `.sync`).
+pub async fn run(env: &ResourceEnv, call: &Invocation) -> Input {
+    let answer = answer(env, call).await;
+    first_input(call.task, answer).0
+}
+
+fn first_input(task: u64, answer: Answer) -> (Input, Option<Later>) {
+    match answer {
+        Answer::Succeeded(output) => (Input::TaskSucceeded { task, output }, None),
+        Answer::Failed(e) => (
+            Input::TaskFailed {
+                task,
+                error: Some(e.error),
+                cause: Some(e.cause),
+            },
+            None,
+        ),
+        Answer::Submitted { output, later } => (Input::TaskSubmitted { task, output }, later),
+    }
+}
+
+/// Pick the runner by resource kind. Mocks win over everything.
+async fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
+    if let Some(answer) = mock::answer(env, call) {
+        return answer;
+    }
+    let (base, callback) = match call.resource.strip_suffix(".waitForTaskToken") {
+        Some(base) => (base, true),
+        None => (call.resource.as_str(), false),
+    };
+    let answer = match Kind::of(base) {
+        Kind::Function => lambda::invoke_function_arn(env, base, &call.parameters).await,
+        Kind::Service {
+            service: "lambda",
+            action: "invoke",
+        } => lambda::invoke_integration(env, &call.parameters).await,
+        Kind::Service {
+            service: "http",
+            action: "invoke",
+        } => http_task::invoke(env, &call.parameters).await,
+        Kind::Service {
+            service: "states",
+            action,
+        } => nested::optimized(env, call, action, callback).await,
+        Kind::Service {
+            service: "aws-sdk:sfn",
+            action,
+        } => nested::sdk(env, call, action).await,
+        // A callback to a service Cairn cannot call: the token is in the TaskScheduled
+        // parameters for whoever plays that service; wait for SendTaskSuccess/Failure.
+        Kind::Service { .. } if callback => {
+            return Answer::Submitted {
+                output: "{}".into(),
+                later: None,
+            }
+        }
+        Kind::Service { .. } | Kind::Other => unsupported::answer(&call.resource),
+    };
+    match (answer, callback) {
+        (Answer::Succeeded(output), true) => Answer::Submitted {
+            output,
+            later: None,
+        },
+        (answer, _) => answer,
+    }
+}
+
+/// What a `Resource` names (ARNS.md §3), without the `.waitForTaskToken` suffix.
+#[derive(Debug, PartialEq)]
+enum Kind<'a> {
+    /// `arn:{p}:lambda:{r}:{a}:function:{name}[:{qualifier}]`
+    Function,
+    /// `arn:{p}:states:::{service}:{action}` (`aws-sdk:{id}` counts as the service).
+    Service { service: &'a str, action: &'a str },
+    Other,
+}
+
+impl<'a> Kind<'a> {
+    fn of(resource: &'a str) -> Kind<'a> {
+        let parts: Vec<&str> = resource.splitn(7, ':').collect();
+        if parts.len() >= 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function"
+        {
+            return Kind::Function;
+        }
+        let Some((_, rest)) = resource.split_once(":states:::") else {
+            return Kind::Other;
+        };
+        let split = if rest.starts_with("aws-sdk:") {
+            rest["aws-sdk:".len()..]
+                .find(':')
+                .map(|i| i + "aws-sdk:".len())
+        } else {
+            rest.find(':')
+        };
+        match split {
+            Some(i) => Kind::Service {
+                service: &rest[..i],
+                action: &rest[i + 1..],
+            },
+            None => Kind::Other,
+        }
+    }
+}
+
+/// Runs invocations for the writer and sends their outcomes back to it.
+#[derive(Clone)]
+pub struct ResourceRunner {
+    writer: mpsc::UnboundedSender<Command>,
+    runtime: tokio::runtime::Handle,
+    env: ResourceEnv,
+}
+
+impl ResourceRunner {
+    /// Must be created inside the tokio runtime that will run the invocations.
+    pub fn new(writer: mpsc::UnboundedSender<Command>, env: ResourceEnv) -> Self {
+        ResourceRunner {
+            writer,
+            runtime: tokio::runtime::Handle::current(),
+            env,
+        }
+    }
+
+    pub fn invoke(&self, call: Invocation) {
+        let writer = self.writer.clone();
+        let env = self.env.clone();
+        self.runtime.spawn(async move {
+            let (input, later) = first_input(call.task, answer(&env, &call).await);
+            let send = |input| {
+                writer.send(Command::Deliver {
+                    execution_arn: call.execution_arn.clone(),
+                    input,
+                    reply: None,
+                })
+            };
+            let _ = send(input);
+            if let Some(later) = later {
+                let (input, _) = first_input(call.task, later.await);
+                let _ = send(input);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    #[test]
+    fn kinds() {
+        assert_eq!(
+            Kind::of("arn:aws:lambda:us-east-1:123456789012:function:f"),
+            Kind::Function
+        );
+        assert_eq!(
+            Kind::of("arn:aws:lambda:us-east-1:123456789012:function:f:$LATEST"),
+            Kind::Function
+        );
+        assert_eq!(
+            Kind::of("arn:aws:states:::lambda:invoke"),
+            Kind::Service {
+                service: "lambda",
+                action: "invoke"
+            }
+        );
+        assert_eq!(
+            Kind::of("arn:aws:states:::states:startExecution.sync:2"),
+            Kind::Service {
+                service: "states",
+                action: "startExecution.sync:2"
+            }
+        );
+        assert_eq!(
+            Kind::of("arn:aws:states:::aws-sdk:sfn:describeExecution"),
+            Kind::Service {
+                service: "aws-sdk:sfn",
+                action: "describeExecution"
+            }
+        );
+        assert_eq!(Kind::of("arn:aws:states:::aws-sdk:sfn"), Kind::Other);
+        assert_eq!(Kind::of("nonsense"), Kind::Other);
+    }
+}

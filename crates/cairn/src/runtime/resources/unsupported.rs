@@ -1,0 +1,19 @@
+//! Service integrations Cairn cannot perform itself (SQS, DynamoDB, ECS, …): the task fails
+//! with `States.Runtime` and a cause that names the resource and says how to mock it.
+//!
+//! Must not: pretend to succeed.
+
+use super::Answer;
+
+pub(super) fn answer(resource: &str) -> Answer {
+    Answer::fail(
+        "States.Runtime",
+        format!(
+            "Cairn cannot call the resource '{resource}': it runs Lambda functions (--functions, \
+             LAMBDA_ENDPOINT), HTTP Tasks, nested executions (states:startExecution, \
+             aws-sdk:sfn) and activities itself. Mock this state with a Step Functions Local \
+             mock configuration file (--mock-config / SFN_MOCK_CONFIG) and start the execution \
+             with 'stateMachineArn#TestCase'."
+        ),
+    )
+}
