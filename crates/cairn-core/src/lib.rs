@@ -155,6 +155,7 @@ pub fn start(
     let (out, end) = {
         let mut run = Run::new(definition, &execution.info, ctx, &mut machine, 1);
         run.start_root(input);
+        run.finish_step();
         (run.out, run.end)
     };
     execution.machine = machine;
@@ -195,6 +196,7 @@ pub fn step(
             }
             other => run.task_input(other),
         };
+        run.finish_step();
         (run.out, run.end, outcome)
     };
     execution.machine = machine;

@@ -61,7 +61,13 @@ pub(crate) struct Run<'a> {
     /// The first state's input is the execution input text as sent (observed: AWS keeps
     /// the caller's formatting there), not a re-serialisation.
     first_input_text: Option<String>,
+    /// The history reached its limit; the execution fails when the step ends.
+    history_full: bool,
 }
+
+/// AWS's history limit per execution (ASL.md §12). It also bounds a step: a loop of
+/// states that never waits ends here instead of spinning forever.
+pub(crate) const HISTORY_LIMIT: u64 = 25_000;
 
 impl<'a> Run<'a> {
     pub fn new(
@@ -80,6 +86,7 @@ impl<'a> Run<'a> {
             entropy: Cell::new(retry::mix(ctx.entropy ^ next_id)),
             end: None,
             first_input_text: None,
+            history_full: false,
         }
     }
 
@@ -225,6 +232,10 @@ impl<'a> Run<'a> {
     }
 
     fn enter_state(&mut self, tid: u32) -> Step {
+        if self.out.next_id + 2 > HISTORY_LIMIT {
+            self.history_full = true;
+            return Step::Blocked;
+        }
         let st = self.state(tid);
         let ty = entered_type(&st.kind);
         let input_text = match self.first_input_text.take() {
@@ -470,6 +481,24 @@ impl<'a> Run<'a> {
             }
         }
         self.close_everything();
+    }
+
+    /// End of a step: an execution whose history is full fails (error name unverified).
+    pub fn finish_step(&mut self) {
+        if self.history_full && self.end.is_none() {
+            let f = Failure::runtime_raw(format!(
+                "The execution reached the maximum number of history events ({HISTORY_LIMIT})."
+            ));
+            self.out.emit(
+                self.out.next_id - 1,
+                EventType::ExecutionFailed,
+                Details::new()
+                    .error_cause(f.error.as_deref(), f.cause.as_deref())
+                    .done(),
+            );
+            self.end = Some(End::Failed(f));
+            self.close_everything();
+        }
     }
 
     /// Withdraw every open task and timer and drop all threads.

@@ -1038,3 +1038,19 @@ fn a_waiting_execution_snapshot_is_small() {
     println!("{text}");
     assert!(text.len() < 1200, "snapshot of {} bytes", text.len());
 }
+
+#[test]
+fn a_loop_that_never_waits_ends_at_the_history_limit() {
+    let d = Driver::start(
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {"Type": "Choice", "Choices": [{"Variable": "$", "IsPresent": true, "Next": "A"}]}}}),
+        "{}",
+    );
+    assert_eq!(d.exec.status, ExecutionStatus::Failed);
+    assert_eq!(d.exec.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(d.history.len(), 25_000);
+    let last = d.history.last().unwrap();
+    assert_eq!(last.event_type, EventType::ExecutionFailed);
+    assert_eq!(last.previous_event_id, last.id - 1);
+}
