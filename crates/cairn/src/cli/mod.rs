@@ -39,6 +39,18 @@ pub struct EngineArgs {
     /// Scale for Wait states and timeouts (0.01 = a hundred times faster).
     #[arg(long, env = "WAIT_TIME_SCALE", default_value_t = 1.0)]
     pub wait_time_scale: f64,
+    /// Local Lambda functions: TOML or JSON file mapping function names to commands or URLs.
+    #[arg(long = "functions", env = "CAIRN_FUNCTIONS")]
+    pub functions_file: Option<std::path::PathBuf>,
+    /// Lambda-compatible Invoke endpoint for functions the functions file does not name.
+    #[arg(long, env = "LAMBDA_ENDPOINT")]
+    pub lambda_endpoint: Option<String>,
+    /// Authentication for HTTP Tasks: TOML or JSON file keyed by ConnectionArn.
+    #[arg(long = "connections", env = "CAIRN_CONNECTIONS")]
+    pub connections_file: Option<std::path::PathBuf>,
+    /// Step Functions Local mock configuration file (test case chosen by `arn#TestCase`).
+    #[arg(long, env = "SFN_MOCK_CONFIG")]
+    pub mock_config: Option<std::path::PathBuf>,
 }
 
 impl EngineArgs {
@@ -47,6 +59,10 @@ impl EngineArgs {
             account_id: self.account_id.clone(),
             region: self.region.clone(),
             wait_time_scale: self.wait_time_scale,
+            functions_file: self.functions_file.clone(),
+            lambda_endpoint: self.lambda_endpoint.clone(),
+            connections_file: self.connections_file.clone(),
+            mock_config: self.mock_config.clone(),
             ..Config::default()
         }
     }
