@@ -22,13 +22,15 @@ pub enum ReplayError {
 }
 
 /// Replay `history` against `definition`. `ctx` supplies the key and the world; the time of
-/// each step is taken from the recorded events and the entropy from `entropy_of(step index)`.
+/// each step is taken from the recorded events and its entropy is `entropy_of(next_event_id)`, the
+/// id the step's first event gets (1 for `start`): a runtime that derives a step's entropy
+/// from the execution and that id (never from a random source) can be replayed exactly.
 pub fn replay(
     info: ExecutionInfo,
     definition: &cairn_asl::StateMachine,
     history: &[HistoryEvent],
     ctx: &Ctx,
-    entropy_of: &dyn Fn(usize) -> u64,
+    entropy_of: &dyn Fn(u64) -> u64,
 ) -> Result<Execution, ReplayError> {
     let input: Value = serde_json::from_str(&info.input_text).unwrap_or(Value::Null);
     let first_ms = history
@@ -36,14 +38,13 @@ pub fn replay(
         .map_or(info.start_time_ms, |e| e.timestamp_ms);
     let mut c = Ctx {
         now_ms: first_ms,
-        entropy: entropy_of(0),
+        entropy: entropy_of(1),
         ..ctx.clone()
     };
     let (mut exec, d) = start(info, definition, input, &c);
     let mut produced: Vec<HistoryEvent> = d.events;
     let mut timers: Vec<(u64, i64)> = Vec::new();
     track_timers(&mut timers, &d.effects);
-    let mut step_no = 1;
     while produced.len() < history.len() {
         let next = &history[produced.len()];
         check_prefix(history, &produced)?;
@@ -52,8 +53,7 @@ pub fn replay(
             timers.retain(|(t, _)| *t != timer);
         }
         c.now_ms = next.timestamp_ms;
-        c.entropy = entropy_of(step_no);
-        step_no += 1;
+        c.entropy = entropy_of(exec.next_event_id);
         let d = step(&mut exec, definition, input, &c);
         if d.events.is_empty() && !matches!(next.event_type, EventType::ActivityStarted) {
             return Err(ReplayError::NoInput(next.id));

@@ -147,10 +147,9 @@ fn run_case(case: &Value) -> Result<Outcome, String> {
         token_key: [9u8; 32],
         world: world.clone(),
     };
-    let (mut exec, d) = start(info.clone(), &def, input, &ctx(T0, 0));
+    let (mut exec, d) = start(info.clone(), &def, input, &ctx(T0, 1));
     let mut history = d.events;
     let mut now = T0;
-    let mut n = 1u64;
     // Pending things that happen at a time: (time, sequence, action).
     let mut agenda: BTreeMap<(i64, u64), Action> = BTreeMap::new();
     let mut seq = 0u64;
@@ -271,8 +270,8 @@ fn run_case(case: &Value) -> Result<Outcome, String> {
                 }
             }
         };
-        let d = step(&mut exec, &def, input, &ctx(now, n));
-        n += 1;
+        let c = ctx(now, exec.next_event_id);
+        let d = step(&mut exec, &def, input, &c);
         history.extend(d.events);
         effects = d.effects;
     }
@@ -580,8 +579,8 @@ fn compare(case: &Value, got: &Outcome) -> Vec<String> {
     diffs
 }
 
-/// Replaying the produced history must reproduce it bit for bit (entropy = step number,
-/// as the drivers above use).
+/// Replaying the produced history must reproduce it bit for bit (entropy = the step's first
+/// event id, as the drivers above use).
 fn replay_diff(case: &Value, got: &Outcome) -> Option<String> {
     let def = definition(case).ok()?;
     let ctx = Ctx {
@@ -590,7 +589,7 @@ fn replay_diff(case: &Value, got: &Outcome) -> Option<String> {
         token_key: [9u8; 32],
         world: got.world.clone(),
     };
-    match cairn_core::replay::replay(got.info.clone(), &def, &got.history, &ctx, &|i| i as u64) {
+    match cairn_core::replay::replay(got.info.clone(), &def, &got.history, &ctx, &|id| id) {
         Ok(exec) if exec.status == got.status && exec.output == got.output => None,
         Ok(exec) => Some(format!(
             "replay ended {:?} instead of {:?}",
@@ -837,12 +836,12 @@ fn run_recorded(case: &Value) -> Result<Outcome, String> {
         token_key: [9u8; 32],
         world: world.clone(),
     };
-    let (mut exec, d) = start(info.clone(), &def, input, &ctx(T0, 0));
+    let (mut exec, d) = start(info.clone(), &def, input, &ctx(T0, 1));
     let mut history = d.events;
     let mut timers: Vec<(u64, i64)> = Vec::new();
     let mut effects = d.effects;
     let mut now = T0;
-    for n in 1..10_000u64 {
+    for _ in 1..10_000u64 {
         for e in effects.drain(..) {
             match e {
                 Effect::StartTimer { timer, fire_at_ms } => timers.push((timer, fire_at_ms)),
@@ -864,7 +863,8 @@ fn run_recorded(case: &Value) -> Result<Outcome, String> {
                 Input::TimerFired { timer }
             }
         };
-        let d = step(&mut exec, &def, input, &ctx(now, n));
+        let c = ctx(now, exec.next_event_id);
+        let d = step(&mut exec, &def, input, &c);
         history.extend(d.events);
         effects = d.effects;
     }

@@ -45,7 +45,6 @@ pub struct Driver {
     pub timers: Vec<(u64, i64)>,
     pub now: i64,
     pub world: Arc<dyn World>,
-    pub steps: u64,
 }
 
 pub fn ctx(now: i64, entropy: u64, world: &Arc<dyn World>) -> Ctx {
@@ -64,7 +63,7 @@ impl Driver {
 
     pub fn start_in(definition: Value, input: &str, world: Arc<dyn World>) -> Driver {
         let def = cairn_asl::parse_definition(&definition).expect("valid definition");
-        let c = ctx(T0, 0, &world);
+        let c = ctx(T0, 1, &world);
         let (exec, d) = start(info(input), &def, serde_json::from_str(input).unwrap(), &c);
         let mut drv = Driver {
             def,
@@ -75,7 +74,6 @@ impl Driver {
             timers: Vec::new(),
             now: T0,
             world,
-            steps: 1,
         };
         drv.absorb(d);
         drv
@@ -95,8 +93,7 @@ impl Driver {
     }
 
     pub fn feed(&mut self, input: Input) -> Decision {
-        let c = ctx(self.now, self.steps, &self.world);
-        self.steps += 1;
+        let c = ctx(self.now, self.exec.next_event_id, &self.world);
         let d = step(&mut self.exec, &self.def, input, &c);
         self.absorb(d)
     }
