@@ -43,7 +43,10 @@ pub fn compile(source: &str) -> Result<Expression, JsonataError> {
         return Err(JsonataError::syntax("The JSONata expression is empty"));
     }
     let parse = || {
-        jsonata_core::parser::parse(source).map_err(|e| JsonataError::from_parser(&e.to_string()))
+        // A parser panic must not take the caller (definition validation) down with it.
+        std::panic::catch_unwind(|| jsonata_core::parser::parse(source))
+            .map_err(|_| JsonataError::syntax("The JSONata expression could not be parsed"))?
+            .map_err(|e| JsonataError::from_parser(&e.to_string()))
     };
     let mut ast = parse()?;
     let mut w = Walk {
