@@ -18,7 +18,8 @@
 //! - `machine` — the serialisable interpreter state: threads (root, Parallel branches, Map
 //!   iterations), open tasks, live timers;
 //! - `run` — the driver: runs threads until they wait, hands finished children to their
-//!   Parallel/Map parent, Retry/Catch dispatch, the end of the execution;
+//!   Parallel/Map parent, Retry/Catch dispatch;
+//! - `execution` — `ExecutionStarted`, the end of the execution, StopExecution, timers;
 //! - `history` — event numbering, `previousEventId` threading, details members;
 //! - `pass`, `choice`, `wait`, `terminal` (Succeed/Fail), `task`, `parallel`, `map` — the
 //!   state types; `retry`, `catch`, `errors` — failures;
@@ -34,6 +35,7 @@ mod dataflow;
 mod errors;
 pub mod event;
 pub mod event_type;
+mod execution;
 mod history;
 pub mod input;
 mod language;
