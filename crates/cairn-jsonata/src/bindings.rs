@@ -66,7 +66,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             time_budget_ms: 5_000,
-            max_depth: 1_500,
+            max_depth: 3_000,
             max_sequence_length: 1_000_000,
         }
     }

@@ -7,6 +7,34 @@
 //! - [`is_expression`], [`evaluate_value`], [`evaluate_field`] and [`expect_type`] serve ASL
 //!   fields, with AWS's `States.QueryEvaluationError` causes in [`QueryError`].
 //!
+//! ```
+//! use cairn_jsonata::{compile, evaluate_field, evaluate_value, expect_type, is_expression};
+//! use cairn_jsonata::{Bindings, ExpectedType};
+//! use serde_json::json;
+//!
+//! let states = json!({"input": {"items": [1, 2, 3], "who": "Ada"}, "context": {}});
+//! let vars = serde_json::Map::from_iter([("greeting".to_string(), json!("Hello"))]);
+//! let bindings = Bindings::new(&states).with_variables(&vars).with_now_ms(0).with_entropy(1);
+//!
+//! // A template field (Arguments, Output, Assign …): every `{% %}` string, at any depth.
+//! let output = json!({"msg": "{% $greeting & ' ' & $states.input.who %}", "fixed": 1});
+//! let value = evaluate_value(&output, &bindings, "Output").unwrap();
+//! assert_eq!(value, json!({"msg": "Hello Ada", "fixed": 1}));
+//!
+//! // A field that needs one type (Map `Items`): evaluate, then check.
+//! let items = "{% $states.input.items[$ > 1] %}";
+//! let source = is_expression(items).unwrap();
+//! let value = evaluate_field(&compile(source).unwrap(), &bindings, "Items").unwrap();
+//! expect_type(&value, ExpectedType::Array, source, "Items").unwrap();
+//!
+//! // Failures carry AWS's `States.QueryEvaluationError` cause.
+//! let err = evaluate_value(&json!({"x": "{% $nope %}"}), &bindings, "Output").unwrap_err();
+//! assert_eq!(
+//!     err.cause(),
+//!     "The JSONata expression '$nope' specified for the field 'Output/x' returned nothing (undefined)."
+//! );
+//! ```
+//!
 //! The evaluator is the `jsonata-core` crate (pinned exactly); this crate adds AWS's
 //! functions and replaces JSONata's impure built-ins with deterministic ones.
 //!
