@@ -32,19 +32,8 @@ fn shown(v: &Value) -> String {
 }
 
 impl<'a> Run<'a> {
-    pub(crate) fn start_map(&mut self, tid: u32, st: &'a State) -> Step {
-        let outcome = {
-            let raw = self.m.thread(tid).input.clone();
-            self.eval(tid, st, None, None)
-                .input_path(st.input_path.as_deref(), raw)
-        };
-        match outcome {
-            Ok(effective) => {
-                self.m.thread_mut(tid).effective = effective;
-                self.fan_out_map(tid)
-            }
-            Err(e) => Step::Fail(self.path_failure(tid, e)),
-        }
+    pub(crate) fn start_map(&mut self, tid: u32, _st: &'a State) -> Step {
+        self.fan_out_map(tid)
     }
 
     /// `MapStateStarted` and the first iterations (also on retry).
@@ -52,6 +41,15 @@ impl<'a> Run<'a> {
         let st = self.state(tid);
         let map = map_def(st);
         let distributed = map.mode == ProcessorMode::Distributed;
+        let outcome = {
+            let raw = self.m.thread(tid).input.clone();
+            self.eval(tid, st, None, None)
+                .input_path(st.input_path.as_deref(), raw)
+        };
+        match outcome {
+            Ok(effective) => self.m.thread_mut(tid).effective = effective,
+            Err(e) => return Step::Fail(self.path_failure(tid, e)),
+        }
         // Items and MaxConcurrency are checked before MapStateStarted (observed).
         let items = {
             let effective = &self.m.thread(tid).effective;

@@ -9,7 +9,17 @@ use cairn_asl::{State, StateKind};
 use serde_json::Value;
 
 impl<'a> Run<'a> {
-    pub(crate) fn start_parallel(&mut self, tid: u32, st: &'a State) -> Step {
+    pub(crate) fn start_parallel(&mut self, tid: u32, _st: &'a State) -> Step {
+        self.fan_out_parallel(tid)
+    }
+
+    /// `ParallelStateStarted` and every branch started (also on retry).
+    pub(crate) fn fan_out_parallel(&mut self, tid: u32) -> Step {
+        let st = self.state(tid);
+        let StateKind::Parallel(p) = &st.kind else {
+            unreachable!()
+        };
+        // InputPath and Parameters, evaluated for every attempt (`$$.State.RetryCount`).
         let outcome = {
             let raw = self.m.thread(tid).input.clone();
             let ev = self.eval(tid, st, None, None);
@@ -20,20 +30,9 @@ impl<'a> Run<'a> {
                 })
         };
         match outcome {
-            Ok(effective) => {
-                self.m.thread_mut(tid).effective = effective;
-                self.fan_out_parallel(tid)
-            }
-            Err(e) => Step::Fail(self.path_failure(tid, e)),
+            Ok(effective) => self.m.thread_mut(tid).effective = effective,
+            Err(e) => return Step::Fail(self.path_failure(tid, e)),
         }
-    }
-
-    /// `ParallelStateStarted` and every branch started (also on retry).
-    pub(crate) fn fan_out_parallel(&mut self, tid: u32) -> Step {
-        let st = self.state(tid);
-        let StateKind::Parallel(p) = &st.kind else {
-            unreachable!()
-        };
         let started = self.emit_in(tid, EventType::ParallelStateStarted, None);
         let n = p.branches.len();
         let t = self.m.thread(tid);

@@ -51,29 +51,28 @@ fn task_def(st: &State) -> &TaskState {
 }
 
 impl<'a> Run<'a> {
-    /// Entering a Task: effective input and Parameters (with `$$.Task.Token`), then schedule.
-    pub(crate) fn start_task(&mut self, tid: u32, st: &'a State, task: &'a TaskState) -> Step {
+    /// Entering a Task: schedule its first attempt.
+    pub(crate) fn start_task(&mut self, tid: u32, _st: &'a State, _task: &'a TaskState) -> Step {
+        self.schedule_task(tid)
+    }
+
+    /// InputPath and Parameters for one attempt. Evaluated again on every retry, so that
+    /// `$$.State.RetryCount` and the new attempt's `$$.Task.Token` are current.
+    fn task_parameters(&self, tid: u32) -> Result<Value, Failure> {
+        let st = self.state(tid);
         // `$$.Task` exists only for callback tasks (observed absent for request/response).
-        let token = task
+        let token = task_def(st)
             .resource
             .ends_with(".waitForTaskToken")
             .then(|| self.next_token(tid));
-        let outcome = {
-            let raw = self.m.thread(tid).input.clone();
-            let ev = self.eval(tid, st, token.as_deref(), None);
-            ev.input_path(st.input_path.as_deref(), raw)
-                .and_then(|eff| match &st.parameters {
-                    Some(p) => ev.template(p, &eff, "Parameters"),
-                    None => Ok(eff),
-                })
-        };
-        match outcome {
-            Ok(params) => {
-                self.m.thread_mut(tid).effective = params;
-                self.schedule_task(tid)
-            }
-            Err(e) => Step::Fail(self.path_failure(tid, e)),
-        }
+        let raw = self.m.thread(tid).input.clone();
+        let ev = self.eval(tid, st, token.as_deref(), None);
+        ev.input_path(st.input_path.as_deref(), raw)
+            .and_then(|eff| match &st.parameters {
+                Some(p) => ev.template(p, &eff, "Parameters"),
+                None => Ok(eff),
+            })
+            .map_err(|e| self.path_failure(tid, e))
     }
 
     /// The token the next scheduled task of this thread will get.
@@ -114,10 +113,14 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Schedule (or re-schedule, on retry) the task with the stored effective input.
+    /// Schedule the task (its first attempt, or the next one on retry).
     pub(crate) fn schedule_task(&mut self, tid: u32) -> Step {
         let st = self.state(tid);
         let task = task_def(st);
+        match self.task_parameters(tid) {
+            Ok(params) => self.m.thread_mut(tid).effective = params,
+            Err(f) => return Step::Fail(f),
+        }
         let (timeout, heartbeat) = match self
             .seconds(tid, &task.timeout_seconds)
             .and_then(|t| Ok((t, self.seconds(tid, &task.heartbeat_seconds)?)))

@@ -1053,3 +1053,38 @@ fn a_loop_that_never_waits_ends_at_the_history_limit() {
     assert_eq!(last.event_type, EventType::ExecutionFailed);
     assert_eq!(last.previous_event_id, last.id - 1);
 }
+
+#[test]
+fn a_retried_callback_task_gets_a_fresh_token_and_retry_count() {
+    let mut d = Driver::start(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "End": true,
+            "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1}],
+            "Parameters": {"token.$": "$$.Task.Token", "retry.$": "$$.State.RetryCount"}}}}),
+        "{}",
+    );
+    let params = |d: &Driver, id: u64| -> serde_json::Value {
+        serde_json::from_str(d.detail(id, "parameters").unwrap().as_str().unwrap()).unwrap()
+    };
+    let first = d.last_scheduled();
+    d.feed(Input::TaskFailed {
+        task: first,
+        error: Some("E".into()),
+        cause: None,
+    });
+    d.fire_next_timer();
+    let second = d.last_scheduled();
+    let (p1, p2) = (params(&d, first), params(&d, second));
+    assert_eq!(
+        (p1["retry"].clone(), p2["retry"].clone()),
+        (json!(0), json!(1))
+    );
+    let token = p2["token"].as_str().unwrap();
+    let task = cairn_core::token::open(&[3u8; 32], token).unwrap().task;
+    assert_eq!(task, second, "the token names the new attempt");
+    d.feed(Input::TaskSucceeded {
+        task,
+        output: "{}".into(),
+    });
+    assert_eq!(d.exec.status, ExecutionStatus::Succeeded);
+}
