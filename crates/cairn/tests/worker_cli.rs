@@ -373,6 +373,7 @@ fn cairn_worker(
         .arg("--")
         .args(command)
         .env("RUST_LOG", "warn")
+        .env_remove("RUST_BACKTRACE")
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -600,4 +601,50 @@ async fn cli_exits_non_zero_on_an_activity_that_does_not_exist() {
         .expect("the worker gives up")
         .unwrap();
     assert!(!status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn library_shutdown_while_polling_strands_no_task() {
+    // A long poll that outlives the worker would take the next task to nobody.
+    let server = TestServer::start_with(cairn::config::Config {
+        activity_long_poll: Duration::from_secs(3),
+        ..fast_config()
+    })
+    .await;
+    let act = activity(&server, "lib-idle").await;
+    let sm = machine(&server, "idle", &act, json!({"TimeoutSeconds": 600})).await;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let idle = tokio::spawn(
+        Worker::new(server.endpoint.clone(), act.clone())
+            .concurrency(3)
+            .run(modal, async {
+                let _ = stopped.await;
+            }),
+    );
+    // Let the pollers park on the server, then stop the worker while they wait.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopping = Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), idle)
+        .await
+        .expect("an idle worker stops")
+        .unwrap()
+        .unwrap();
+    assert!(
+        stopping.elapsed() < Duration::from_secs(2),
+        "an idle worker abandons its long polls instead of waiting them out"
+    );
+    let arn = start(&server, &sm, json!({"mode": "echo"})).await;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let next = tokio::spawn(Worker::new(server.endpoint.clone(), act).name("next").run(
+        modal,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let d = wait_done(&server, &arn).await;
+    assert_succeeded(&d);
+    assert_eq!(worker_names(&server, &arn).await, vec!["next"]);
+    stop.send(()).unwrap();
+    next.await.unwrap().unwrap();
 }
