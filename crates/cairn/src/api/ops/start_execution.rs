@@ -28,7 +28,13 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         None => uuid::Uuid::new_v4().to_string(),
     };
     let input_text = check_execution_input(req.input)?;
-    let (machine, arn) = machine_for_start(app, &req.state_machine_arn).await?;
+    // `stateMachineArn#TestCase` picks a test case of the mock configuration (as Step
+    // Functions Local does).
+    let (machine_arn, test_case) = match req.state_machine_arn.split_once('#') {
+        Some((arn, case)) => (arn, Some(case)),
+        None => (req.state_machine_arn.as_str(), None),
+    };
+    let (machine, arn) = machine_for_start(app, machine_arn).await?;
     if machine.machine_type == "EXPRESS" {
         return super::start_sync_execution::start_express_async(
             app, ctx, &machine, name, input_text,
@@ -49,6 +55,11 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
     };
+    if test_case.is_some() {
+        app.engine
+            .resource_env()
+            .set_test_case(&request.execution_arn, test_case);
+    }
     match app.engine.start_execution(request).await {
         Ok(Ok(started)) => Ok(json!({
             "executionArn": started.execution_arn,
