@@ -116,12 +116,107 @@ impl JsonataError {
             };
         }
         let message = match code.as_deref() {
-            // jsonata-js: "Attempted to invoke a non-function"; jsonata-core appends the
-            // name (": $x"). AWS's causes carry the jsonata-js text.
-            Some("T1006") => "Attempted to invoke a non-function".to_string(),
-            _ => message,
+            Some(code) => jsonata_js_message(code, message),
+            None => message,
         };
         JsonataError::Evaluation { code, message }
+    }
+}
+
+/// jsonata-js's wording of a jsonata-core message, where the two differ and jsonata-core's
+/// message holds what jsonata-js's template needs. AWS's causes carry the jsonata-js text.
+fn jsonata_js_message(code: &str, message: String) -> String {
+    match code {
+        // jsonata-core appends the name (": $x").
+        "T1006" => "Attempted to invoke a non-function".to_string(),
+        // jsonata-js quotes the operator: `the "+" operator`.
+        "T2001" | "T2002" => {
+            let side = if code == "T2001" { "left" } else { "right" };
+            let operator = message
+                .strip_prefix(&format!("The {side} side of the "))
+                .and_then(|rest| rest.strip_suffix(" operator must evaluate to a number"));
+            match operator {
+                Some(op) if !op.starts_with('"') => {
+                    format!("The {side} side of the \"{op}\" operator must evaluate to a number")
+                }
+                _ => message,
+            }
+        }
+        "T2003" => "The left side of the range operator (..) must evaluate to an integer".into(),
+        "T2004" => "The right side of the range operator (..) must evaluate to an integer".into(),
+        "D3001" => "Attempting to invoke string function on Infinity or NaN".into(),
+        "D3010" => "Second argument of replace function cannot be an empty string".into(),
+        "D3020" => "Third argument of split function must evaluate to a positive number".into(),
+        "D3030" => match message
+            .strip_prefix("Cannot convert '")
+            .and_then(|rest| rest.strip_suffix("' to number"))
+        {
+            Some(value) => format!(
+                "Unable to cast value to a number: {}",
+                serde_json::Value::String(value.to_string())
+            ),
+            None => message,
+        },
+        // jsonata-core adds the count: "… Instead it matched more. (2 values)".
+        "D3138" => match message.rfind(" (") {
+            Some(i) if message.ends_with(" values)") => message[..i].to_string(),
+            _ => message,
+        },
+        _ => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval_message(text: &str) -> String {
+        JsonataError::from_evaluator(text).to_string()
+    }
+
+    #[test]
+    fn messages_take_jsonata_js_wording() {
+        assert_eq!(
+            eval_message("T1006: Attempted to invoke a non-function: $x"),
+            "T1006: Attempted to invoke a non-function"
+        );
+        assert_eq!(
+            eval_message("T2001: The left side of the + operator must evaluate to a number"),
+            "T2001: The left side of the \"+\" operator must evaluate to a number"
+        );
+        assert_eq!(
+            eval_message("T2002: The right side of the * operator must evaluate to a number"),
+            "T2002: The right side of the \"*\" operator must evaluate to a number"
+        );
+        assert_eq!(
+            eval_message("D3030: Cannot convert 'a\"b' to number"),
+            "D3030: Unable to cast value to a number: \"a\\\"b\""
+        );
+        assert_eq!(
+            eval_message("D3138: The $single() function expected exactly 1 matching result.  Instead it matched more. (2 values)"),
+            "D3138: The $single() function expected exactly 1 matching result.  Instead it matched more."
+        );
+        assert_eq!(eval_message("D3137: boom"), "D3137: boom");
+    }
+
+    #[test]
+    fn limits_are_sorted_out_by_code() {
+        for (text, limit) in [
+            (
+                "D1012: Evaluation timeout after 5 milliseconds",
+                Limit::Time,
+            ),
+            ("D1011: Stack overflow", Limit::Depth),
+            ("U1001: Stack overflow error", Limit::Depth),
+            ("D2014: The size of the sequence", Limit::Size),
+            ("D2015: The maximum sequence length", Limit::Size),
+            ("U2001: The width of $pad", Limit::Size),
+        ] {
+            assert!(
+                matches!(JsonataError::from_evaluator(text), JsonataError::LimitExceeded { limit: l, .. } if l == limit),
+                "{text}"
+            );
+        }
     }
 }
 

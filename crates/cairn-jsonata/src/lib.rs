@@ -65,7 +65,7 @@
 //! | `$partition`, `$hash`, `$parse` errors | — | messages not observed | T0410 for wrong argument types, own messages otherwise |
 //! | numbers | doubles, `JSON.stringify` | integral results printed as integers | integral results become JSON integers (`1.0` → `1`, `-0` → `0`); beyond 2^64 they stay floats (`1e+20` where JavaScript prints `100000000000000000000`) |
 //! | `$string` of a 16+ digit integer | 15 significant digits | as jsonata-js | jsonata-core prints 17 (`"123456789012345680"`) |
-//! | T1006 message | `Attempted to invoke a non-function` | same | jsonata-core appends `: $name`; Cairn strips it |
+//! | error messages | jsonata-js templates | the same, after the code (`T1006: Attempted to invoke a non-function`, observed) | every code matches jsonata-js; Cairn rewrites jsonata-core's wording to jsonata-js's for T1006, T2001–T2004, D3001, D3010, D3020, D3030, D3138; T0410, T0412, T2009, D1002 and D3130 keep jsonata-core's wording, which lacks the function name or the values the jsonata-js text names |
 //! | `$encodeUrl`, `$encodeUrlComponent`, `$decodeUrl*` | JavaScript `encodeURI` & co. | same | jsonata-core differs (a space stays a space); Cairn replaces them (`uri`) |
 //! | regular expressions | JavaScript `RegExp`, compiled while parsing | same | Rust `regex`, checked by [`compile`]: look-around and back-references are a syntax error |
 //! | `$base64encode` of non-ASCII | Latin-1 bytes (`Buffer 'binary'`) | not observed | UTF-8 bytes (jsonata-core) |
