@@ -166,6 +166,30 @@ fn jsonata_js_message(code: &str, message: String) -> String {
     }
 }
 
+fn with_code(code: Option<&str>, message: &str) -> String {
+    match code {
+        Some(code) => format!("{code}: {message}"),
+        None => message.to_string(),
+    }
+}
+
+/// Split `"T1006: text"` into `(Some("T1006"), "text")`.
+fn split_code(text: &str) -> (Option<String>, String) {
+    let b = text.as_bytes();
+    let coded = b.len() >= 6
+        && b[0].is_ascii_uppercase()
+        && b[1..5].iter().all(u8::is_ascii_digit)
+        && b[5] == b':';
+    if coded {
+        (
+            Some(text[..5].to_string()),
+            text[6..].trim_start().to_string(),
+        )
+    } else {
+        (None, text.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,29 +241,5 @@ mod tests {
                 "{text}"
             );
         }
-    }
-}
-
-fn with_code(code: Option<&str>, message: &str) -> String {
-    match code {
-        Some(code) => format!("{code}: {message}"),
-        None => message.to_string(),
-    }
-}
-
-/// Split `"T1006: text"` into `(Some("T1006"), "text")`.
-fn split_code(text: &str) -> (Option<String>, String) {
-    let b = text.as_bytes();
-    let coded = b.len() >= 6
-        && b[0].is_ascii_uppercase()
-        && b[1..5].iter().all(u8::is_ascii_digit)
-        && b[5] == b':';
-    if coded {
-        (
-            Some(text[..5].to_string()),
-            text[6..].trim_start().to_string(),
-        )
-    } else {
-        (None, text.to_string())
     }
 }
