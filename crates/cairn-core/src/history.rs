@@ -51,10 +51,16 @@ pub(crate) fn json_text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
+/// `{"truncated": false}`, built once and cloned (cloning skips re-hashing the key).
 fn not_truncated() -> Value {
-    let mut m = Map::with_capacity(1);
-    m.insert("truncated".into(), Value::Bool(false));
-    Value::Object(m)
+    static VALUE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    VALUE
+        .get_or_init(|| {
+            let mut m = Map::with_capacity(1);
+            m.insert("truncated".into(), Value::Bool(false));
+            Value::Object(m)
+        })
+        .clone()
 }
 
 /// A details object under construction.
@@ -63,7 +69,7 @@ pub(crate) struct Details(pub Map<String, Value>);
 
 impl Details {
     pub fn new() -> Self {
-        Details(Map::new())
+        Details(Map::with_capacity(4))
     }
     pub fn str(mut self, key: &str, v: impl Into<String>) -> Self {
         self.0.insert(key.into(), Value::String(v.into()));
