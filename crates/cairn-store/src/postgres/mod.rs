@@ -124,7 +124,15 @@ impl PostgresStore {
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(options)
                 .await
-        })?;
+        });
+        let pool = match pool {
+            Ok(pool) => pool,
+            Err(e) => {
+                // Never blocks, so it is safe on any thread (see `Drop`).
+                runtime.shutdown_background();
+                return Err(e.into());
+            }
+        };
         let store = PostgresStore {
             pool,
             runtime: Some(runtime),
