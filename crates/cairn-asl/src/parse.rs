@@ -137,9 +137,12 @@ fn dynamic_string(obj: &Map<String, Value>, key: &str, path_key: &str) -> Option
         .map(|p| Dynamic::Path(p.to_string()))
 }
 
-fn parse_state(name: &str, body: &Value, at: &str, inherited: QueryLanguage) -> Result<State> {
+/// `root_ql` is the top-level machine's language: states of nested scopes (Parallel
+/// branches, Map processors) inherit it, not the language of the state that encloses them
+/// (measured on AWS: a JSONata Map in a JSONPath machine runs JSONPath inner states).
+fn parse_state(name: &str, body: &Value, at: &str, root_ql: QueryLanguage) -> Result<State> {
     let obj = as_object(body, at)?;
-    let ql = query_language(obj, inherited);
+    let ql = query_language(obj, root_ql);
     let ty = obj
         .get("Type")
         .and_then(Value::as_str)
@@ -193,7 +196,7 @@ fn parse_state(name: &str, body: &Value, at: &str, inherited: QueryLanguage) -> 
                 for (i, b) in list.iter().enumerate() {
                     let b_at = format!("{at}/Branches/{i}");
                     let b_obj = as_object(b, &b_at)?;
-                    branches.push(parse_scope(b_obj, &b_at, query_language(b_obj, ql))?);
+                    branches.push(parse_scope(b_obj, &b_at, root_ql)?);
                 }
             }
             StateKind::Parallel(ParallelState {
@@ -202,7 +205,7 @@ fn parse_state(name: &str, body: &Value, at: &str, inherited: QueryLanguage) -> 
                 catch: parse_catch(obj),
             })
         }
-        "Map" => StateKind::Map(parse_map(obj, at, ql)?),
+        "Map" => StateKind::Map(parse_map(obj, at, root_ql)?),
         other => {
             return Err(ParseError(
                 format!("unknown state type {other}"),
@@ -233,7 +236,7 @@ fn parse_state(name: &str, body: &Value, at: &str, inherited: QueryLanguage) -> 
     })
 }
 
-fn parse_map(obj: &Map<String, Value>, at: &str, ql: QueryLanguage) -> Result<MapState> {
+fn parse_map(obj: &Map<String, Value>, at: &str, root_ql: QueryLanguage) -> Result<MapState> {
     let (proc_key, proc_value) = match (obj.get("ItemProcessor"), obj.get("Iterator")) {
         (Some(p), _) => ("ItemProcessor", p),
         (None, Some(p)) => ("Iterator", p),
@@ -246,7 +249,7 @@ fn parse_map(obj: &Map<String, Value>, at: &str, ql: QueryLanguage) -> Result<Ma
     };
     let proc_at = format!("{at}/{proc_key}");
     let proc_obj = as_object(proc_value, &proc_at)?;
-    let processor = parse_scope(proc_obj, &proc_at, query_language(proc_obj, ql))?;
+    let processor = parse_scope(proc_obj, &proc_at, root_ql)?;
     let config = proc_obj.get("ProcessorConfig").and_then(Value::as_object);
     let mode = match config.and_then(|c| c.get("Mode")).and_then(Value::as_str) {
         Some("DISTRIBUTED") => ProcessorMode::Distributed,
@@ -460,6 +463,27 @@ mod tests {
                 assert_eq!(t.timeout_seconds, Some(Dynamic::Literal(5)));
                 assert_eq!(t.retry[0].max_attempts, 0);
                 assert_eq!(t.retry[0].interval_seconds, 1);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nested_scopes_inherit_the_machine_language_not_the_enclosing_state() {
+        let m = parse_definition(&json!({
+            "StartAt": "M",
+            "States": {"M": {
+                "Type": "Map", "QueryLanguage": "JSONata", "End": true,
+                "ItemProcessor": {"StartAt": "In", "States": {"In": {"Type": "Pass", "End": true}}}
+            }}
+        }))
+        .unwrap();
+        let map = m.state("M").unwrap();
+        assert_eq!(map.query_language, QueryLanguage::Jsonata);
+        match &map.kind {
+            StateKind::Map(map) => {
+                let inner = map.processor.state("In").unwrap();
+                assert_eq!(inner.query_language, QueryLanguage::JsonPath);
             }
             other => panic!("unexpected {other:?}"),
         }
