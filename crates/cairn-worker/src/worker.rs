@@ -329,8 +329,15 @@ where
         worker_name: shared.worker_name.clone(),
         closed,
     };
-    // Its own task, so that a panic is caught and reported instead of taking the poller.
-    let mut job = tokio::spawn((shared.handler)(ctx, input));
+    // Its own task, so that a panic is caught and reported instead of taking the poller;
+    // a handler may also panic while making its future.
+    let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (shared.handler)(ctx, input)
+    }));
+    let mut job = match made {
+        Ok(future) => tokio::spawn(future),
+        Err(payload) => tokio::spawn(async move { std::panic::resume_unwind(payload) }),
+    };
     let heartbeat = shared.worker.heartbeat;
     let mut ticker = heartbeat.map(|every| {
         let mut t = tokio::time::interval_at(tokio::time::Instant::now() + every, every);

@@ -220,6 +220,35 @@ async fn library_worker_answers_every_task() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn library_answers_a_handler_that_panics_before_its_future_runs() {
+    let server = TestServer::start_with(fast_config()).await;
+    let act = activity(&server, "lib-eager-panic").await;
+    let sm = machine(&server, "eager", &act, json!({"TimeoutSeconds": 600})).await;
+    let first = start(&server, &sm, json!({})).await;
+    let second = start(&server, &sm, json!({})).await;
+    let eager =
+        |_ctx: TaskContext, _input: String| -> std::future::Ready<Result<String, TaskError>> {
+            panic!("no future for you")
+        };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let worker = tokio::spawn(Worker::new(server.endpoint.clone(), act).run(eager, async {
+        let _ = stopped.await;
+    }));
+    // Both are answered: the panic took neither the task nor the poller.
+    for arn in [&first, &second] {
+        let d = wait_done(&server, arn).await;
+        assert_failed(&d, "Cairn.HandlerPanicked");
+        assert!(
+            d.cause().unwrap().contains("no future for you"),
+            "{:?}",
+            d.cause()
+        );
+    }
+    stop.send(()).unwrap();
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn library_heartbeats_keep_a_slow_task_alive() {
     let server = TestServer::start_with(fast_config()).await;
     let beating = activity(&server, "lib-beating").await;
