@@ -100,6 +100,12 @@ impl JsonataError {
     /// An evaluation error from jsonata-core, sorted into a limit or an evaluation error,
     /// with messages brought back to jsonata-js's wording where jsonata-core adds detail.
     pub(crate) fn from_evaluator(text: &str) -> Self {
+        Self::from_evaluator_in(text, None)
+    }
+
+    /// As [`JsonataError::from_evaluator`], for an expression whose only built-in is
+    /// `function`: jsonata-core's signature errors do not name the function, jsonata-js's do.
+    pub(crate) fn from_evaluator_in(text: &str, function: Option<&str>) -> Self {
         let (code, message) = split_code(text);
         let limit = match code.as_deref() {
             Some("D1012") => Some(Limit::Time),
@@ -116,7 +122,7 @@ impl JsonataError {
             };
         }
         let message = match code.as_deref() {
-            Some(code) => jsonata_js_message(code, message),
+            Some(code) => jsonata_js_message(code, message, function),
             None => message,
         };
         JsonataError::Evaluation { code, message }
@@ -125,8 +131,9 @@ impl JsonataError {
 
 /// jsonata-js's wording of a jsonata-core message, where the two differ and jsonata-core's
 /// message holds what jsonata-js's template needs. AWS's causes carry the jsonata-js text.
-fn jsonata_js_message(code: &str, message: String) -> String {
+fn jsonata_js_message(code: &str, message: String, function: Option<&str>) -> String {
     match code {
+        "T0410" | "T0412" => signature_message(&message, function).unwrap_or(message),
         // jsonata-core appends the name (": $x").
         "T1006" => "Attempted to invoke a non-function".to_string(),
         // jsonata-js quotes the operator: `the "+" operator`.
@@ -164,6 +171,62 @@ fn jsonata_js_message(code: &str, message: String) -> String {
         },
         _ => message,
     }
+}
+
+/// jsonata-js's `Argument 1 of function "length" does not match function signature` (T0410)
+/// or `… must be an array of "numbers"` (T0412) from jsonata-core's forms of them.
+fn signature_message(message: &str, function: Option<&str>) -> Option<String> {
+    let rest = message.strip_prefix("Argument ")?;
+    let (index, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    if let Some(named) = rest.strip_prefix("of function ") {
+        // `of function length does …`, `of function $join does … (expected String)`.
+        let (name, tail) = named.split_once(' ')?;
+        if name.starts_with('"') || name == "does" || name == "undefined" {
+            return None;
+        }
+        let name = name.trim_start_matches('$');
+        let tail = tail.split(" (expected").next().unwrap_or(tail);
+        return Some(format!("Argument {index} of function \"{name}\" {tail}"));
+    }
+    let function = function?;
+    if let Some(kind) = rest.strip_prefix("must be an array of ") {
+        let plural = match kind {
+            "Number" => "numbers",
+            "String" => "strings",
+            "Boolean" => "booleans",
+            "Object" => "objects",
+            "Array" => "arrays",
+            "Function" => "functions",
+            _ => return None,
+        };
+        return Some(format!(
+            "Argument {index} of function \"{function}\" must be an array of \"{plural}\""
+        ));
+    }
+    if rest.starts_with("must be ") {
+        return Some(format!(
+            "Argument {index} of function \"{function}\" does not match function signature"
+        ));
+    }
+    if index == "count" {
+        // `Argument count mismatch: expected 1, got 2`: the first argument too many, or the
+        // first one missing. jsonata-core counts 0 expected for some signatures; skip those.
+        let counts = rest.strip_prefix("mismatch: expected ")?;
+        let (expected, got) = counts.split_once(", got ")?;
+        let (expected, got): (usize, usize) = (expected.parse().ok()?, got.parse().ok()?);
+        if expected == 0 {
+            return None;
+        }
+        let index = if got > expected {
+            expected + 1
+        } else {
+            got + 1
+        };
+        return Some(format!(
+            "Argument {index} of function \"{function}\" does not match function signature"
+        ));
+    }
+    None
 }
 
 fn with_code(code: Option<&str>, message: &str) -> String {
@@ -221,6 +284,49 @@ mod tests {
             "D3138: The $single() function expected exactly 1 matching result.  Instead it matched more."
         );
         assert_eq!(eval_message("D3137: boom"), "D3137: boom");
+    }
+
+    #[test]
+    fn signature_errors_name_the_function() {
+        let with =
+            |text: &str, f: Option<&str>| JsonataError::from_evaluator_in(text, f).to_string();
+        assert_eq!(
+            with("T0410: Argument 1 must be String", Some("uppercase")),
+            "T0410: Argument 1 of function \"uppercase\" does not match function signature"
+        );
+        assert_eq!(
+            with("T0410: Argument 1 must be String", None),
+            "T0410: Argument 1 must be String"
+        );
+        assert_eq!(
+            with("T0412: Argument 1 must be an array of Number", Some("sum")),
+            "T0412: Argument 1 of function \"sum\" must be an array of \"numbers\""
+        );
+        assert_eq!(
+            with(
+                "T0410: Argument count mismatch: expected 1, got 2",
+                Some("count")
+            ),
+            "T0410: Argument 2 of function \"count\" does not match function signature"
+        );
+        assert_eq!(
+            with(
+                "T0410: Argument count mismatch: expected 1, got 0",
+                Some("lookup")
+            ),
+            "T0410: Argument 1 of function \"lookup\" does not match function signature"
+        );
+        assert_eq!(
+            with("T0410: Argument 2 of function $join does not match function signature (expected String)", None),
+            "T0410: Argument 2 of function \"join\" does not match function signature"
+        );
+        assert_eq!(
+            with(
+                "T0410: Argument 1 of function length does not match function signature",
+                Some("x")
+            ),
+            "T0410: Argument 1 of function \"length\" does not match function signature"
+        );
     }
 
     #[test]

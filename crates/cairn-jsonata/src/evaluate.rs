@@ -57,7 +57,7 @@ pub(crate) fn evaluate_jvalue(
             .and_then(|()| uri::register(&mut ev))
             .map_err(|e| JsonataError::from_evaluator(e.message()))?;
         ev.evaluate(expr.ast(), &JValue::Undefined)
-            .map_err(|e| JsonataError::from_evaluator(e.message()))
+            .map_err(|e| JsonataError::from_evaluator_in(e.message(), expr.sole_builtin()))
     }));
     bindings.entropy.set(recorded.entropy.get());
     match outcome {

@@ -18,6 +18,9 @@ pub struct Expression {
     ast: AstNode,
     /// Names of the `$variables` the expression mentions (without `$`), `states` included.
     reads: BTreeSet<String>,
+    /// The one JSONata built-in the expression calls or passes, if there is exactly one: the
+    /// function a signature error (T0410, T0412) comes from.
+    sole_builtin: Option<String>,
 }
 
 impl Expression {
@@ -28,6 +31,10 @@ impl Expression {
 
     pub(crate) fn ast(&self) -> &AstNode {
         &self.ast
+    }
+
+    pub(crate) fn sole_builtin(&self) -> Option<&str> {
+        self.sole_builtin.as_deref()
     }
 
     /// The `$names` the expression mentions, without `$`; workflow variables are among them.
@@ -60,10 +67,20 @@ pub fn compile(source: &str) -> Result<Expression, JsonataError> {
         w = Walk::default();
         check(&mut ast, &mut w)?;
     }
+    let builtins: Vec<&String> = w
+        .builtins
+        .iter()
+        .filter(|b| !w.bound.contains(*b))
+        .collect();
+    let sole_builtin = match builtins[..] {
+        [only] => Some(only.clone()),
+        _ => None,
+    };
     Ok(Expression {
         source: source.to_string(),
         ast,
         reads: w.reads,
+        sole_builtin,
     })
 }
 
@@ -78,7 +95,76 @@ struct Walk {
     rewrite: bool,
     /// The built-ins whose calls were rewritten.
     rewritten: BTreeSet<String>,
+    /// JSONata built-ins called or passed as values.
+    builtins: BTreeSet<String>,
 }
+
+/// The built-in functions of JSONata 2.0.6 (without `$eval`, which AWS lacks).
+const JSONATA_BUILTINS: &[&str] = &[
+    "abs",
+    "append",
+    "assert",
+    "average",
+    "base64decode",
+    "base64encode",
+    "boolean",
+    "ceil",
+    "contains",
+    "count",
+    "decodeUrl",
+    "decodeUrlComponent",
+    "distinct",
+    "each",
+    "encodeUrl",
+    "encodeUrlComponent",
+    "error",
+    "exists",
+    "filter",
+    "floor",
+    "formatBase",
+    "formatInteger",
+    "formatNumber",
+    "fromMillis",
+    "join",
+    "keys",
+    "length",
+    "lookup",
+    "lowercase",
+    "map",
+    "match",
+    "max",
+    "merge",
+    "millis",
+    "min",
+    "not",
+    "now",
+    "number",
+    "pad",
+    "parseInteger",
+    "power",
+    "random",
+    "reduce",
+    "replace",
+    "reverse",
+    "round",
+    "shuffle",
+    "sift",
+    "single",
+    "sort",
+    "split",
+    "spread",
+    "sqrt",
+    "string",
+    "substring",
+    "substringAfter",
+    "substringBefore",
+    "sum",
+    "toMillis",
+    "trim",
+    "type",
+    "uppercase",
+    "zip",
+];
 
 /// `$pad` as jsonata-js runs it reads the context when its first argument is not a string
 /// (`name.$pad(10)`); Cairn replaces `$pad` (its width must be bounded), so a call becomes
@@ -133,6 +219,9 @@ fn check_node(node: &mut AstNode, w: &mut Walk) -> Result<(), JsonataError> {
             if !name.is_empty() {
                 w.reads.insert(name.clone());
             }
+            if JSONATA_BUILTINS.contains(&name.as_str()) {
+                w.builtins.insert(name.clone());
+            }
             Ok(())
         }
         AstNode::Path { steps } => steps.iter_mut().try_for_each(|s| check_step(s, w)),
@@ -159,6 +248,9 @@ fn check_node(node: &mut AstNode, w: &mut Walk) -> Result<(), JsonataError> {
         AstNode::Function { name, args, .. } => {
             if name == "eval" {
                 return Err(eval_rejected());
+            }
+            if JSONATA_BUILTINS.contains(&name.as_str()) {
+                w.builtins.insert(name.clone());
             }
             if w.rewrite && args.is_empty() && CONTEXT_BUILTINS.contains(&name.as_str()) {
                 w.rewritten.insert(name.clone());

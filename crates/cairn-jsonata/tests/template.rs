@@ -160,6 +160,19 @@ fn an_evaluator_exception_carries_its_code() {
     );
     assert!(matches!(err.kind(), QueryErrorKind::Evaluation(e) if e.code() == Some("T1006")));
 
+    let states = json!({"input": {"n": 5}});
+    let b2 = Bindings::new(&states);
+    let err =
+        evaluate_value(&json!("{% $uppercase($states.input.n) %}"), &b2, "Output").unwrap_err();
+    assert_eq!(
+        err.cause(),
+        "The JSONata expression '$uppercase($states.input.n)' specified for the field 'Output' threw an error during evaluation. T0410: Argument 1 of function \"uppercase\" does not match function signature"
+    );
+    let err = evaluate_value(&json!("{% $states.input.n & 'x' + 1 %}"), &b2, "Output").unwrap_err();
+    assert!(err
+        .cause()
+        .ends_with("T2001: The left side of the \"+\" operator must evaluate to a number"));
+
     let err = evaluate_value(&json!("{% $error('custom') %}"), &b, "Output").unwrap_err();
     assert_eq!(
         err.cause(),
