@@ -16,7 +16,7 @@
 //! reaches the file anyway), which is what Cairn promises. A power cut or kernel crash may lose
 //! the last few commits, but never corrupts the database. `synchronous=FULL` would fsync every
 //! commit and cap the engine at the disk's fsync rate. The remaining fsyncs (at checkpoints)
-//! run on a background thread, see [`checkpoint`].
+//! run on a background thread (`checkpoint.rs`).
 
 mod activities;
 mod checkpoint;
