@@ -6,9 +6,9 @@
 #[path = "common/mod.rs"]
 mod common;
 
-pub use common::{TestServer, ROLE_ARN};
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
+pub use common::{TestServer, ROLE_ARN};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

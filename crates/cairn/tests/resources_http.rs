@@ -24,7 +24,9 @@ async fn api() -> String {
             .collect();
         (
             [("x-served-by", "test")],
-            axum::Json(json!({"method": method.as_str(), "query": q, "headers": headers, "body": body})),
+            axum::Json(
+                json!({"method": method.as_str(), "query": q, "headers": headers, "body": body}),
+            ),
         )
     };
     let app = axum::Router::new()
@@ -99,7 +101,10 @@ async fn json_request_and_response() {
     );
     assert_eq!(echoed["body"], r#"{"item":"book"}"#);
     let types = history_types(&server, &arn).await;
-    assert_eq!(types[2..5], ["TaskScheduled", "TaskStarted", "TaskSucceeded"]);
+    assert_eq!(
+        types[2..5],
+        ["TaskScheduled", "TaskStarted", "TaskSucceeded"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

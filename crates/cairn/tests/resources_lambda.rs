@@ -110,10 +110,19 @@ async fn lambda_invoke_wraps_the_result_like_aws() {
     let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
-        ["ExecutedVersion", "Payload", "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"]
+        [
+            "ExecutedVersion",
+            "Payload",
+            "SdkHttpMetadata",
+            "SdkResponseMetadata",
+            "StatusCode"
+        ]
     );
     let types = history_types(&server, &arn).await;
-    assert_eq!(types[2..5], ["TaskScheduled", "TaskStarted", "TaskSucceeded"]);
+    assert_eq!(
+        types[2..5],
+        ["TaskScheduled", "TaskStarted", "TaskSucceeded"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,9 +154,15 @@ async fn function_error_fails_with_its_type_and_payload() {
     assert_eq!(cause["errorMessage"], "bad input");
     assert_eq!(cause["errorType"], "ValueError");
     let keys: Vec<&String> = cause.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["errorMessage", "errorType", "requestId", "stackTrace"]);
+    assert_eq!(
+        keys,
+        ["errorMessage", "errorType", "requestId", "stackTrace"]
+    );
     let types = history_types(&server, &arn).await;
-    assert!(types.contains(&"LambdaFunctionFailed".to_string()), "{types:?}");
+    assert!(
+        types.contains(&"LambdaFunctionFailed".to_string()),
+        "{types:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -165,7 +180,10 @@ async fn non_zero_exit_is_a_catchable_function_error() {
     assert_eq!(out["Error"], "Runtime.ExitError");
     let cause: Value = serde_json::from_str(out["Cause"].as_str().unwrap()).unwrap();
     assert!(
-        cause["errorMessage"].as_str().unwrap().contains("exit status 3"),
+        cause["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("exit status 3"),
         "{cause}"
     );
     assert_eq!(cause["stackTrace"], json!(["oops"]));
@@ -190,8 +208,14 @@ async fn retry_runs_the_function_again() {
     assert_eq!(d.status().as_str(), "SUCCEEDED");
     assert_eq!(output(&d), json!({"ok": true}));
     let types = history_types(&server, &arn).await;
-    let failed = types.iter().filter(|t| *t == "LambdaFunctionFailed").count();
-    let scheduled = types.iter().filter(|t| *t == "LambdaFunctionScheduled").count();
+    let failed = types
+        .iter()
+        .filter(|t| *t == "LambdaFunctionFailed")
+        .count();
+    let scheduled = types
+        .iter()
+        .filter(|t| *t == "LambdaFunctionScheduled")
+        .count();
     assert_eq!((failed, scheduled), (1, 2), "{types:?}");
 }
 
@@ -217,7 +241,10 @@ async fn unknown_function_says_how_to_configure_one() {
         ),
         "{cause}"
     );
-    assert!(cause.contains("--functions") && cause.contains("LAMBDA_ENDPOINT"), "{cause}");
+    assert!(
+        cause.contains("--functions") && cause.contains("LAMBDA_ENDPOINT"),
+        "{cause}"
+    );
 }
 
 /// What the fake Lambda endpoint saw: (function, invocation type, qualifier).
@@ -307,7 +334,12 @@ async fn lambda_endpoint_runs_functions_the_file_does_not_name() {
         ]
     );
 
-    let sm = machine(&server, "boom", task_machine(json!({"Resource": format!("{FN_ARN}boom")}))).await;
+    let sm = machine(
+        &server,
+        "boom",
+        task_machine(json!({"Resource": format!("{FN_ARN}boom")})),
+    )
+    .await;
     let (_, d) = run(&server, &sm, json!({})).await;
     assert_eq!(d.error(), Some("Boom"));
     assert_eq!(
@@ -315,7 +347,12 @@ async fn lambda_endpoint_runs_functions_the_file_does_not_name() {
         Some(r#"{"errorMessage":"kaboom","errorType":"Boom","requestId":"r-1","stackTrace":[]}"#)
     );
 
-    let sm = machine(&server, "missing", task_machine(json!({"Resource": format!("{FN_ARN}missing")}))).await;
+    let sm = machine(
+        &server,
+        "missing",
+        task_machine(json!({"Resource": format!("{FN_ARN}missing")})),
+    )
+    .await;
     let (_, d) = run(&server, &sm, json!({})).await;
     assert_eq!(d.error(), Some("Lambda.ResourceNotFoundException"));
     assert!(d.cause().unwrap().starts_with(

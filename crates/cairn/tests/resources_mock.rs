@@ -68,7 +68,11 @@ async fn happy_path_returns_the_mocked_responses() {
         output(&d),
         json!({"order": 1, "charge": {"charged": 10}, "notify": {"id": "m-1"}})
     );
-    assert_eq!(d.state_machine_arn(), sm, "the execution belongs to the machine");
+    assert_eq!(
+        d.state_machine_arn(),
+        sm,
+        "the execution belongs to the machine"
+    );
     let types = history_types(&server, &arn).await;
     assert_eq!(types.iter().filter(|t| *t == "TaskSucceeded").count(), 2);
 }

@@ -50,12 +50,20 @@ async fn request_response_starts_the_child() {
     let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
-        ["ExecutionArn", "SdkHttpMetadata", "SdkResponseMetadata", "StartDate"]
+        [
+            "ExecutionArn",
+            "SdkHttpMetadata",
+            "SdkResponseMetadata",
+            "StartDate"
+        ]
     );
     assert!(out["StartDate"].is_i64(), "{out}");
     assert_eq!(out["SdkHttpMetadata"]["HttpStatusCode"], 200);
     let child_arn = out["ExecutionArn"].as_str().unwrap();
-    assert!(child_arn.ends_with(":execution:child-pass:kid"), "{child_arn}");
+    assert!(
+        child_arn.ends_with(":execution:child-pass:kid"),
+        "{child_arn}"
+    );
     let c = wait_done(&server, child_arn).await;
     assert_eq!(c.status().as_str(), "SUCCEEDED");
     let child_input: Value = serde_json::from_str(c.input().unwrap()).unwrap();
@@ -93,7 +101,11 @@ async fn sync_waits_for_the_child_and_returns_its_description() {
         let out = output(&d);
         assert_eq!(out["Output"], expected_output, "{resource}");
         assert_eq!(out["Status"], "SUCCEEDED");
-        assert_eq!(out["Name"].as_str().unwrap().len(), 36, "a generated UUID name");
+        assert_eq!(
+            out["Name"].as_str().unwrap().len(),
+            36,
+            "a generated UUID name"
+        );
         assert_eq!(out["OutputDetails"], json!({"Included": true}));
         assert!(out["StopDate"].is_i64());
         assert_eq!(
@@ -234,7 +246,9 @@ async fn missing_child_machine_is_a_step_functions_error() {
         d.error(),
         Some("StepFunctions.StateMachineDoesNotExistException")
     );
-    assert!(d.cause().unwrap().contains("(Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist;"));
+    assert!(d.cause().unwrap().contains(
+        "(Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist;"
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,7 +278,10 @@ async fn aws_sdk_sfn_calls_the_api_in_process() {
         ["ExecutionArn", "StartDate"]
     );
     assert_eq!(out["described"]["Input"], "{\"key\":\"value\"}");
-    assert!(out["described"]["StartDate"].as_str().unwrap().ends_with('Z'));
+    assert!(out["described"]["StartDate"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
     assert_eq!(out["error"]["Error"], "Sfn.ExecutionDoesNotExistException");
     assert!(out["error"]["Cause"]
         .as_str()
@@ -287,8 +304,14 @@ async fn other_integrations_fail_with_a_clear_cause() {
     let (arn, d) = run(&server, &sm, json!({})).await;
     assert_eq!(d.error(), Some("States.Runtime"));
     let cause = d.cause().unwrap();
-    assert!(cause.contains("'arn:aws:states:::sqs:sendMessage'"), "{cause}");
-    assert!(cause.contains("SFN_MOCK_CONFIG") && cause.contains("#TestCase"), "{cause}");
+    assert!(
+        cause.contains("'arn:aws:states:::sqs:sendMessage'"),
+        "{cause}"
+    );
+    assert!(
+        cause.contains("SFN_MOCK_CONFIG") && cause.contains("#TestCase"),
+        "{cause}"
+    );
     let types = history_types(&server, &arn).await;
     assert!(types.contains(&"TaskFailed".to_string()), "{types:?}");
 }

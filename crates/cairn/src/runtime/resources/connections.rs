@@ -46,7 +46,8 @@ impl Connections {
         };
         let mut by_arn = HashMap::new();
         for (arn, spec) in table {
-            let c = parse(spec).with_context(|| format!("{}: connection '{arn}'", path.display()))?;
+            let c =
+                parse(spec).with_context(|| format!("{}: connection '{arn}'", path.display()))?;
             by_arn.insert(arn.clone(), c);
         }
         Ok(Connections { by_arn })
@@ -63,7 +64,8 @@ fn text(v: &Value, what: &str) -> anyhow::Result<String> {
         Value::Number(_) | Value::Bool(_) => Ok(v.to_string()),
         Value::Object(o) if o.len() == 1 && o.contains_key("env") => {
             let name = o["env"].as_str().context("env must name a variable")?;
-            std::env::var(name).with_context(|| format!("{what}: environment variable {name} is not set"))
+            std::env::var(name)
+                .with_context(|| format!("{what}: environment variable {name} is not set"))
         }
         _ => bail!("{what} must be a string or {{ env = \"NAME\" }}"),
     }
@@ -88,21 +90,35 @@ fn parse(spec: &Value) -> anyhow::Result<Connection> {
     let mut kinds = 0;
     if let Some(k) = spec.get("api_key") {
         kinds += 1;
-        let name = text(k.get("name").context("api_key needs a name")?, "api_key.name")?;
-        let value = text(k.get("value").context("api_key needs a value")?, "api_key.value")?;
+        let name = text(
+            k.get("name").context("api_key needs a name")?,
+            "api_key.name",
+        )?;
+        let value = text(
+            k.get("value").context("api_key needs a value")?,
+            "api_key.value",
+        )?;
         c.headers.push((name, value));
     }
     if let Some(b) = spec.get("basic") {
         kinds += 1;
-        let user = text(b.get("username").context("basic needs a username")?, "basic.username")?;
-        let pass = text(b.get("password").context("basic needs a password")?, "basic.password")?;
+        let user = text(
+            b.get("username").context("basic needs a username")?,
+            "basic.username",
+        )?;
+        let pass = text(
+            b.get("password").context("basic needs a password")?,
+            "basic.password",
+        )?;
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-        c.headers.push(("Authorization".into(), format!("Basic {encoded}")));
+        c.headers
+            .push(("Authorization".into(), format!("Basic {encoded}")));
     }
     if let Some(t) = spec.get("bearer") {
         kinds += 1;
         let token = text(t, "bearer")?;
-        c.headers.push(("Authorization".into(), format!("Bearer {token}")));
+        c.headers
+            .push(("Authorization".into(), format!("Bearer {token}")));
     }
     if kinds > 1 {
         bail!("give one of api_key, basic or bearer");
@@ -126,7 +142,10 @@ mod tests {
         )
         .unwrap();
         let c = Connections::load(&p).unwrap();
-        assert_eq!(c.get("arn:k").unwrap().headers, [("x-api-key".into(), "s".into())]);
+        assert_eq!(
+            c.get("arn:k").unwrap().headers,
+            [("x-api-key".into(), "s".into())]
+        );
         assert_eq!(
             c.get("arn:b").unwrap().headers,
             [
@@ -136,7 +155,11 @@ mod tests {
         );
         assert_eq!(c.get("arn:t").unwrap().query, [("r".into(), "eu".into())]);
         assert!(c.get("arn:none").is_none());
-        std::fs::write(&p, "[connections.\"a\"]\nbearer = \"x\"\nbasic = { username = \"u\", password = \"p\" }\n").unwrap();
+        std::fs::write(
+            &p,
+            "[connections.\"a\"]\nbearer = \"x\"\nbasic = { username = \"u\", password = \"p\" }\n",
+        )
+        .unwrap();
         assert!(Connections::load(&p).is_err());
     }
 }

@@ -295,14 +295,19 @@ async fn call_url(url: &str, event: &str, timeout: Duration, request_id: &str) -
                 FunctionResult::Returned(Value::String(body).to_string())
             }
         }
-        Err(e) => error("Runtime.Unavailable", &e.to_string(), request_id, Vec::new()),
+        Err(e) => error(
+            "Runtime.Unavailable",
+            &e.to_string(),
+            request_id,
+            Vec::new(),
+        ),
     }
 }
 
 /// Read a settings file into JSON: `.toml` as TOML, anything else as JSON.
 pub(crate) fn load_document(path: &Path) -> anyhow::Result<Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     if path.extension().and_then(|e| e.to_str()) == Some("toml") {
         let doc: toml_edit::DocumentMut = text
             .parse()
@@ -328,9 +333,9 @@ fn item_json(item: &toml_edit::Item) -> Option<Value> {
         toml_edit::Item::None => None,
         toml_edit::Item::Value(v) => Some(value_json(v)),
         toml_edit::Item::Table(t) => Some(table_json(t.iter())),
-        toml_edit::Item::ArrayOfTables(a) => {
-            Some(Value::Array(a.iter().map(|t| table_json(t.iter())).collect()))
-        }
+        toml_edit::Item::ArrayOfTables(a) => Some(Value::Array(
+            a.iter().map(|t| table_json(t.iter())).collect(),
+        )),
     }
 }
 
@@ -381,7 +386,9 @@ mod tests {
         let json = dir.path().join("f.json");
         std::fs::write(&json, r#"{"functions": {"a": {"command": ["cat"]}}}"#).unwrap();
         let f = FunctionsFile::load(&json).unwrap();
-        assert!(matches!(&f.get("a").unwrap().backend, Backend::Command { argv, .. } if argv == &["cat"]));
+        assert!(
+            matches!(&f.get("a").unwrap().backend, Backend::Command { argv, .. } if argv == &["cat"])
+        );
         std::fs::write(&json, r#"{"functions": {"a": {}}}"#).unwrap();
         assert!(FunctionsFile::load(&json).is_err());
     }

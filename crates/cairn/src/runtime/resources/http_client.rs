@@ -52,7 +52,10 @@ pub(crate) enum HttpError {
 }
 
 /// Send one request and read the whole response within `timeout`.
-pub(crate) async fn send(request: HttpRequest, timeout: Duration) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn send(
+    request: HttpRequest,
+    timeout: Duration,
+) -> Result<HttpResponse, HttpError> {
     let url = request.url.clone();
     match tokio::time::timeout(timeout, exchange(request)).await {
         Ok(r) => r,
@@ -73,14 +76,21 @@ async fn exchange(request: HttpRequest) -> Result<HttpResponse, HttpError> {
                 "Cairn cannot call '{url}': this build speaks plain http:// only (no TLS yet)"
             )))
         }
-        _ => return Err(HttpError::BadRequest(format!("Invalid URL '{url}': not http://"))),
+        _ => {
+            return Err(HttpError::BadRequest(format!(
+                "Invalid URL '{url}': not http://"
+            )))
+        }
     }
     let host = uri
         .host()
         .ok_or_else(|| HttpError::BadRequest(format!("Invalid URL '{url}': no host")))?
         .to_string();
     let port = uri.port_u16().unwrap_or(80);
-    let connect_host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let connect_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let stream = tokio::net::TcpStream::connect((connect_host.as_str(), port))
         .await
         .map_err(|e| HttpError::Connect {
@@ -124,7 +134,12 @@ async fn exchange(request: HttpRequest) -> Result<HttpResponse, HttpError> {
     let headers = response
         .headers()
         .iter()
-        .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let body = response
         .into_body()

@@ -48,7 +48,10 @@ pub(super) async fn invoke(env: &ResourceEnv, parameters: &Value) -> Answer {
             if (200..300).contains(&r.status) {
                 Answer::json(&result)
             } else {
-                Answer::fail(format!("States.Http.StatusCode.{}", r.status), result.to_string())
+                Answer::fail(
+                    format!("States.Http.StatusCode.{}", r.status),
+                    result.to_string(),
+                )
             }
         }
         Err(HttpError::BadRequest(cause)) => Answer::fail("States.Runtime", cause),
@@ -122,7 +125,11 @@ fn build(env: &ResourceEnv, p: &Value) -> Result<HttpRequest, String> {
                 .unwrap_or("INDICES");
             let mut pairs = Vec::new();
             form_pairs("", v, format, &mut pairs);
-            set_default(&mut headers, "Content-Type", "application/x-www-form-urlencoded");
+            set_default(
+                &mut headers,
+                "Content-Type",
+                "application/x-www-form-urlencoded",
+            );
             encode_pairs(&pairs).into_bytes()
         }
         Some(Value::String(s)) => s.clone().into_bytes(),
@@ -236,10 +243,22 @@ mod tests {
     #[test]
     fn array_formats() {
         let body = json!({"a": ["x", "y"], "b": {"c": 1}, "s": "1 &2"});
-        assert_eq!(form(body.clone(), "INDICES"), "a%5B0%5D=x&a%5B1%5D=y&b%5Bc%5D=1&s=1%20%262");
-        assert_eq!(form(body.clone(), "REPEAT"), "a=x&a=y&b%5Bc%5D=1&s=1%20%262");
-        assert_eq!(form(body.clone(), "COMMAS"), "a=x%2Cy&b%5Bc%5D=1&s=1%20%262");
-        assert_eq!(form(body, "BRACKETS"), "a%5B%5D=x&a%5B%5D=y&b%5Bc%5D=1&s=1%20%262");
+        assert_eq!(
+            form(body.clone(), "INDICES"),
+            "a%5B0%5D=x&a%5B1%5D=y&b%5Bc%5D=1&s=1%20%262"
+        );
+        assert_eq!(
+            form(body.clone(), "REPEAT"),
+            "a=x&a=y&b%5Bc%5D=1&s=1%20%262"
+        );
+        assert_eq!(
+            form(body.clone(), "COMMAS"),
+            "a=x%2Cy&b%5Bc%5D=1&s=1%20%262"
+        );
+        assert_eq!(
+            form(body, "BRACKETS"),
+            "a%5B%5D=x&a%5B%5D=y&b%5Bc%5D=1&s=1%20%262"
+        );
     }
 
     #[test]
@@ -256,7 +275,9 @@ mod tests {
         assert_eq!(r.url, "http://h/p?q=a%20b&r=1&r=2");
         assert_eq!(r.body, br#"{"k":"v"}"#);
         assert!(r.headers.contains(&("X-A".into(), "1".into())));
-        assert!(r.headers.contains(&("Content-Type".into(), "application/json".into())));
+        assert!(r
+            .headers
+            .contains(&("Content-Type".into(), "application/json".into())));
         assert!(build(&env, &json!({"ApiEndpoint": "http://h", "Method": "TRACE"})).is_err());
         assert!(build(&env, &json!({"Method": "GET"})).is_err());
     }

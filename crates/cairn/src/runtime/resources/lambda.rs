@@ -64,7 +64,11 @@ struct Invoked {
 }
 
 /// A task on a function ARN: the effective input is the event, the return value the result.
-pub(super) async fn invoke_function_arn(env: &ResourceEnv, arn: &str, parameters: &Value) -> Answer {
+pub(super) async fn invoke_function_arn(
+    env: &ResourceEnv,
+    arn: &str,
+    parameters: &Value,
+) -> Answer {
     let f = FunctionRef::parse(env, arn, None);
     match invoke(env, &f, parameters.to_string(), "RequestResponse").await {
         Ok(out) if out.payload.is_empty() => Answer::Succeeded("null".into()),
@@ -296,7 +300,11 @@ mod tests {
         let f = FunctionRef::parse(&env, "111122223333:function:g", Some("3"));
         assert_eq!(f.arn, "arn:aws:lambda:us-east-1:111122223333:function:g");
         assert_eq!(f.version(), "3");
-        let f = FunctionRef::parse(&env, "arn:aws:lambda:eu-west-1:111122223333:function:h:$LATEST", None);
+        let f = FunctionRef::parse(
+            &env,
+            "arn:aws:lambda:eu-west-1:111122223333:function:h:$LATEST",
+            None,
+        );
         assert_eq!(f.name, "h");
         assert_eq!(f.arn, "arn:aws:lambda:eu-west-1:111122223333:function:h");
     }

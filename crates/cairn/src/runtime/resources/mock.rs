@@ -47,21 +47,25 @@ pub(crate) struct MockConfig {
 impl MockConfig {
     pub(crate) fn load(path: &Path) -> anyhow::Result<MockConfig> {
         let doc = load_document(path)?;
-        MockConfig::from_json(&doc).with_context(|| format!("mock configuration {}", path.display()))
+        MockConfig::from_json(&doc)
+            .with_context(|| format!("mock configuration {}", path.display()))
     }
 
     fn from_json(doc: &Value) -> anyhow::Result<MockConfig> {
         let mut config = MockConfig::default();
         if let Some(responses) = doc.get("MockedResponses") {
-            let responses = responses.as_object().context("MockedResponses must be an object")?;
+            let responses = responses
+                .as_object()
+                .context("MockedResponses must be an object")?;
             for (name, by_attempt) in responses {
                 let by_attempt = by_attempt
                     .as_object()
                     .with_context(|| format!("MockedResponses.{name} must be an object"))?;
                 let mut list = Vec::new();
                 for (key, r) in by_attempt {
-                    let (first, last) = attempts(key)
-                        .with_context(|| format!("MockedResponses.{name}: bad attempt key '{key}'"))?;
+                    let (first, last) = attempts(key).with_context(|| {
+                        format!("MockedResponses.{name}: bad attempt key '{key}'")
+                    })?;
                     let outcome = match (r.get("Return"), r.get("Throw")) {
                         (Some(v), None) => Mocked::Return(v.clone()),
                         (None, Some(t)) => Mocked::Throw {
@@ -70,14 +74,20 @@ impl MockConfig {
                         },
                         _ => bail!("MockedResponses.{name}.{key}: give Return or Throw"),
                     };
-                    list.push(Response { first, last, outcome });
+                    list.push(Response {
+                        first,
+                        last,
+                        outcome,
+                    });
                 }
                 list.sort_by_key(|r| r.first);
                 config.responses.insert(name.clone(), list);
             }
         }
         if let Some(machines) = doc.get("StateMachines") {
-            let machines = machines.as_object().context("StateMachines must be an object")?;
+            let machines = machines
+                .as_object()
+                .context("StateMachines must be an object")?;
             for (machine, spec) in machines {
                 let Some(cases) = spec.get("TestCases").and_then(Value::as_object) else {
                     bail!("StateMachines.{machine} needs TestCases");

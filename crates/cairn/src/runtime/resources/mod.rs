@@ -73,7 +73,10 @@ pub(crate) enum Answer {
     Failed(TaskError),
     /// The request was accepted (`TaskSubmitted` with this JSON text); the final answer comes
     /// from `later`, or from SendTaskSuccess/SendTaskFailure when there is none.
-    Submitted { output: String, later: Option<Later> },
+    Submitted {
+        output: String,
+        later: Option<Later>,
+    },
 }
 
 impl Answer {
@@ -232,24 +235,24 @@ enum Kind<'a> {
     /// `arn:{p}:lambda:{r}:{a}:function:{name}[:{qualifier}]`
     Function,
     /// `arn:{p}:states:::{service}:{action}` (`aws-sdk:{id}` counts as the service).
-    Service { service: &'a str, action: &'a str },
+    Service {
+        service: &'a str,
+        action: &'a str,
+    },
     Other,
 }
 
 impl<'a> Kind<'a> {
     fn of(resource: &'a str) -> Kind<'a> {
         let parts: Vec<&str> = resource.splitn(7, ':').collect();
-        if parts.len() >= 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function"
-        {
+        if parts.len() >= 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" {
             return Kind::Function;
         }
         let Some((_, rest)) = resource.split_once(":states:::") else {
             return Kind::Other;
         };
-        let split = if rest.starts_with("aws-sdk:") {
-            rest["aws-sdk:".len()..]
-                .find(':')
-                .map(|i| i + "aws-sdk:".len())
+        let split = if let Some(sdk) = rest.strip_prefix("aws-sdk:") {
+            sdk.find(':').map(|i| i + "aws-sdk:".len())
         } else {
             rest.find(':')
         };
@@ -287,16 +290,17 @@ impl ResourceRunner {
         self.runtime.spawn(async move {
             let (input, later) = first_input(call.task, answer(&env, &call).await);
             let send = |input| {
-                writer.send(Command::Deliver {
+                // The writer is gone only when the engine has stopped.
+                let _ = writer.send(Command::Deliver {
                     execution_arn: call.execution_arn.clone(),
                     input,
                     reply: None,
-                })
+                });
             };
-            let _ = send(input);
+            send(input);
             if let Some(later) = later {
                 let (input, _) = first_input(call.task, later.await);
-                let _ = send(input);
+                send(input);
             }
         });
     }

@@ -59,7 +59,10 @@ pub(super) async fn optimized(
         Ok(v) => v,
         Err(e) => return Answer::Failed(optimized_error(&e, &ctx.request_id)),
     };
-    let execution_arn = started["executionArn"].as_str().unwrap_or_default().to_string();
+    let execution_arn = started["executionArn"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let response = start_response(&started, &ctx.request_id);
     match (version, callback) {
         (None, false) => Answer::json(&response),
@@ -110,7 +113,11 @@ fn call_api<'a>(
 
 fn app(env: &ResourceEnv) -> Option<App> {
     let engine = env.engine()?;
-    Some(App::new(engine.store.clone(), engine.config.clone(), engine))
+    Some(App::new(
+        engine.store.clone(),
+        engine.config.clone(),
+        engine,
+    ))
 }
 
 fn shutting_down() -> Answer {
@@ -120,7 +127,12 @@ fn shutting_down() -> Answer {
 /// Requests made for an execution carry its region (the parent's ARN names it).
 fn ctx_for(app: &App, call: &Invocation) -> Ctx {
     let mut ctx = Ctx::new(app);
-    if let Some(region) = call.execution_arn.split(':').nth(3).filter(|r| !r.is_empty()) {
+    if let Some(region) = call
+        .execution_arn
+        .split(':')
+        .nth(3)
+        .filter(|r| !r.is_empty())
+    {
         ctx.scope.region = region.to_string();
     }
     ctx
@@ -356,7 +368,10 @@ mod tests {
             ["ExecutionArn", "Input", "InputDetails", "Output", "Status"]
         );
         assert_eq!(sync_output(&d, 2)["Output"], json!({"a": 1}));
-        assert_eq!(sync_output(&d, 2)["InputDetails"], json!({"Included": true}));
+        assert_eq!(
+            sync_output(&d, 2)["InputDetails"],
+            json!({"Included": true})
+        );
     }
 
     #[test]
@@ -370,7 +385,13 @@ mod tests {
             state_name: String::new(),
         };
         assert_eq!(child_name(&call), child_name(&call));
-        assert_ne!(child_name(&call), child_name(&Invocation { task: 4, ..call.clone() }));
+        assert_ne!(
+            child_name(&call),
+            child_name(&Invocation {
+                task: 4,
+                ..call.clone()
+            })
+        );
         assert!(cairn_api::validate_name(&child_name(&call)).is_ok());
     }
 }
