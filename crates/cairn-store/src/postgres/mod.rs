@@ -59,7 +59,8 @@ mod tasks;
 
 use crate::records::*;
 use crate::{Inserted, Result, Store, StoreError};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::Connection;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -118,19 +119,26 @@ impl PostgresStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Database(format!("cannot start a tokio runtime: {e}")))?;
+        // One plain connection first: a wrong URL, password or database fails at once (a
+        // pool would retry until its acquire timeout), and it applies the migrations. The
+        // pool then opens connections as calls need them.
         let pool = runtime.block_on(async {
-            PgPoolOptions::new()
-                .max_connections(MAX_CONNECTIONS)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect_with(options)
-                .await
+            let mut conn = PgConnection::connect_with(&options).await?;
+            schema::migrate(&mut conn).await?;
+            conn.close().await?;
+            Ok::<_, StoreError>(
+                PgPoolOptions::new()
+                    .max_connections(MAX_CONNECTIONS)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_lazy_with(options),
+            )
         });
         let pool = match pool {
             Ok(pool) => pool,
             Err(e) => {
                 // Never blocks, so it is safe on any thread (see `Drop`).
                 runtime.shutdown_background();
-                return Err(e.into());
+                return Err(e);
             }
         };
         let store = PostgresStore {
@@ -138,7 +146,6 @@ impl PostgresStore {
             runtime: Some(runtime),
             token_key: OnceLock::new(),
         };
-        store.run(schema::migrate(&store.pool))?;
         Ok(store)
     }
 

@@ -7,7 +7,7 @@
 //! Must not: change a step once released; add a new step instead.
 
 use crate::{Result, StoreError};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection};
 
 /// Migration `i` (0-based) takes the schema from version `i` to `i + 1`.
 ///
@@ -135,8 +135,8 @@ pub const VERSION: i32 = MIGRATIONS.len() as i32;
 const LOCK_KEY: i32 = 0x6361_6972; // "cair"
 
 /// Bring the schema up to [`VERSION`]; refuse a schema written by a newer build.
-pub async fn migrate(pool: &PgPool) -> Result<()> {
-    let mut tx = pool.begin().await?;
+pub async fn migrate(conn: &mut PgConnection) -> Result<()> {
+    let mut tx = conn.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
         .bind(LOCK_KEY)
         .execute(&mut *tx)
