@@ -677,3 +677,22 @@ async fn library_shutdown_while_polling_strands_no_task() {
     stop.send(()).unwrap();
     next.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_a_command_that_cannot_start_fails_the_task() {
+    let server = TestServer::start_with(fast_config()).await;
+    let act = activity(&server, "cli-missing-program").await;
+    let sm = machine(&server, "missing", &act, json!({"TimeoutSeconds": 600})).await;
+    let arn = start(&server, &sm, json!({})).await;
+    let worker = cairn_worker(&server, &act, &[], &["/nonexistent/cairn-test-program"]);
+    let d = wait_done(&server, &arn).await;
+    assert_failed(&d, "Cairn.CommandNotStarted");
+    assert!(
+        d.cause()
+            .unwrap()
+            .contains("/nonexistent/cairn-test-program"),
+        "{:?}",
+        d.cause()
+    );
+    assert!(terminate(worker).await.success());
+}
