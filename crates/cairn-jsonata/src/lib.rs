@@ -5,7 +5,8 @@
 //! - [`evaluate`] runs it against [`Bindings`]: `$states`, the workflow variables, the
 //!   recorded time and entropy, and the [`Limits`] that stop runaway expressions.
 //! - [`is_expression`], [`evaluate_value`], [`evaluate_field`] and [`expect_type`] serve ASL
-//!   fields, with AWS's `States.QueryEvaluationError` causes in [`QueryError`].
+//!   fields, with AWS's `States.QueryEvaluationError` causes in [`QueryError`];
+//!   [`Template`] compiles a field's JSON once (and lists every syntax error for validation).
 //!
 //! ```
 //! use cairn_jsonata::{compile, evaluate_field, evaluate_value, expect_type, is_expression};
@@ -94,5 +95,5 @@ pub use evaluate::evaluate;
 pub use expression::{compile, Expression};
 pub use template::{
     evaluate_field, evaluate_value, expect_type, is_expression, type_name, ExpectedType,
-    QueryError, QueryErrorKind, QUERY_EVALUATION_ERROR,
+    QueryError, QueryErrorKind, Template, TemplateError, QUERY_EVALUATION_ERROR,
 };

@@ -175,6 +175,122 @@ pub fn evaluate_value(
     })
 }
 
+/// A JSON template (`Arguments`, `Output`, `Assign`, `ItemSelector` …) with every `{% %}`
+/// compiled once, for the interpreter to cache per state. `Send + Sync`.
+#[derive(Debug, Clone)]
+pub struct Template(Node);
+
+#[derive(Debug, Clone)]
+enum Node {
+    /// A subtree without expressions, kept as it is.
+    Literal(Value),
+    Expression(Box<Expression>),
+    Object(Vec<(String, Node)>),
+    Array(Vec<Node>),
+}
+
+/// A `{% %}` string of a template that does not compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    /// The field path (`Output/items/0`).
+    pub location: String,
+    /// The text between `{%` and `%}`.
+    pub expression: String,
+    pub error: JsonataError,
+}
+
+impl Template {
+    /// Compile every expression in `template`, the value of the field `field`. On failure,
+    /// every expression that does not compile, with its location (for static validation).
+    pub fn compile(template: &Value, field: &str) -> Result<Template, Vec<TemplateError>> {
+        let mut errors = Vec::new();
+        let node = compile_node(template, field, &mut errors);
+        if errors.is_empty() {
+            Ok(Template(node))
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Evaluate the template, as [`evaluate_value`] does.
+    pub fn evaluate(&self, bindings: &Bindings<'_>, field: &str) -> Result<Value, QueryError> {
+        evaluate_node(&self.0, bindings, field)
+    }
+}
+
+fn compile_node(value: &Value, location: &str, errors: &mut Vec<TemplateError>) -> Node {
+    jsonata_core::value::with_stack(|| match value {
+        Value::String(s) => match is_expression(s) {
+            Some(source) => match compile(source) {
+                Ok(expr) => Node::Expression(Box::new(expr)),
+                Err(error) => {
+                    errors.push(TemplateError {
+                        location: location.to_string(),
+                        expression: source.to_string(),
+                        error,
+                    });
+                    Node::Literal(Value::Null)
+                }
+            },
+            None => Node::Literal(value.clone()),
+        },
+        Value::Object(map) => {
+            let fields: Vec<(String, Node)> = map
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        compile_node(v, &format!("{location}/{k}"), errors),
+                    )
+                })
+                .collect();
+            if fields.iter().all(|(_, n)| matches!(n, Node::Literal(_))) {
+                Node::Literal(value.clone())
+            } else {
+                Node::Object(fields)
+            }
+        }
+        Value::Array(items) => {
+            let items: Vec<Node> = items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| compile_node(v, &format!("{location}/{i}"), errors))
+                .collect();
+            if items.iter().all(|n| matches!(n, Node::Literal(_))) {
+                Node::Literal(value.clone())
+            } else {
+                Node::Array(items)
+            }
+        }
+        _ => Node::Literal(value.clone()),
+    })
+}
+
+fn evaluate_node(
+    node: &Node,
+    bindings: &Bindings<'_>,
+    location: &str,
+) -> Result<Value, QueryError> {
+    jsonata_core::value::with_stack(|| match node {
+        Node::Literal(v) => Ok(v.clone()),
+        Node::Expression(expr) => evaluate_field(expr, bindings, location),
+        Node::Object(fields) => {
+            let mut out = Map::new();
+            for (key, node) in fields {
+                let value = evaluate_node(node, bindings, &format!("{location}/{key}"))?;
+                out.insert(key.clone(), value);
+            }
+            Ok(Value::Object(out))
+        }
+        Node::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, node)| evaluate_node(node, bindings, &format!("{location}/{i}")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+    })
+}
+
 /// The JSON type a field needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpectedType {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use cairn_jsonata::{
     compile, evaluate_field, evaluate_value, expect_type, is_expression, Bindings, ExpectedType,
-    QueryErrorKind, QUERY_EVALUATION_ERROR,
+    JsonataError, QueryErrorKind, Template, QUERY_EVALUATION_ERROR,
 };
 use serde_json::{json, Value};
 
@@ -300,4 +300,62 @@ fn states_always_comes_from_the_bindings() {
     let b = Bindings::new(&states).with_variables(&v);
     let out = evaluate_value(&json!("{% $states.input.who %}"), &b, "Output").unwrap();
     assert_eq!(out, json!("input"));
+}
+
+#[test]
+fn a_compiled_template_evaluates_as_the_walk_does() {
+    let states = json!({"input": {"a": [1, 2], "s": "x"}, "context": {}});
+    let b = Bindings::new(&states);
+    let template = json!({
+        "lit": {"deep": [1, "two", null]},
+        "sum": "{% $sum($states.input.a) %}",
+        "list": ["{% $states.input.s %}", 3, {"k": "{% $count($states.input.a) %}"}]
+    });
+    let compiled = Template::compile(&template, "Arguments").unwrap();
+    assert_eq!(
+        compiled.evaluate(&b, "Arguments").unwrap(),
+        evaluate_value(&template, &b, "Arguments").unwrap()
+    );
+    assert_eq!(
+        compiled.evaluate(&b, "Arguments").unwrap(),
+        json!({"lit": {"deep": [1, "two", null]}, "sum": 3, "list": ["x", 3, {"k": 2}]})
+    );
+    let err = Template::compile(&json!({"x": "{% $nope %}"}), "Output")
+        .unwrap()
+        .evaluate(&b, "Output")
+        .unwrap_err();
+    assert_eq!(err.location(), "Output/x");
+    assert_eq!(err.kind(), &QueryErrorKind::Undefined);
+}
+
+#[test]
+fn compiling_a_template_lists_every_syntax_error() {
+    let template = json!({
+        "ok": "{% 1 + 1 %}",
+        "bad": "{% 1 + %}",
+        "nested": ["{% $eval('1') %}", {"worse": "{% a ?? b %}"}]
+    });
+    let errors = Template::compile(&template, "Output").unwrap_err();
+    let found: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.location.as_str(), e.expression.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("Output/bad", "1 +"),
+            ("Output/nested/0", "$eval('1')"),
+            ("Output/nested/1/worse", "a ?? b"),
+        ]
+    );
+    assert_eq!(errors[0].error.code(), Some("S0207"));
+    assert!(errors
+        .iter()
+        .all(|e| matches!(e.error, JsonataError::Syntax { .. })));
+}
+
+#[test]
+fn a_template_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Template>();
 }
