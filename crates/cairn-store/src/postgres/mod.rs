@@ -19,10 +19,11 @@
 //!
 //! # Commit
 //!
-//! [`Store::commit`] is one transaction with at most one statement per table, each writing
-//! every row of the batch at once from arrays (`INSERT … SELECT … FROM UNNEST($1::text[], …)`).
-//! A batch of 50 steps costs the same handful of round trips as a batch of one. See
-//! [`commit`] for the order of the statements.
+//! [`Store::commit`] is **one statement**, and so one transaction and one round trip: each
+//! table the batch touches is written by one multi-row `INSERT`/`UPDATE`/`DELETE` that takes
+//! all of the batch's rows as arrays (`… SELECT … FROM UNNEST($1::text[], …)`), and these are
+//! the data-modifying CTEs of a single `WITH` statement. A batch of 50 steps costs one round
+//! trip, as does a batch of one. The order and merge rules are in `commit.rs`.
 //!
 //! # Partitions and leases (design for several nodes; not enforced yet)
 //!
