@@ -17,6 +17,7 @@ use crate::bindings::Bindings;
 use crate::error::JsonataError;
 use crate::expression::Expression;
 use crate::json::{from_jvalue, to_jvalue};
+use crate::replaced_builtins;
 use crate::uri;
 
 /// Evaluate `expr`; `Ok(None)` means the expression returned nothing (`undefined`).
@@ -54,6 +55,7 @@ pub(crate) fn evaluate_jvalue(
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut ev = Evaluator::with_options(ctx, options);
         aws_functions::register(&mut ev, &recorded)
+            .and_then(|()| replaced_builtins::register(&mut ev, &recorded))
             .and_then(|()| uri::register(&mut ev))
             .map_err(|e| JsonataError::from_evaluator(e.message()))?;
         ev.evaluate(expr.ast(), &JValue::Undefined)

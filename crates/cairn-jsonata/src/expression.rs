@@ -171,7 +171,7 @@ const JSONATA_BUILTINS: &[&str] = &[
 /// a call of this host function with the context in front.
 pub(crate) const PAD_IN_CONTEXT: &str = "__cairn_pad_in_context";
 
-/// Built-ins that Cairn replaces (see `uri` and `aws_functions`) whose jsonata-js signature
+/// Built-ins that Cairn replaces (see `uri` and `replaced_builtins`) whose jsonata-js signature
 /// reads the context when called without arguments (`url.$encodeUrl()`). A replacement does
 /// not see the context, so such a call is rewritten to pass it: `url.$encodeUrl($)`.
 const CONTEXT_BUILTINS: [&str; 5] = [

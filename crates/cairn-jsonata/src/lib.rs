@@ -86,6 +86,7 @@ mod error;
 mod evaluate;
 mod expression;
 mod json;
+mod replaced_builtins;
 mod template;
 mod uri;
 
