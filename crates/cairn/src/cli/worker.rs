@@ -89,9 +89,8 @@ struct Program {
 }
 
 async fn work(args: WorkerArgs) -> anyhow::Result<()> {
-    if !(args.heartbeat.is_finite() && args.heartbeat >= 0.0) {
-        anyhow::bail!("--heartbeat is a number of seconds ≥ 0");
-    }
+    let heartbeat = Duration::try_from_secs_f64(args.heartbeat)
+        .map_err(|_| anyhow::anyhow!("--heartbeat is a number of seconds ≥ 0"))?;
     // Listen before anything else, so an early signal is a graceful stop, not a kill.
     let (stop, interrupted) = signals()?;
     let activity_arn = resolve_activity(&args).await?;
@@ -108,7 +107,7 @@ async fn work(args: WorkerArgs) -> anyhow::Result<()> {
     });
     let mut worker = Worker::new(args.endpoint.clone(), activity_arn)
         .concurrency(args.concurrency)
-        .heartbeat(Duration::from_secs_f64(args.heartbeat))
+        .heartbeat(heartbeat)
         .region(args.region.clone());
     if let Some(name) = &args.name {
         worker = worker.name(name.clone());
