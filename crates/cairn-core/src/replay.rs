@@ -48,16 +48,38 @@ pub fn replay(
     while produced.len() < history.len() {
         let next = &history[produced.len()];
         check_prefix(history, &produced)?;
-        let input = derive_input(history, next, &timers).ok_or(ReplayError::NoInput(next.id))?;
-        if let Input::TimerFired { timer } = input {
-            timers.retain(|(t, _)| *t != timer);
-        }
         c.now_ms = next.timestamp_ms;
         c.entropy = entropy_of(exec.next_event_id);
-        let d = step(&mut exec, definition, input, &c);
-        if d.events.is_empty() && !matches!(next.event_type, EventType::ActivityStarted) {
-            return Err(ReplayError::NoInput(next.id));
-        }
+        let d = match derive_input(history, next) {
+            Some(input) => {
+                let d = step(&mut exec, definition, input, &c);
+                if d.events.is_empty() && next.event_type != EventType::ActivityStarted {
+                    return Err(ReplayError::NoInput(next.id));
+                }
+                d
+            }
+            // Not caused from outside: a timer fired. Which one shows in the event it
+            // caused, so try the live timers, earliest first.
+            None => {
+                let mut candidates = timers.clone();
+                candidates.sort_by_key(|(t, at)| (*at, *t));
+                let mut found = None;
+                for (timer, _) in candidates {
+                    let mut attempt = exec.clone();
+                    let d = step(&mut attempt, definition, Input::TimerFired { timer }, &c);
+                    if d.events.first() == Some(next) {
+                        timers.retain(|(t, _)| *t != timer);
+                        found = Some((attempt, d));
+                        break;
+                    }
+                }
+                let Some((attempt, d)) = found else {
+                    return Err(ReplayError::NoInput(next.id));
+                };
+                exec = attempt;
+                d
+            }
+        };
         track_timers(&mut timers, &d.effects);
         produced.extend(d.events);
     }
@@ -101,12 +123,9 @@ fn detail<'e>(e: &'e HistoryEvent, key: &str) -> Option<&'e str> {
     e.details.as_ref()?.get(key)?.as_str()
 }
 
-/// The input that caused `event` (the first event of a step).
-fn derive_input(
-    history: &[HistoryEvent],
-    event: &HistoryEvent,
-    timers: &[(u64, i64)],
-) -> Option<Input> {
+/// The external input that caused `event` (the first event of a step); `None` when the
+/// event was caused by a timer.
+fn derive_input(history: &[HistoryEvent], event: &HistoryEvent) -> Option<Input> {
     let task = event.previous_event_id;
     let owned = |k: &str| detail(event, k).map(str::to_string);
     Some(match event.event_type {
@@ -135,14 +154,7 @@ fn derive_input(
             error: owned("error"),
             cause: owned("cause"),
         },
-        // Everything else starts a step only when a timer fires: the earliest due one.
-        _ => {
-            let (timer, _) = timers
-                .iter()
-                .filter(|(_, at)| *at <= event.timestamp_ms)
-                .min_by_key(|(t, at)| (*at, *t))?;
-            Input::TimerFired { timer: *timer }
-        }
+        _ => return None,
     })
 }
 

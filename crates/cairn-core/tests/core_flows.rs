@@ -1088,3 +1088,62 @@ fn a_retried_callback_task_gets_a_fresh_token_and_retry_count() {
     });
     assert_eq!(d.exec.status, ExecutionStatus::Succeeded);
 }
+
+#[test]
+fn map_iteration_timeout_aborts_the_running_siblings() {
+    let mut d = Driver::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": ACT,
+                "TimeoutSeconds": 5, "End": true}}}}}}),
+        "[1,2,3,4]",
+    );
+    // Every iteration waits; their timeouts are all due at once, iteration 0's first.
+    assert!(d.fire_next_timer());
+    let types = d.types();
+    let tail: Vec<&str> = types[types.len() - 11..].to_vec();
+    assert_eq!(
+        tail,
+        [
+            "ActivityTimedOut",
+            "MapIterationFailed",
+            "TaskStateAborted",
+            "MapIterationAborted",
+            "TaskStateAborted",
+            "MapIterationAborted",
+            "TaskStateAborted",
+            "MapIterationAborted",
+            "TaskStateAborted",
+            "MapStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+    let timed_out = d.history[types.len() - 11].id;
+    for e in &d.history[types.len() - 10..types.len() - 1] {
+        assert_eq!(
+            e.previous_event_id, timed_out,
+            "{:?} points at the failing event",
+            e.event_type
+        );
+    }
+    assert_eq!(d.exec.error.as_deref(), Some("States.Timeout"));
+    // Every sibling task is withdrawn, every timer cancelled.
+    let cancelled = d
+        .effects
+        .iter()
+        .filter(|e| matches!(e, cairn_core::Effect::CancelTask { .. }))
+        .count();
+    assert_eq!(cancelled, 4);
+    assert!(d.timers.is_empty());
+    // MapIterationStarted events all point at MapStateStarted.
+    let started = d
+        .history
+        .iter()
+        .find(|e| e.event_type == EventType::MapStateStarted)
+        .unwrap()
+        .id;
+    assert!(d
+        .history
+        .iter()
+        .filter(|e| e.event_type == EventType::MapIterationStarted)
+        .all(|e| e.previous_event_id == started));
+}

@@ -93,6 +93,9 @@ impl Driver {
     }
 
     pub fn feed(&mut self, input: Input) -> Decision {
+        if let Input::TimerFired { timer } = input {
+            self.timers.retain(|(t, _)| *t != timer);
+        }
         let c = ctx(self.now, self.exec.next_event_id, &self.world);
         let d = step(&mut self.exec, &self.def, input, &c);
         self.absorb(d)
