@@ -1,6 +1,18 @@
-//! The query-language seam. Every state's data flow goes through [`for_state`]: JSONPath
-//! states use `dataflow.rs`; JSONata states are refused for now with `States.Runtime`
-//! (a JSONata engine will slot in here behind the same entry point).
+//! The query-language seam. [`for_state`] decides how a state's fields are evaluated:
+//! JSONPath states use `dataflow.rs` (paths, payload templates, intrinsics); JSONata states
+//! are refused for now with `States.Runtime` when entered (`run.rs`, `enter_state`), and
+//! every `Dynamic::Expr` field answers [`JSONATA_UNSUPPORTED`].
+//!
+//! Where a JSONata evaluator slots in (each is one function today, all JSONPath):
+//! - state input of the work: `task.rs` `task_parameters` (→ `Arguments`),
+//!   `parallel.rs` `fan_out_parallel`, `map.rs` `fan_out_map`/`item_inputs` (→ `Items`,
+//!   `ItemSelector`);
+//! - state output: `run.rs` `complete_with_result`, `pass.rs`, `choice.rs`, `wait.rs`,
+//!   `terminal.rs` (→ `Output`), and `run.rs` `on_failure` for catchers (→ catcher `Output`);
+//! - `Assign` everywhere above (→ `{% %}` values, `$states.*`);
+//! - `choice.rs` `holds` (→ `Condition`), `wait.rs` `fire_at` (→ `Seconds`/`Timestamp`),
+//!   `task.rs` `seconds` and `map.rs` `map_number`/`tolerance` (→ numeric expressions);
+//! - `EvaluationFailed` events (HISTORY.md §4.2) would be written by those call sites.
 
 use cairn_asl::{QueryLanguage, State};
 
