@@ -116,6 +116,15 @@ impl Details {
         }
         self
     }
+    /// `taskCredentials: {"roleArn": …}` when the Task has `Credentials`.
+    pub fn credentials(mut self, role_arn: Option<&str>) -> Self {
+        if let Some(role) = role_arn {
+            let mut m = Map::with_capacity(1);
+            m.insert("roleArn".into(), Value::String(role.into()));
+            self.0.insert("taskCredentials".into(), Value::Object(m));
+        }
+        self
+    }
     pub fn error_cause(self, error: Option<&str>, cause: Option<&str>) -> Self {
         self.opt_str("error", error).opt_str("cause", cause)
     }

@@ -58,21 +58,34 @@ impl<'a> Run<'a> {
 
     /// InputPath and Parameters for one attempt. Evaluated again on every retry, so that
     /// `$$.State.RetryCount` and the new attempt's `$$.Task.Token` are current.
-    fn task_parameters(&self, tid: u32) -> Result<Value, Failure> {
+    /// Also returns the role of `Credentials` (a template over the effective input).
+    fn task_parameters(&self, tid: u32) -> Result<(Value, Option<String>), Failure> {
         let st = self.state(tid);
+        let task = task_def(st);
         // `$$.Task` exists only for callback tasks (observed absent for request/response).
-        let token = task_def(st)
+        let token = task
             .resource
             .ends_with(".waitForTaskToken")
             .then(|| self.next_token(tid));
         let raw = self.m.thread(tid).input.clone();
         let ev = self.eval(tid, st, token.as_deref(), None);
-        ev.input_path(st.input_path.as_deref(), raw)
-            .and_then(|eff| match &st.parameters {
-                Some(p) => ev.template(p, &eff, "Parameters"),
-                None => Ok(eff),
-            })
-            .map_err(|e| self.path_failure(tid, e))
+        (|| {
+            let effective = ev.input_path(st.input_path.as_deref(), raw)?;
+            let role = match &task.credentials {
+                Some(c) => ev
+                    .template(c, &effective, "Credentials")?
+                    .get("RoleArn")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                None => None,
+            };
+            let params = match &st.parameters {
+                Some(p) => ev.template(p, &effective, "Parameters")?,
+                None => effective,
+            };
+            Ok((params, role))
+        })()
+        .map_err(|e| self.path_failure(tid, e))
     }
 
     /// The token the next scheduled task of this thread will get.
@@ -117,10 +130,13 @@ impl<'a> Run<'a> {
     pub(crate) fn schedule_task(&mut self, tid: u32) -> Step {
         let st = self.state(tid);
         let task = task_def(st);
-        match self.task_parameters(tid) {
-            Ok(params) => self.m.thread_mut(tid).effective = params,
+        let role = match self.task_parameters(tid) {
+            Ok((params, role)) => {
+                self.m.thread_mut(tid).effective = params;
+                role
+            }
             Err(f) => return Step::Fail(f),
-        }
+        };
         let (timeout, heartbeat) = match self
             .seconds(tid, &task.timeout_seconds)
             .and_then(|t| Ok((t, self.seconds(tid, &task.heartbeat_seconds)?)))
@@ -173,6 +189,7 @@ impl<'a> Run<'a> {
                         .str("resource", task.resource.as_str())
                         .input(text)
                         .opt_num("timeoutInSeconds", timeout)
+                        .credentials(role.as_deref())
                         .done(),
                 );
                 self.emit_in(tid, EventType::LambdaFunctionStarted, None);
@@ -199,6 +216,7 @@ impl<'a> Run<'a> {
                         .str("parameters", text)
                         .opt_num("timeoutInSeconds", timeout)
                         .opt_num("heartbeatInSeconds", heartbeat)
+                        .credentials(role.as_deref())
                         .done(),
                 );
                 self.emit_in(

@@ -1147,3 +1147,27 @@ fn map_iteration_timeout_aborts_the_running_siblings() {
         .filter(|e| e.event_type == EventType::MapIterationStarted)
         .all(|e| e.previous_event_id == started));
 }
+
+#[test]
+fn task_credentials_appear_in_the_scheduled_event() {
+    let d = Driver::start(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Credentials": {"RoleArn.$": "$.role"}, "End": true}}}),
+        r#"{"role": "arn:aws:iam::111122223333:role/x"}"#,
+    );
+    let scheduled = d
+        .history
+        .iter()
+        .find(|e| e.event_type == EventType::TaskScheduled)
+        .unwrap();
+    assert_eq!(
+        scheduled.details.as_ref().unwrap()["taskCredentials"],
+        json!({"roleArn": "arn:aws:iam::111122223333:role/x"})
+    );
+    let d = Driver::start(activity_machine(json!({})), "{}");
+    assert!(!d.history[2]
+        .details
+        .as_ref()
+        .unwrap()
+        .contains_key("taskCredentials"));
+}
