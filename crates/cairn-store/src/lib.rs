@@ -116,6 +116,21 @@ pub trait Store: Send + Sync + 'static {
     /// that no two callers get the same task. Duty: a taken task stays recorded (with its
     /// `taken` flag) until the execution withdraws it, so a restart does not hand it out twice.
     fn claim_activity_task(&self, activity_arn: &str) -> Result<Option<ActivityTaskRecord>>;
+    /// Up to `limit` of the oldest untaken tasks of an activity (FIFO), **without** taking
+    /// them, for a caller that takes a task in the same commit that records its hand-out
+    /// (listing it in [`Batch::taken_tasks`] beside the `ActivityStarted` event): then a task
+    /// is never marked taken unless its hand-out is durable too, and a crash in between
+    /// leaves it queued. `Ok(None)`: this store does not take tasks that way (a store shared
+    /// by several nodes), use [`Store::claim_activity_task`].
+    fn peek_activity_tasks(
+        &self,
+        activity_arn: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<ActivityTaskRecord>>> {
+        let _ = (activity_arn, limit);
+        Ok(None)
+    }
+
     /// Put a task back at its original queue position (a poller disconnected before the
     /// hand-out could be recorded in the history).
     fn release_activity_task(&self, execution_arn: &str, task: u64) -> Result<()>;

@@ -122,6 +122,9 @@ pub struct Batch {
     pub activity_tasks: Vec<ActivityTaskRecord>,
     /// (execution ARN, task id) of tasks to delete; an unknown one is ignored.
     pub withdrawn_tasks: Vec<(String, u64)>,
+    /// (execution ARN, task id) of queued tasks handed to a worker by this batch: marked
+    /// taken (see `Store::peek_activity_tasks`). Only stores that peek receive these.
+    pub taken_tasks: Vec<(String, u64)>,
     /// Timers to add; adding an existing (execution, timer) moves it to the new time.
     pub timers: Vec<TimerRecord>,
     /// (execution ARN, timer id) of timers to delete; an unknown one is ignored.
@@ -134,6 +137,7 @@ impl Batch {
             && self.events.is_empty()
             && self.activity_tasks.is_empty()
             && self.withdrawn_tasks.is_empty()
+            && self.taken_tasks.is_empty()
             && self.timers.is_empty()
             && self.cancelled_timers.is_empty()
     }

@@ -81,6 +81,10 @@ pub const CASES: &[(&str, Case)] = &[
     ),
     ("claim_takes_the_oldest_task", claim_takes_the_oldest_task),
     (
+        "peeked_tasks_are_taken_by_the_commit_that_hands_them_out",
+        peeked_tasks_are_taken_by_the_commit_that_hands_them_out,
+    ),
+    (
         "concurrent_claimers_never_share_a_task",
         concurrent_claimers_never_share_a_task,
     ),
@@ -133,6 +137,7 @@ macro_rules! store_suite {
             failed_batch_leaves_nothing_behind,
             batch_removals_follow_additions,
             claim_takes_the_oldest_task,
+            peeked_tasks_are_taken_by_the_commit_that_hands_them_out,
             concurrent_claimers_never_share_a_task,
             release_puts_a_task_back_in_place,
             withdrawn_tasks_are_gone,
@@ -785,6 +790,7 @@ pub fn failed_batch_leaves_nothing_behind(db: &dyn Database) {
         events: vec![event(&f, 1), event(&e, 2), event(&e, 3), event(&e, 1)],
         activity_tasks: vec![task(&a, &f, 2)],
         withdrawn_tasks: vec![(e.arn.clone(), 1)],
+        taken_tasks: vec![(e.arn.clone(), 1)],
         timers: vec![timer(&f, 7, 10)],
         cancelled_timers: vec![(e.arn.clone(), 1)],
     };
@@ -859,6 +865,51 @@ pub fn batch_removals_follow_additions(db: &dyn Database) {
 }
 
 // ---- activity tasks -----------------------------------------------------------------------
+
+/// Stores that peek (`peek_activity_tasks` answers `Some`) show the oldest untaken tasks
+/// without taking them; a commit that lists one in `taken_tasks` takes it, and nothing else
+/// does. Stores that do not peek must say so with `None`.
+pub fn peeked_tasks_are_taken_by_the_commit_that_hands_them_out(db: &dyn Database) {
+    let store = db.open();
+    let resize = activity("resize");
+    let e = execution("m", "e", 1);
+    let mut first = start(&e, 1);
+    first.activity_tasks = vec![
+        task(&resize, &e, 5),
+        task(&resize, &e, 2),
+        task(&resize, &e, 7),
+    ];
+    store.commit(&first).unwrap();
+    let Some(peeked) = store.peek_activity_tasks(&resize.arn, 2).unwrap() else {
+        return; // this store takes tasks with claim_activity_task only
+    };
+    let ids = |tasks: &[ActivityTaskRecord]| tasks.iter().map(|t| t.task).collect::<Vec<_>>();
+    assert_eq!(ids(&peeked), vec![5, 2], "FIFO, limited");
+    assert!(peeked.iter().all(|t| !t.taken));
+    // Peeking takes nothing.
+    let again = store.peek_activity_tasks(&resize.arn, 10).unwrap().unwrap();
+    assert_eq!(ids(&again), vec![5, 2, 7]);
+    // The commit that records the hand-out takes the task.
+    let handed = Batch {
+        events: vec![event(&e, 2)],
+        taken_tasks: vec![(e.arn.clone(), 5)],
+        ..Batch::default()
+    };
+    store.commit(&handed).unwrap();
+    let after = store.peek_activity_tasks(&resize.arn, 10).unwrap().unwrap();
+    assert_eq!(ids(&after), vec![2, 7]);
+    let claimed = store.claim_activity_task(&resize.arn).unwrap().unwrap();
+    assert_eq!(claimed.task, 2, "a taken task is not claimed again");
+    // A failed commit takes nothing.
+    let failing = Batch {
+        events: vec![event(&e, 2)], // exists already
+        taken_tasks: vec![(e.arn.clone(), 7)],
+        ..Batch::default()
+    };
+    assert!(store.commit(&failing).is_err());
+    let left = store.peek_activity_tasks(&resize.arn, 10).unwrap().unwrap();
+    assert_eq!(ids(&left), vec![7]);
+}
 
 pub fn claim_takes_the_oldest_task(db: &dyn Database) {
     let store = db.open();

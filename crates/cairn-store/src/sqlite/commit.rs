@@ -84,6 +84,13 @@ pub fn apply(conn: &Connection, batch: &Batch) -> Result<()> {
         ])?;
     }
 
+    let mut take = conn.prepare_cached(
+        "UPDATE activity_tasks SET taken = 1 WHERE execution_arn = ?1 AND task = ?2",
+    )?;
+    for (execution, task) in &batch.taken_tasks {
+        take.execute(params![execution, int("task id", *task)?])?;
+    }
+
     let mut withdraw =
         conn.prepare_cached("DELETE FROM activity_tasks WHERE execution_arn = ?1 AND task = ?2")?;
     for (execution, task) in &batch.withdrawn_tasks {

@@ -293,6 +293,15 @@ impl Store for SqliteStore {
         self.write(SMALL_WRITE, |tx| tasks::claim(tx, activity_arn))
     }
 
+    fn peek_activity_tasks(
+        &self,
+        activity_arn: &str,
+        n: usize,
+    ) -> Result<Option<Vec<ActivityTaskRecord>>> {
+        self.read(|conn| tasks::peek(conn, activity_arn, limit(n)))
+            .map(Some)
+    }
+
     fn release_activity_task(&self, execution_arn: &str, task: u64) -> Result<()> {
         self.write(SMALL_WRITE, |tx| tasks::release(tx, execution_arn, task))
     }

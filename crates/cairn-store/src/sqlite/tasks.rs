@@ -30,6 +30,27 @@ pub fn claim(conn: &Connection, activity_arn: &str) -> Result<Option<ActivityTas
     Ok(task)
 }
 
+/// The oldest untaken tasks of the activity, without taking them.
+pub fn peek(conn: &Connection, activity_arn: &str, limit: i64) -> Result<Vec<ActivityTaskRecord>> {
+    query_all(
+        conn,
+        "SELECT activity_arn, execution_arn, task, token, input, scheduled_ms, taken \
+         FROM activity_tasks WHERE activity_arn = ?1 AND taken = 0 ORDER BY seq LIMIT ?2",
+        params![activity_arn, limit],
+        |r| {
+            Ok(ActivityTaskRecord {
+                activity_arn: r.get(0)?,
+                execution_arn: r.get(1)?,
+                task: uint("task id", r.get(2)?)?,
+                token: r.get(3)?,
+                input: r.get(4)?,
+                scheduled_ms: r.get(5)?,
+                taken: r.get(6)?,
+            })
+        },
+    )
+}
+
 /// Mark the task untaken; its rowid, and so its queue position, is unchanged.
 pub fn release(conn: &Connection, execution_arn: &str, task: u64) -> Result<()> {
     conn.prepare_cached(

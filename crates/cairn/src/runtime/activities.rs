@@ -1,13 +1,11 @@
 //! Activity task dispatch: GetActivityTask long polls.
 //!
-//! Tasks are durable rows (FIFO per activity) written by the writer's commit. A poller first
-//! tries to claim one; if none is queued it parks on the activity's `Notify` until the
-//! writer commits a new task (`wake`) or its wait runs out. No busy polling: a parked poller
-//! costs a future and nothing else. A claimed task becomes the worker's only once
-//! `ActivityStarted` is committed; a task the execution no longer wants is skipped.
+//! Tasks are durable rows (FIFO per activity) written by the writer's commit. A poller asks
+//! the writer to claim one (the claim and its `ActivityStarted` commit together); if none is
+//! queued it parks on the activity's `Notify` until the writer commits a new task (`wake`)
+//! or its wait runs out. No busy polling: a parked poller costs a future and nothing else.
 
 use super::Engine;
-use cairn_core::{Input, Outcome};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -93,25 +91,8 @@ pub async fn poll(
         let notified = queue.notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        while let Some(task) = store
-            .claim_activity_task(activity_arn)
-            .map_err(super::EngineError::from)?
-        {
-            let started = Input::ActivityStarted {
-                task: task.task,
-                worker_name: worker_name.clone(),
-            };
-            match engine.deliver(task.execution_arn.clone(), started).await {
-                Ok(Outcome::Applied) => {
-                    return Ok(Some(super::ActivityTask {
-                        token: task.token,
-                        input: task.input,
-                    }))
-                }
-                // The execution no longer wants it (stopped, timed out): take the next one.
-                Ok(_) | Err(super::EngineError::NoSuchExecution(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
+        if let Some(task) = engine.claim(activity_arn, worker_name.clone()).await? {
+            return Ok(Some(task));
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
             return Ok(None);

@@ -172,6 +172,21 @@ impl Engine {
             .map_err(|e| e.to_string())
     }
 
+    /// Ask the writer for the oldest queued task of an activity (see `writer::Command::Claim`).
+    async fn claim(
+        &self,
+        activity_arn: &str,
+        worker_name: Option<String>,
+    ) -> Result<Option<ActivityTask>, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(writer::Command::Claim {
+            activity_arn: activity_arn.to_string(),
+            worker_name,
+            reply,
+        })?;
+        rx.await.map_err(|_| EngineError::ShuttingDown)?
+    }
+
     fn send(&self, command: writer::Command) -> Result<(), EngineError> {
         self.commands
             .send(command)

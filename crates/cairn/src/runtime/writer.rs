@@ -9,7 +9,7 @@
 use super::activities::Dispatch;
 use super::resources::{self, ResourceRunner};
 use super::timers::TimerService;
-use super::EngineError;
+use super::{ActivityTask, EngineError};
 use crate::config::Config;
 use cairn_asl::StateMachine;
 use cairn_core::{Ctx, Decision, Effect, Execution, ExecutionInfo, Input, Outcome, World};
@@ -31,6 +31,13 @@ pub enum Command {
         execution_arn: String,
         input: Input,
         reply: Option<oneshot::Sender<Result<Outcome, EngineError>>>,
+    },
+    /// GetActivityTask: hand the oldest queued task of the activity to this worker, if any.
+    /// Answered after the commit that records `ActivityStarted`.
+    Claim {
+        activity_arn: String,
+        worker_name: Option<String>,
+        reply: oneshot::Sender<Result<Option<ActivityTask>, EngineError>>,
     },
     /// Answer once the execution has closed (at once if it already has, or is unknown).
     Watch {
@@ -117,6 +124,12 @@ struct Pending {
         Option<oneshot::Sender<Result<Outcome, EngineError>>>,
         Outcome,
     )>,
+    claim_replies: Vec<(
+        oneshot::Sender<Result<Option<ActivityTask>, EngineError>>,
+        Option<ActivityTask>,
+    )>,
+    /// Tasks this batch handed out or found stale: not to be peeked again before the commit.
+    claimed: HashSet<(String, u64)>,
     after_commit: Vec<(String, Effect)>,
 }
 
@@ -189,6 +202,16 @@ impl Writer {
                             }
                         }
                     },
+                    Command::Claim {
+                        activity_arn,
+                        worker_name,
+                        reply,
+                    } => match self.claim(&activity_arn, worker_name, &mut pending) {
+                        Ok(task) => pending.claim_replies.push((reply, task)),
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    },
                     Command::Watch {
                         execution_arn,
                         reply,
@@ -200,6 +223,55 @@ impl Writer {
             if shutdown {
                 return;
             }
+        }
+    }
+
+    /// Take the oldest queued task of an activity for a worker: `ActivityStarted` goes into
+    /// this batch, and with stores that peek the task is marked taken by the same commit.
+    /// Tasks whose execution no longer wants them (stopped, timed out, gone) are withdrawn.
+    fn claim(
+        &mut self,
+        activity_arn: &str,
+        worker_name: Option<String>,
+        pending: &mut Pending,
+    ) -> Result<Option<ActivityTask>, EngineError> {
+        loop {
+            let peek = pending.claimed.len() + 4;
+            let (candidates, in_batch) = match self.store.peek_activity_tasks(activity_arn, peek)? {
+                Some(tasks) => (tasks, true),
+                None => match self.store.claim_activity_task(activity_arn)? {
+                    Some(task) => (vec![task], false),
+                    None => return Ok(None),
+                },
+            };
+            let Some(task) = candidates
+                .into_iter()
+                .find(|t| !pending.claimed.contains(&(t.execution_arn.clone(), t.task)))
+            else {
+                return Ok(None);
+            };
+            let key = (task.execution_arn.clone(), task.task);
+            pending.claimed.insert(key.clone());
+            let started = Input::ActivityStarted {
+                task: task.task,
+                worker_name: worker_name.clone(),
+            };
+            let outcome = match self.deliver(&task.execution_arn, started, pending) {
+                Ok(outcome) => outcome,
+                Err(EngineError::NoSuchExecution(_)) => Outcome::NotRunning,
+                Err(e) => return Err(e),
+            };
+            if outcome == Outcome::Applied {
+                if in_batch {
+                    pending.batch.taken_tasks.push(key);
+                }
+                return Ok(Some(ActivityTask {
+                    token: task.token,
+                    input: task.input,
+                }));
+            }
+            // A leftover the execution no longer wants: remove it from the queue.
+            pending.batch.withdrawn_tasks.push(key);
         }
     }
 
@@ -450,6 +522,11 @@ impl Writer {
                     ))));
                 }
             }
+            for (reply, _) in pending.claim_replies {
+                let _ = reply.send(Err(EngineError::Store(cairn_store::StoreError::Database(
+                    e.to_string(),
+                ))));
+            }
             return;
         }
         for (reply, result) in pending.start_replies {
@@ -460,11 +537,17 @@ impl Writer {
                 let _ = r.send(Ok(outcome));
             }
         }
+        for (reply, task) in pending.claim_replies {
+            // A poller that went away meanwhile cannot be given its task; the task stays with
+            // its execution as started, and its timeouts apply.
+            let _ = reply.send(Ok(task));
+        }
         for (arn, effect) in pending.after_commit {
             match effect {
                 Effect::ScheduleActivity { activity_arn, .. } => self.dispatch.wake(&activity_arn),
                 Effect::StartTimer { timer, fire_at_ms } => self.timers.arm(arn, timer, fire_at_ms),
-                Effect::CancelTimer { .. } | Effect::CancelTask { .. } => {}
+                Effect::CancelTimer { .. } => {}
+                Effect::CancelTask { task } => self.resources.cancel(&arn, task),
                 Effect::InvokeResource {
                     task,
                     resource,
