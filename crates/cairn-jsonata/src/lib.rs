@@ -42,7 +42,9 @@
 //! Invariant: no clock, no operating-system randomness, no I/O, no tokio. Time and entropy
 //! come from [`Bindings`], so replaying a history reproduces every value bit for bit. The
 //! one exception is the time budget, which can only turn a run into a
-//! [`JsonataError::LimitExceeded`], never change a successful result.
+//! [`JsonataError::LimitExceeded`], never change a successful result. jsonata-core links
+//! chrono's clock and rand's system generator; every built-in that reaches them (`$now`,
+//! `$millis`, `$random`, `$shuffle`, `$toMillis` with a partial picture) is replaced here.
 //!
 //! # Where AWS, jsonata-js and jsonata-core differ, and what Cairn does
 //!
