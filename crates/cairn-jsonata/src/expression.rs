@@ -18,6 +18,8 @@ pub struct Expression {
     ast: AstNode,
     /// Names of the `$variables` the expression mentions (without `$`), `states` included.
     reads: BTreeSet<String>,
+    /// Names the expression binds itself (`$x := …`, lambda parameters).
+    bound: BTreeSet<String>,
     /// The one JSONata built-in the expression calls or passes, if there is exactly one: the
     /// function a signature error (T0410, T0412) comes from.
     sole_builtin: Option<String>,
@@ -31,6 +33,15 @@ impl Expression {
 
     pub(crate) fn ast(&self) -> &AstNode {
         &self.ast
+    }
+
+    /// The workflow variables the expression reads: the `$names` it mentions, less `$states`
+    /// and the names it binds itself. For `DescribeStateMachine`'s `variableReferences`.
+    pub fn workflow_variables(&self) -> impl Iterator<Item = &str> {
+        self.reads
+            .iter()
+            .filter(|n| *n != "states" && !self.bound.contains(*n))
+            .map(String::as_str)
     }
 
     pub(crate) fn sole_builtin(&self) -> Option<&str> {
@@ -80,6 +91,7 @@ pub fn compile(source: &str) -> Result<Expression, JsonataError> {
         source: source.to_string(),
         ast,
         reads: w.reads,
+        bound: w.bound,
         sole_builtin,
     })
 }
@@ -350,5 +362,7 @@ mod tests {
             assert!(names.contains(&n), "{n} missing from {names:?}");
         }
         assert!(!names.contains(&"map"), "{names:?}");
+        let workflow: Vec<&str> = e.workflow_variables().collect();
+        assert_eq!(workflow, ["k", "list", "total"]);
     }
 }
