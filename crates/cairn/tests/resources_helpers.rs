@@ -55,6 +55,23 @@ pub async fn wait_done(server: &TestServer, arn: &str) -> DescribeExecutionOutpu
     }
 }
 
+/// Wait until an execution that something else starts exists, then until it ends.
+pub async fn wait_started_and_done(server: &TestServer, arn: &str) -> DescribeExecutionOutput {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server
+        .client
+        .describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "{arn} never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    wait_done(server, arn).await
+}
+
 /// Start and wait for the end.
 pub async fn run(server: &TestServer, sm: &str, input: Value) -> (String, DescribeExecutionOutput) {
     let arn = start(server, sm, input).await;

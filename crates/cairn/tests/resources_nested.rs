@@ -64,7 +64,7 @@ async fn request_response_starts_the_child() {
         child_arn.ends_with(":execution:child-pass:kid"),
         "{child_arn}"
     );
-    let c = wait_done(&server, child_arn).await;
+    let c = wait_started_and_done(&server, child_arn).await;
     assert_eq!(c.status().as_str(), "SUCCEEDED");
     let child_input: Value = serde_json::from_str(c.input().unwrap()).unwrap();
     assert_eq!(
@@ -194,6 +194,46 @@ async fn sync_child_abort_fails_the_task() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_parent_stops_a_sync_child() {
+    let server = server().await;
+    let child = machine(
+        &server,
+        "child-long",
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100000, "End": true}}}),
+    )
+    .await;
+    let sm = machine(
+        &server,
+        "parent-stopped",
+        parent(
+            "arn:aws:states:::states:startExecution.sync",
+            json!({"StateMachineArn": child, "Name": "orphan"}),
+        ),
+    )
+    .await;
+    let arn = start(&server, &sm, json!({})).await;
+    let child_arn = child.replace(":stateMachine:", ":execution:") + ":orphan";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !history_types(&server, &arn)
+        .await
+        .contains(&"TaskSubmitted".to_string())
+    {
+        assert!(Instant::now() < deadline, "the child never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server
+        .client
+        .stop_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wait_done(&server, &arn).await.status().as_str(), "ABORTED");
+    let c = wait_done(&server, &child_arn).await;
+    assert_eq!(c.status().as_str(), "ABORTED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_for_task_token_lets_the_child_answer() {
     let server = server().await;
     let child = child_pass(&server).await;
@@ -209,7 +249,7 @@ async fn wait_for_task_token_lets_the_child_answer() {
     .await;
     let arn = start(&server, &sm, json!({})).await;
     let child_arn = child.replace(":stateMachine:", ":execution:") + ":callback-child";
-    let c = wait_done(&server, &child_arn).await;
+    let c = wait_started_and_done(&server, &child_arn).await;
     let token = serde_json::from_str::<Value>(c.input().unwrap()).unwrap()["token"]
         .as_str()
         .unwrap()

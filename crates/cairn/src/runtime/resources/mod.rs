@@ -29,9 +29,10 @@ use super::Engine;
 use crate::config::Config;
 use cairn_core::Input;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tokio::sync::mpsc;
 
 /// One invocation of a Task resource, as the interpreter asked for it.
@@ -72,10 +73,12 @@ pub(crate) enum Answer {
     Succeeded(String),
     Failed(TaskError),
     /// The request was accepted (`TaskSubmitted` with this JSON text); the final answer comes
-    /// from `later`, or from SendTaskSuccess/SendTaskFailure when there is none.
+    /// from `later`, or from SendTaskSuccess/SendTaskFailure when there is none. `child` is
+    /// the nested execution a `.sync` task waits for (stopped if the task is cancelled).
     Submitted {
         output: String,
         later: Option<Later>,
+        child: Option<String>,
     },
 }
 
@@ -168,9 +171,10 @@ pub async fn run(env: &ResourceEnv, call: &Invocation) -> Input {
     first_input(call.task, answer).0
 }
 
-fn first_input(task: u64, answer: Answer) -> (Input, Option<Later>) {
+/// The input for the writer, and what may follow it.
+fn first_input(task: u64, answer: Answer) -> (Input, Option<Later>, Option<String>) {
     match answer {
-        Answer::Succeeded(output) => (Input::TaskSucceeded { task, output }, None),
+        Answer::Succeeded(output) => (Input::TaskSucceeded { task, output }, None, None),
         Answer::Failed(e) => (
             Input::TaskFailed {
                 task,
@@ -178,8 +182,13 @@ fn first_input(task: u64, answer: Answer) -> (Input, Option<Later>) {
                 cause: Some(e.cause),
             },
             None,
+            None,
         ),
-        Answer::Submitted { output, later } => (Input::TaskSubmitted { task, output }, later),
+        Answer::Submitted {
+            output,
+            later,
+            child,
+        } => (Input::TaskSubmitted { task, output }, later, child),
     }
 }
 
@@ -216,6 +225,7 @@ async fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
             return Answer::Submitted {
                 output: "{}".into(),
                 later: None,
+                child: None,
             }
         }
         Kind::Service { .. } | Kind::Other => unsupported::answer(&call.resource),
@@ -224,6 +234,7 @@ async fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
         (Answer::Succeeded(output), true) => Answer::Submitted {
             output,
             later: None,
+            child: None,
         },
         (answer, _) => answer,
     }
@@ -266,12 +277,22 @@ impl<'a> Kind<'a> {
     }
 }
 
-/// Runs invocations for the writer and sends their outcomes back to it.
+/// Runs invocations for the writer and sends their outcomes back to it; cancels them when
+/// the interpreter withdraws their task (execution stopped, timed out, branch failed).
 #[derive(Clone)]
 pub struct ResourceRunner {
     writer: mpsc::UnboundedSender<Command>,
     runtime: tokio::runtime::Handle,
     env: ResourceEnv,
+    running: Arc<Mutex<HashMap<(String, u64), Running>>>,
+}
+
+/// An invocation in flight.
+#[derive(Default)]
+struct Running {
+    abort: Option<tokio::task::AbortHandle>,
+    /// The nested execution a `.sync` task waits for.
+    child: Option<String>,
 }
 
 impl ResourceRunner {
@@ -281,14 +302,22 @@ impl ResourceRunner {
             writer,
             runtime: tokio::runtime::Handle::current(),
             env,
+            running: Arc::default(),
         }
     }
 
     pub fn invoke(&self, call: Invocation) {
+        let key = (call.execution_arn.clone(), call.task);
+        self.running
+            .lock()
+            .expect("running lock")
+            .insert(key.clone(), Running::default());
         let writer = self.writer.clone();
         let env = self.env.clone();
-        self.runtime.spawn(async move {
-            let (input, later) = first_input(call.task, answer(&env, &call).await);
+        let running = self.running.clone();
+        let done = key.clone();
+        let handle = self.runtime.spawn(async move {
+            let (input, later, child) = first_input(call.task, answer(&env, &call).await);
             let send = |input| {
                 // The writer is gone only when the engine has stopped.
                 let _ = writer.send(Command::Deliver {
@@ -297,12 +326,40 @@ impl ResourceRunner {
                     reply: None,
                 });
             };
+            if let Some(r) = running.lock().expect("running lock").get_mut(&done) {
+                r.child = child;
+            }
             send(input);
             if let Some(later) = later {
-                let (input, _) = first_input(call.task, later.await);
+                let (input, _, _) = first_input(call.task, later.await);
                 send(input);
             }
+            running.lock().expect("running lock").remove(&done);
         });
+        if let Some(r) = self.running.lock().expect("running lock").get_mut(&key) {
+            r.abort = Some(handle.abort_handle());
+        }
+    }
+
+    /// The task was withdrawn: stop waiting for it (a running command is killed) and stop
+    /// the nested execution a `.sync` task started. Unknown tasks are ignored.
+    pub fn cancel(&self, execution_arn: &str, task: u64) {
+        let Some(r) = self
+            .running
+            .lock()
+            .expect("running lock")
+            .remove(&(execution_arn.to_string(), task))
+        else {
+            return;
+        };
+        if let Some(abort) = r.abort {
+            abort.abort();
+        }
+        if let Some(child) = r.child {
+            let env = self.env.clone();
+            self.runtime
+                .spawn(async move { nested::stop_child(&env, &child).await });
+        }
     }
 }
 

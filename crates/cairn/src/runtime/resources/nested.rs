@@ -69,10 +69,12 @@ pub(super) async fn optimized(
         (None, true) => Answer::Submitted {
             output: response.to_string(),
             later: None,
+            child: None,
         },
         (Some(version), _) => Answer::Submitted {
             output: response.to_string(),
-            later: Some(wait_for_child(app, execution_arn, version)),
+            later: Some(wait_for_child(app, execution_arn.clone(), version)),
+            child: Some(execution_arn),
         },
     }
 }
@@ -195,6 +197,19 @@ fn exception(code: &str) -> String {
         code.to_string()
     } else {
         format!("{code}Exception")
+    }
+}
+
+/// The parent's `.sync` task was withdrawn (parent stopped, timed out, branch failed): stop
+/// the child as AWS does. A child that has already closed stays as it is.
+pub(super) async fn stop_child(env: &ResourceEnv, execution_arn: &str) {
+    let Some(app) = app(env) else {
+        return;
+    };
+    let ctx = Ctx::new(&app);
+    let body = json!({ "executionArn": execution_arn }).to_string();
+    if let Err(e) = call_api(&app, &ctx, "StopExecution", body).await {
+        tracing::debug!(execution_arn, error = %e.message, "child not stopped");
     }
 }
 
