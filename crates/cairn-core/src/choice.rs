@@ -292,17 +292,18 @@ mod state {
                     self.m.thread_mut(tid).phase = Phase::Enter;
                     self.exit_state(tid, out, assigned, Next::Named(next))
                 }
-                Ok((None, _, _)) => Step::Fail(Failure {
-                    terminal: false,
-                    ..Failure::new(
+                Ok((None, _, _)) => {
+                    // AWS's cause text is unrecorded; the state is named the usual way.
+                    let entered = self.m.thread(tid).entered_id;
+                    Step::Fail(Failure::new(
                         Some(STATES_NO_CHOICE.into()),
-                        Some(format!(
-                            "No Matches! at state '{}' (entered at the event id #{})",
-                            st.name,
-                            self.m.thread(tid).entered_id
+                        Some(crate::errors::prefixed(
+                            &st.name,
+                            entered,
+                            "No Choice rule matched and there is no Default.",
                         )),
-                    )
-                }),
+                    ))
+                }
                 Err(e) => Step::Fail(self.path_failure(tid, e)),
             }
         }
