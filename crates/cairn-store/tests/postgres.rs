@@ -316,3 +316,69 @@ fn event_ids_beyond_bigint_are_refused() {
         .unwrap()
         .is_empty());
 }
+
+/// This store does not peek (tasks are claimed with `SKIP LOCKED` across nodes), but a batch
+/// that lists `taken_tasks` is honoured as in SQLite: queued-and-taken tasks are inserted
+/// taken, taken-and-withdrawn ones are gone.
+#[test]
+fn taken_tasks_in_a_batch_are_honoured() {
+    let Some(db) = Scratch::new() else { return };
+    let store = db.store();
+    let activity = "arn:aws:states:us-east-1:1:activity:a";
+    assert_eq!(store.peek_activity_tasks(activity, 10).unwrap(), None);
+    let e = execution("e");
+    let task = |id: u64| cairn_store::ActivityTaskRecord {
+        activity_arn: activity.into(),
+        execution_arn: e.arn.clone(),
+        task: id,
+        token: format!("t{id}"),
+        input: "{}".into(),
+        scheduled_ms: 0,
+        taken: false,
+    };
+    let key = |id: u64| (e.arn.clone(), id);
+    store
+        .commit(&Batch {
+            executions: vec![e.clone()],
+            activity_tasks: vec![task(1), task(2), task(3), task(4)],
+            taken_tasks: vec![key(2), key(77)],
+            ..Batch::default()
+        })
+        .unwrap();
+    store
+        .commit(&Batch {
+            activity_tasks: vec![task(5), task(6)],
+            taken_tasks: vec![key(1), key(4), key(5)],
+            withdrawn_tasks: vec![key(4)],
+            ..Batch::default()
+        })
+        .unwrap();
+    let claimed: Vec<u64> = std::iter::from_fn(|| store.claim_activity_task(activity).unwrap())
+        .map(|t| t.task)
+        .take(10)
+        .collect();
+    assert_eq!(claimed, vec![3, 6]);
+    for id in [1, 2, 5] {
+        store.release_activity_task(&e.arn, id).unwrap();
+    }
+    let released: Vec<u64> = std::iter::from_fn(|| store.claim_activity_task(activity).unwrap())
+        .map(|t| t.task)
+        .take(10)
+        .collect();
+    assert_eq!(
+        released,
+        vec![1, 2, 5],
+        "4 was withdrawn, the others were taken"
+    );
+}
+
+/// No server needed: an unreachable server or a malformed URL is an error, not a panic.
+#[test]
+fn connecting_to_nothing_is_an_error() {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    let err = PostgresStore::connect("postgres://cairn@127.0.0.1:1/cairn")
+        .err()
+        .expect("nothing listens on port 1");
+    assert!(matches!(err, cairn_store::StoreError::Database(_)), "{err}");
+    assert!(PostgresStore::connect("mysql://nope").is_err());
+}

@@ -10,7 +10,7 @@
 //! runtime's reactor thread and then of the caller.
 //!
 //! Semantics (the same as SQLite's statement-by-statement order: executions, events, new
-//! tasks and timers, then withdrawals and cancellations):
+//! tasks and timers, tasks taken, then withdrawals and cancellations):
 //! - Executions are upserted by ARN; a new one gets a fresh `seq`, in batch order. One
 //!   statement cannot touch a row twice (`ON CONFLICT DO UPDATE` refuses), so an execution
 //!   that appears twice is merged first: its last version, at the position of its first.
@@ -20,7 +20,10 @@
 //!   `seq` NULL and fails the statement; so does a duplicate event id (the primary key).
 //! - CTEs do not see each other's writes, so "removals follow additions" is done here: a task
 //!   withdrawn (or a timer cancelled) by the same batch is not inserted at all. Task and timer
-//!   ids are event ids and never reused, so the outcome is the same: absent.
+//!   ids are event ids and never reused, so the outcome is the same: absent. Likewise a task
+//!   queued and taken by the same batch is inserted taken, and a task taken and withdrawn by
+//!   the same batch is only withdrawn. (This store does not peek, so the runtime sends no
+//!   `taken_tasks`; they are honoured all the same.)
 //! - Adding a timer that exists moves it; a timer added twice keeps its last fire time.
 
 use super::{int, partition_of};
@@ -71,6 +74,10 @@ WITH upserted AS (
     INSERT INTO timers (execution_arn, timer, partition, fire_at_ms)
     SELECT * FROM UNNEST($28::text[], $29::bigint[], $30::smallint[], $31::bigint[])
     ON CONFLICT (execution_arn, timer) DO UPDATE SET fire_at_ms = excluded.fire_at_ms
+), taken AS (
+    UPDATE activity_tasks t SET taken = true
+    FROM UNNEST($36::text[], $37::bigint[]) AS k(execution_arn, task)
+    WHERE t.execution_arn = k.execution_arn AND t.task = k.task
 ), withdrawn AS (
     DELETE FROM activity_tasks t
     USING UNNEST($32::text[], $33::bigint[]) AS w(execution_arn, task)
@@ -86,11 +93,29 @@ pub async fn apply(pool: &PgPool, batch: &Batch) -> Result<()> {
     let x = ExecutionColumns::new(&batch.executions);
     let withdrawn = keys(&batch.withdrawn_tasks);
     let cancelled = keys(&batch.cancelled_timers);
+    let taken: HashSet<(&str, u64)> = keys(&batch.taken_tasks)
+        .into_iter()
+        .filter(|key| !withdrawn.contains(key))
+        .collect();
     let tasks: Vec<&ActivityTaskRecord> = batch
         .activity_tasks
         .iter()
         .filter(|t| !withdrawn.contains(&(t.execution_arn.as_str(), t.task)))
         .collect();
+    // Tasks taken by this batch: queued ones are inserted taken, the others updated.
+    let queued_taken: Vec<bool> = tasks
+        .iter()
+        .map(|t| t.taken || taken.contains(&(t.execution_arn.as_str(), t.task)))
+        .collect();
+    let queued: HashSet<(&str, u64)> = tasks
+        .iter()
+        .map(|t| (t.execution_arn.as_str(), t.task))
+        .collect();
+    let (mut taken_arns, mut taken_ids) = (Vec::new(), Vec::new());
+    for &(arn, id) in taken.iter().filter(|key| !queued.contains(*key)) {
+        taken_arns.push(arn);
+        taken_ids.push(int("task id", id)?);
+    }
     let timers: Vec<&TimerRecord> = last_of_each(&batch.timers)
         .into_iter()
         .filter(|t| !cancelled.contains(&(t.execution_arn.as_str(), t.timer)))
@@ -160,7 +185,7 @@ pub async fn apply(pool: &PgPool, batch: &Batch) -> Result<()> {
         .bind(task_text(|t| &t.token))
         .bind(task_text(|t| &t.input))
         .bind(tasks.iter().map(|t| t.scheduled_ms).collect::<Vec<_>>())
-        .bind(tasks.iter().map(|t| t.taken).collect::<Vec<_>>())
+        .bind(&queued_taken)
         // timers
         .bind(
             timers
@@ -181,6 +206,9 @@ pub async fn apply(pool: &PgPool, batch: &Batch) -> Result<()> {
         .bind(&withdrawn_ids)
         .bind(&cancelled_arns)
         .bind(&cancelled_ids)
+        // tasks taken
+        .bind(&taken_arns)
+        .bind(&taken_ids)
         .execute(pool)
         .await
         .map_err(|e| explain(e, batch))?;
