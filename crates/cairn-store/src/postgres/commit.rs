@@ -1,13 +1,14 @@
 //! [`crate::Store::commit`]: one batch of interpreter steps, written by **one statement**.
 //!
 //! This is the hot path of the engine. Every table the batch touches is written by one
-//! multi-row `INSERT` or `DELETE` that takes all of the batch's rows as parallel arrays and
-//! unpacks them with `UNNEST`; the six of them are data-modifying CTEs of a single `WITH`
-//! statement. A single statement is its own transaction in PostgreSQL, so the batch is atomic
-//! without `BEGIN`/`COMMIT`, and a commit is one round trip however many steps it holds
-//! (prepared once per connection; sqlx caches it). Round trips, not SQL, were the cost: with
-//! one statement per table inside `BEGIN … COMMIT` a batch took four, each a wake-up of the
-//! runtime's reactor thread and then of the caller.
+//! multi-row `INSERT`, `UPDATE` or `DELETE` that takes all of the batch's rows as parallel
+//! arrays and unpacks them with `UNNEST`; the seven of them are data-modifying CTEs of a
+//! single `WITH` statement. A single statement is its own transaction in PostgreSQL, so the
+//! batch is atomic without `BEGIN`/`COMMIT`, and a commit is one round trip however many steps
+//! it holds (prepared once per connection; sqlx caches it). One statement per table inside
+//! `BEGIN … COMMIT` would be four or more round trips, and each costs two thread wake-ups
+//! here (the runtime's reactor thread, then the caller blocked in `block_on`), which is slow
+//! on a busy machine.
 //!
 //! Semantics (the same as SQLite's statement-by-statement order: executions, events, new
 //! tasks and timers, tasks taken, then withdrawals and cancellations):
