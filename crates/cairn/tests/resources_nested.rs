@@ -269,6 +269,55 @@ async fn wait_for_task_token_lets_the_child_answer() {
     assert!(types.contains(&"TaskSubmitted".to_string()), "{types:?}");
 }
 
+/// When the runtime repeats a task (after a restart), a `.sync` task without a Name finds the
+/// child it started the first time instead of failing on its name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_sync_task_resumes_its_child() {
+    use cairn::runtime::resources::{run as invoke, Invocation};
+    use cairn_core::Input;
+    let server = server().await;
+    let child = child_pass(&server).await;
+    let call = Invocation {
+        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:parent:p".into(),
+        task: 5,
+        resource: "arn:aws:states:::states:startExecution.sync:2".into(),
+        parameters: json!({"StateMachineArn": child, "Input": {"n": 1}}),
+        token: String::new(),
+        state_name: "Child".into(),
+    };
+    let env = server.app.engine.resource_env().clone();
+    let first = invoke(&env, &call).await;
+    let Input::TaskSubmitted { output, .. } = first else {
+        panic!("{first:?}");
+    };
+    let child_arn = serde_json::from_str::<Value>(&output).unwrap()["ExecutionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_done(&server, &child_arn).await;
+    match invoke(&env, &call).await {
+        Input::TaskSucceeded { output, .. } => {
+            let out: Value = serde_json::from_str(&output).unwrap();
+            assert_eq!(out["ExecutionArn"], json!(child_arn));
+            assert_eq!(out["Output"], json!({"Arg1": "argument1"}));
+        }
+        other => panic!("{other:?}"),
+    }
+    // With a Name of its own, a repeat is AWS's ExecutionAlreadyExists.
+    let mut named = call.clone();
+    named.parameters["Name"] = json!("fixed");
+    invoke(&env, &named).await;
+    let fixed = child.replace(":stateMachine:", ":execution:") + ":fixed";
+    wait_started_and_done(&server, &fixed).await;
+    match invoke(&env, &named).await {
+        Input::TaskFailed { error, .. } => assert_eq!(
+            error.as_deref(),
+            Some("StepFunctions.ExecutionAlreadyExistsException")
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_child_machine_is_a_step_functions_error() {
     let server = server().await;

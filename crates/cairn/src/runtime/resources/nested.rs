@@ -16,7 +16,7 @@
 use super::{Answer, Invocation, Later, ResourceEnv, TaskError};
 use crate::api::{self, Ctx};
 use crate::app::App;
-use cairn_api::{ApiError, TARGET_PREFIX};
+use cairn_api::{ApiError, ErrorCode, TARGET_PREFIX};
 use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -55,8 +55,14 @@ pub(super) async fn optimized(
         request["traceHeader"] = json!(trace);
     }
     let ctx = ctx_for(&app, call);
+    let derived_name = p.get("Name").and_then(Value::as_str).is_none();
     let started = match call_api(&app, &ctx, "StartExecution", request.to_string()).await {
         Ok(v) => v,
+        // The name is this task's own, so the child is the one this very task started
+        // before (the task is being repeated after a restart): carry on with it.
+        Err(e) if derived_name && e.code == ErrorCode::ExecutionAlreadyExists => {
+            return resume(app, &e.message, version).await;
+        }
         Err(e) => return Answer::Failed(optimized_error(&e, &ctx.request_id)),
     };
     let execution_arn = started["executionArn"]
@@ -76,6 +82,27 @@ pub(super) async fn optimized(
             later: Some(wait_for_child(app, execution_arn.clone(), version)),
             child: Some(execution_arn),
         },
+    }
+}
+
+/// The child this task started earlier has closed: its answer, as if just waited for.
+async fn resume(app: App, message: &str, version: Option<u8>) -> Answer {
+    let Some(arn) = message.split('\'').nth(1).map(str::to_string) else {
+        return Answer::fail("States.Runtime", message.to_string());
+    };
+    match version {
+        Some(v) => wait_for_child(app, arn, v).await,
+        None => {
+            let ctx = Ctx::new(&app);
+            let body = json!({ "executionArn": arn }).to_string();
+            match call_api(&app, &ctx, "DescribeExecution", body).await {
+                Ok(d) => {
+                    let started = json!({"executionArn": arn, "startDate": d["startDate"]});
+                    Answer::json(&start_response(&started, &ctx.request_id))
+                }
+                Err(e) => Answer::Failed(optimized_error(&e, &ctx.request_id)),
+            }
+        }
     }
 }
 
