@@ -38,6 +38,9 @@ command = "printf '{\"greeting\": \"%s\", \"dir\": \"%s\"}' \"$GREETING\" \"$(ba
 cwd = "work"
 env = { GREETING = "hello" }
 
+[functions.ack]
+command = "cat >/dev/null; echo '{\"queued\": true}'"
+
 [functions.flaky]
 command = "if [ -e tried ]; then echo '{\"ok\": true}'; else touch tried; exit 1; fi"
 cwd = "work"
@@ -190,6 +193,53 @@ async fn non_zero_exit_is_a_catchable_function_error() {
     assert!(history_types(&server, &arn)
         .await
         .contains(&"TaskFailed".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_invoke_wait_for_task_token_waits_for_the_callback() {
+    let (server, _dir) = server_with_functions().await;
+    let sm = machine(
+        &server,
+        "callback",
+        task_machine(json!({
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "ack", "Payload": {"token.$": "$$.Task.Token"}}
+        })),
+    )
+    .await;
+    let arn = start(&server, &sm, json!({})).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (token, submitted) = loop {
+        let events = history(&server, &arn).await;
+        let token = events.iter().find_map(|e| {
+            let p: Value =
+                serde_json::from_str(e.task_scheduled_event_details()?.parameters()).ok()?;
+            p["Payload"]["token"].as_str().map(str::to_string)
+        });
+        let submitted = events.iter().find_map(|e| {
+            e.task_submitted_event_details()
+                .and_then(|d| d.output().map(str::to_string))
+        });
+        if let (Some(t), Some(s)) = (token, submitted) {
+            break (t, s);
+        }
+        assert!(std::time::Instant::now() < deadline, "never submitted");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let submitted: Value = serde_json::from_str(&submitted).unwrap();
+    assert_eq!(submitted["Payload"], json!({"queued": true}));
+    assert_eq!(submitted["StatusCode"], 200);
+    server
+        .client
+        .send_task_success()
+        .task_token(token)
+        .output(r#"{"done": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    let d = wait_done(&server, &arn).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED");
+    assert_eq!(output(&d), json!({"done": 1}));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
