@@ -137,3 +137,38 @@ async fn unknown_test_case_is_named_in_the_failure() {
         d.cause()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn express_executions_take_a_test_case_too() {
+    let (server, _dir) = server().await;
+    let sm = server
+        .client
+        .create_state_machine()
+        .name("orders")
+        .role_arn(ROLE_ARN)
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .definition(orders().to_string())
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let out = server
+        .client
+        .start_sync_execution()
+        .state_machine_arn(format!("{sm}#HappyPath"))
+        .input("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_str(), "SUCCEEDED", "{:?}", out.cause());
+    let result: Value = serde_json::from_str(out.output().unwrap()).unwrap();
+    assert_eq!(result["charge"], json!({"charged": 10}));
+    let out = server
+        .client
+        .start_sync_execution()
+        .state_machine_arn(format!("{sm}#Declined"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.error(), Some("Payment.Declined"));
+}

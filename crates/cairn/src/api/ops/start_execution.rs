@@ -37,7 +37,7 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
     let (machine, arn) = machine_for_start(app, machine_arn).await?;
     if machine.machine_type == "EXPRESS" {
         return super::start_sync_execution::start_express_async(
-            app, ctx, &machine, name, input_text,
+            app, ctx, &machine, name, input_text, test_case,
         )
         .await;
     }

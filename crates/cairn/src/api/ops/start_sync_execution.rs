@@ -66,9 +66,13 @@ pub async fn start_express_async(
     machine: &StateMachineRecord,
     name: String,
     input_text: String,
+    test_case: Option<&str>,
 ) -> Result<Value, ApiError> {
     let (info, definition, input) = prepare(app, ctx, machine, name, input_text)?;
     let arn = info.execution_arn.clone();
+    if test_case.is_some() {
+        app.engine.resource_env().set_test_case(&arn, test_case);
+    }
     let key = *app.engine.token_key();
     let scale = app.config.wait_time_scale;
     tokio::spawn(crate::runtime::express::run(
@@ -92,13 +96,23 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         None => uuid::Uuid::new_v4().to_string(),
     };
     let input_text = check_execution_input(req.input)?;
-    let (machine, _) = machine_for_start(app, &req.state_machine_arn).await?;
+    // `stateMachineArn#TestCase` picks a mock test case, as in StartExecution.
+    let (machine_arn, test_case) = match req.state_machine_arn.split_once('#') {
+        Some((arn, case)) => (arn, Some(case)),
+        None => (req.state_machine_arn.as_str(), None),
+    };
+    let (machine, _) = machine_for_start(app, machine_arn).await?;
     if machine.machine_type != "EXPRESS" {
         return Err(ApiError::state_machine_type_not_supported(
             "This operation is not supported by this type of state machine",
         ));
     }
     let (info, definition, input) = prepare(app, ctx, &machine, name, input_text)?;
+    if test_case.is_some() {
+        app.engine
+            .resource_env()
+            .set_test_case(&info.execution_arn, test_case);
+    }
     let key = *app.engine.token_key();
     let execution = crate::runtime::express::run(
         app.engine.resource_env().clone(),
