@@ -39,6 +39,19 @@ pub fn mint(key: &[u8; 32], execution_arn: &str, task: u64) -> String {
     URL_SAFE_NO_PAD.encode(body)
 }
 
+/// The entropy of one step (`Ctx::entropy`): derived from the store's key, the execution and
+/// the id of the first event the step writes, so it is unpredictable from outside yet the
+/// same on replay (`replay::replay`'s `entropy_of` is this function for a given execution).
+pub fn step_entropy(key: &[u8; 32], execution_arn: &str, first_event_id: u64) -> u64 {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(b"entropy\0");
+    mac.update(execution_arn.as_bytes());
+    mac.update(&[0]);
+    mac.update(&first_event_id.to_be_bytes());
+    let full = mac.finalize().into_bytes();
+    u64::from_be_bytes(full[..8].try_into().expect("8 bytes"))
+}
+
 /// Decode and authenticate a token; `None` means malformed or forged (`InvalidToken`).
 pub fn open(key: &[u8; 32], token: &str) -> Option<TokenRef> {
     let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
@@ -66,6 +79,16 @@ pub fn open(key: &[u8; 32], token: &str) -> Option<TokenRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn step_entropy_is_stable_and_varies_by_step() {
+        let key = [3u8; 32];
+        let a = step_entropy(&key, "arn:e", 1);
+        assert_eq!(a, step_entropy(&key, "arn:e", 1));
+        assert_ne!(a, step_entropy(&key, "arn:e", 2));
+        assert_ne!(a, step_entropy(&key, "arn:f", 1));
+        assert_ne!(a, step_entropy(&[4u8; 32], "arn:e", 1));
+    }
 
     #[test]
     fn round_trip_and_forgery() {

@@ -33,14 +33,15 @@ pub async fn run(
     token_key: [u8; 32],
     wait_time_scale: f64,
 ) -> Execution {
-    let ctx = |now_ms: i64| Ctx {
+    let arn = info.execution_arn.clone();
+    let ctx = |now_ms: i64, first_event_id: u64| Ctx {
         now_ms,
-        entropy: rand::random(),
+        entropy: cairn_core::token::step_entropy(&token_key, &arn, first_event_id),
         token_key,
         world: Arc::new(OpenWorld),
     };
     let started = now_ms();
-    let (mut execution, decision) = cairn_core::start(info, &definition, input, &ctx(started));
+    let (mut execution, decision) = cairn_core::start(info, &definition, input, &ctx(started, 1));
     let (results_tx, mut results) = mpsc::unbounded_channel::<Input>();
     let mut timers: BinaryHeap<Reverse<(i64, u64)>> = BinaryHeap::new();
     let mut effects: VecDeque<Effect> = decision.effects.into();
@@ -107,7 +108,13 @@ pub async fn run(
                 }
             }
         };
-        let decision = cairn_core::step(&mut execution, &definition, input, &ctx(now_ms()));
+        let first_event_id = execution.next_event_id;
+        let decision = cairn_core::step(
+            &mut execution,
+            &definition,
+            input,
+            &ctx(now_ms(), first_event_id),
+        );
         effects.extend(decision.effects);
     }
 }

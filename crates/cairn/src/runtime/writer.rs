@@ -22,22 +22,27 @@ use tokio::sync::{mpsc, oneshot};
 /// Most commands folded into one transaction.
 const MAX_BATCH: usize = 512;
 
+/// Where the answer to a command goes once its batch is committed.
+type StartReply = oneshot::Sender<Result<StartResult, StartError>>;
+type DeliverReply = oneshot::Sender<Result<Outcome, EngineError>>;
+type ClaimReply = oneshot::Sender<Result<Option<ActivityTask>, EngineError>>;
+
 pub enum Command {
     Start {
         request: StartRequest,
-        reply: oneshot::Sender<Result<StartResult, StartError>>,
+        reply: StartReply,
     },
     Deliver {
         execution_arn: String,
         input: Input,
-        reply: Option<oneshot::Sender<Result<Outcome, EngineError>>>,
+        reply: Option<DeliverReply>,
     },
     /// GetActivityTask: hand the oldest queued task of the activity to this worker, if any.
     /// Answered after the commit that records `ActivityStarted`.
     Claim {
         activity_arn: String,
         worker_name: Option<String>,
-        reply: oneshot::Sender<Result<Option<ActivityTask>, EngineError>>,
+        reply: ClaimReply,
     },
     /// Answer once the execution has closed (at once if it already has, or is unknown).
     Watch {
@@ -116,18 +121,9 @@ struct Pending {
     batch: Batch,
     touched: Vec<String>,
     touched_set: HashSet<String>,
-    start_replies: Vec<(
-        oneshot::Sender<Result<StartResult, StartError>>,
-        Result<StartResult, StartError>,
-    )>,
-    deliver_replies: Vec<(
-        Option<oneshot::Sender<Result<Outcome, EngineError>>>,
-        Outcome,
-    )>,
-    claim_replies: Vec<(
-        oneshot::Sender<Result<Option<ActivityTask>, EngineError>>,
-        Option<ActivityTask>,
-    )>,
+    start_replies: Vec<(StartReply, Result<StartResult, StartError>)>,
+    deliver_replies: Vec<(Option<DeliverReply>, Outcome)>,
+    claim_replies: Vec<(ClaimReply, Option<ActivityTask>)>,
     /// Tasks this batch handed out or found stale: not to be peeked again before the commit.
     claimed: HashSet<(String, u64)>,
     after_commit: Vec<(String, Effect)>,
@@ -287,10 +283,15 @@ impl Writer {
         }
     }
 
-    fn ctx(&self) -> Ctx {
+    /// The context of one step of `execution_arn` whose first event will be `first_event_id`.
+    fn ctx(&self, execution_arn: &str, first_event_id: u64) -> Ctx {
         Ctx {
             now_ms: now_ms(),
-            entropy: rand::random(),
+            entropy: cairn_core::token::step_entropy(
+                &self.token_key,
+                execution_arn,
+                first_event_id,
+            ),
             token_key: self.token_key,
             world: self.world.clone(),
         }
@@ -339,7 +340,7 @@ impl Writer {
             .map_err(StartError::InvalidDefinition)?;
         let input: serde_json::Value = serde_json::from_str(&request.input_text)
             .map_err(|e| StartError::Internal(format!("input is not JSON: {e}")))?;
-        let ctx = self.ctx();
+        let ctx = self.ctx(&request.execution_arn, 1);
         let info = ExecutionInfo {
             execution_arn: request.execution_arn.clone(),
             name: request.name,
@@ -400,7 +401,6 @@ impl Writer {
         input: Input,
         pending: &mut Pending,
     ) -> Result<Outcome, EngineError> {
-        let ctx = self.ctx();
         if let Input::TimerFired { timer } = &input {
             // The fired timer's row is spent whatever the interpreter makes of it.
             pending
@@ -415,6 +415,9 @@ impl Writer {
             return Ok(Outcome::NotRunning);
         }
         let definition = live.definition.clone();
+        let first_event_id = live.execution.next_event_id;
+        let ctx = self.ctx(arn, first_event_id);
+        let live = self.live.get_mut(arn).expect("loaded above");
         let decision = cairn_core::step(&mut live.execution, &definition, input, &ctx);
         let outcome = decision.outcome;
         self.absorb(arn, decision, &ctx, pending);
