@@ -420,3 +420,39 @@ fn nodes_commit_side_by_side() {
         assert_eq!(ids, (1..=STEPS * 3).collect::<Vec<_>>(), "{}", e.arn);
     }
 }
+
+/// A store method called straight from async code on a multi-thread runtime (as a quick
+/// lookup in an `async fn` may be) works instead of panicking.
+#[test]
+fn works_from_async_code_on_a_multi_thread_runtime() {
+    let Some(db) = Scratch::new() else { return };
+    let store = Arc::new(db.store());
+    let engine = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let e = execution("e");
+    engine.block_on(async {
+        let tasks: Vec<_> = (0..4)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let e = execution(&format!("a{i}"));
+                    store
+                        .commit(&Batch {
+                            executions: vec![e.clone()],
+                            ..Batch::default()
+                        })
+                        .unwrap();
+                    tokio::task::yield_now().await;
+                    store.get_execution(&e.arn).unwrap().unwrap().name
+                })
+            })
+            .collect();
+        for (i, task) in tasks.into_iter().enumerate() {
+            assert_eq!(task.await.unwrap(), format!("a{i}"));
+        }
+        assert_eq!(store.get_execution(&e.arn).unwrap(), None);
+    });
+}

@@ -14,8 +14,11 @@
 //! runs on the caller, so many callers run queries in parallel, one pool connection each.
 //! Owning the runtime keeps the store independent of whichever runtime (if any) the caller
 //! uses: `block_on` is legal on any thread that is not itself driving async tasks, which
-//! includes a `spawn_blocking` thread of another runtime. Calling a method from inside an
-//! `async fn` panics (tokio refuses to block a worker); wrap it in `spawn_blocking`.
+//! includes a `spawn_blocking` thread of another runtime. Called from async code on a worker
+//! of a multi-thread runtime (which should use `spawn_blocking`, but a quick lookup in an
+//! `async fn` happens), the call goes through `block_in_place`: tokio moves that worker's
+//! other tasks to another thread while the query blocks this one, instead of panicking. From
+//! async code on a current-thread runtime there is no such escape, and tokio panics.
 //!
 //! # Commit
 //!
@@ -152,10 +155,19 @@ impl PostgresStore {
 
     /// Run one query (or transaction) to completion on the caller's thread.
     fn run<T>(&self, f: impl Future<Output = Result<T>>) -> Result<T> {
-        self.runtime
+        let runtime = self
+            .runtime
             .as_ref()
-            .expect("the runtime lives as long as the store")
-            .block_on(f)
+            .expect("the runtime lives as long as the store");
+        // A worker of another multi-thread runtime must hand its tasks off before blocking
+        // (see the module notes); `block_in_place` does, and is a no-op elsewhere.
+        let on_multi_thread_runtime = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if on_multi_thread_runtime {
+            tokio::task::block_in_place(|| runtime.block_on(f))
+        } else {
+            runtime.block_on(f)
+        }
     }
 }
 
