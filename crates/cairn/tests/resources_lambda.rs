@@ -41,6 +41,10 @@ env = { GREETING = "hello" }
 [functions.ack]
 command = "cat >/dev/null; echo '{\"queued\": true}'"
 
+[functions.slow]
+command = "sleep 0.5; touch finished"
+cwd = "work"
+
 [functions.flaky]
 command = "if [ -e tried ]; then echo '{\"ok\": true}'; else touch tried; exit 1; fi"
 cwd = "work"
@@ -240,6 +244,27 @@ async fn lambda_invoke_wait_for_task_token_waits_for_the_callback() {
     let d = wait_done(&server, &arn).await;
     assert_eq!(d.status().as_str(), "SUCCEEDED");
     assert_eq!(output(&d), json!({"done": 1}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timed_out_function_is_killed() {
+    let (server, dir) = server_with_functions().await;
+    let sm = machine(
+        &server,
+        "slow",
+        task_machine(json!({"Resource": format!("{FN_ARN}slow"), "TimeoutSeconds": 1})),
+    )
+    .await;
+    let (arn, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.error(), Some("States.Timeout"));
+    assert!(history_types(&server, &arn)
+        .await
+        .contains(&"LambdaFunctionTimedOut".to_string()));
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    assert!(
+        !dir.path().join("work/finished").exists(),
+        "the command ran on after its task timed out"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
