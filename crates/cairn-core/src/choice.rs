@@ -1,5 +1,6 @@
 //! Choice rules in JSONPath mode (ASL.md §8): comparison operators, their `…Path` variants,
-//! `And`/`Or`/`Not`, type tests and `StringMatches` wildcards.
+//! `And`/`Or`/`Not`, type tests and `StringMatches` wildcards. JSONata rules (`Condition`,
+//! a boolean expression) are evaluated by the state itself, in `state` below.
 //!
 //! A type mismatch is `false`, never an error; only an unresolvable `Variable` (other than
 //! for `IsPresent`) or operand path fails the state.
@@ -246,12 +247,16 @@ mod tests {
 
 mod state {
     //! The Choice state itself: first matching rule wins, else Default, else
-    //! `States.NoChoiceMatched`. A matching rule's `Assign` replaces the state's.
+    //! `States.NoChoiceMatched`. A matching rule's `Assign` (and in JSONata its `Output`)
+    //! replaces the state's.
     use super::holds;
     use crate::errors::{Failure, STATES_NO_CHOICE};
+    use crate::jsonata::{Extra, QueryFailure};
+    use crate::language::{self, Language};
     use crate::machine::Phase;
     use crate::run::{Next, Run, Step};
-    use cairn_asl::{ChoiceState, State};
+    use cairn_asl::{ChoiceRule, ChoiceState, Condition, State};
+    use serde_json::{Map, Value};
 
     impl<'a> Run<'a> {
         pub(crate) fn run_choice(
@@ -261,6 +266,9 @@ mod state {
             choice: &'a ChoiceState,
         ) -> Step {
             let raw = std::mem::take(&mut self.m.thread_mut(tid).input);
+            if language::for_state(st) == Language::Jsonata {
+                return self.run_choice_jsonata(tid, st, choice, raw);
+            }
             let outcome = {
                 let ev = self.eval(tid, st, None, None);
                 (|| {
@@ -292,19 +300,75 @@ mod state {
                     self.m.thread_mut(tid).phase = Phase::Enter;
                     self.exit_state(tid, out, assigned, Next::Named(next))
                 }
-                Ok((None, _, _)) => {
-                    // AWS's cause text is unrecorded; the state is named the usual way.
-                    let entered = self.m.thread(tid).entered_id;
-                    Step::Fail(Failure::new(
-                        Some(STATES_NO_CHOICE.into()),
-                        Some(crate::errors::prefixed(
-                            &st.name,
-                            entered,
-                            "No Choice rule matched and there is no Default.",
-                        )),
-                    ))
-                }
+                Ok((None, _, _)) => self.no_choice_matched(tid, st),
                 Err(e) => Step::Fail(self.path_failure(tid, e)),
+            }
+        }
+
+        fn no_choice_matched(&mut self, tid: u32, st: &'a State) -> Step {
+            // AWS's cause text is unrecorded; the state is named the usual way.
+            let entered = self.m.thread(tid).entered_id;
+            Step::Fail(Failure::new(
+                Some(STATES_NO_CHOICE.into()),
+                Some(crate::errors::prefixed(
+                    &st.name,
+                    entered,
+                    "No Choice rule matched and there is no Default.",
+                )),
+            ))
+        }
+
+        /// JSONata: the first rule whose `Condition` is true; its `Assign`/`Output` (else the
+        /// state's) over `$states.input`. Output defaults to the input.
+        fn run_choice_jsonata(
+            &mut self,
+            tid: u32,
+            st: &'a State,
+            choice: &'a ChoiceState,
+            raw: Value,
+        ) -> Step {
+            type Chosen<'d> = (Option<&'d str>, Option<Value>, Option<Map<String, Value>>);
+            let outcome: Result<Chosen<'a>, QueryFailure> = {
+                let q = self.query(tid, st, None, None);
+                (|| {
+                    let mut chosen: Option<&'a ChoiceRule> = None;
+                    for rule in &choice.choices {
+                        let holds = match &rule.condition {
+                            Condition::Jsonata(c) => q.condition(c, &raw)?,
+                            // Validation keeps JSONPath rules out of JSONata states.
+                            _ => false,
+                        };
+                        if holds {
+                            chosen = Some(rule);
+                            break;
+                        }
+                    }
+                    let (next, assign, output) = match chosen {
+                        Some(rule) => (
+                            Some(rule.next.as_str()),
+                            rule.assign.as_ref().or(st.assign.as_ref()),
+                            rule.output.as_ref().or(st.output.as_ref()),
+                        ),
+                        None => (
+                            choice.default.as_deref(),
+                            st.assign.as_ref(),
+                            st.output.as_ref(),
+                        ),
+                    };
+                    if next.is_none() {
+                        return Ok((None, None, None));
+                    }
+                    let (out, assigned) = q.assign_and_output(assign, output, &raw, Extra::None)?;
+                    Ok((next, out, assigned))
+                })()
+            };
+            match outcome {
+                Ok((Some(next), out, assigned)) => {
+                    self.m.thread_mut(tid).phase = Phase::Enter;
+                    self.exit_state(tid, out.unwrap_or(raw), assigned, Next::Named(next))
+                }
+                Ok((None, _, _)) => self.no_choice_matched(tid, st),
+                Err(q) => Step::Fail(self.query_failure(tid, q)),
             }
         }
     }

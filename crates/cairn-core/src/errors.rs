@@ -14,6 +14,7 @@ pub(crate) const STATES_HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
 pub(crate) const STATES_TASK_FAILED: &str = "States.TaskFailed";
 pub(crate) const STATES_DATA_LIMIT: &str = "States.DataLimitExceeded";
 pub(crate) const STATES_NO_CHOICE: &str = "States.NoChoiceMatched";
+pub(crate) const STATES_QUERY_EVALUATION: &str = cairn_jsonata::QUERY_EVALUATION_ERROR;
 
 /// The payload limit of AWS (256 KiB), for state input/output, results and variables.
 pub(crate) const PAYLOAD_LIMIT: usize = 262_144;
@@ -69,6 +70,15 @@ impl Failure {
         // Only States.Runtime is terminal; an intrinsic failure can be caught.
         f.terminal = e.error == STATES_RUNTIME;
         f
+    }
+
+    /// A JSONata field failed (`States.QueryEvaluationError`): catchable and retriable,
+    /// unlike `States.Runtime`; the cause carries the usual prefix naming the state.
+    pub fn query(state: &str, entered_id: u64, detail: &str) -> Self {
+        Failure::new(
+            Some(STATES_QUERY_EVALUATION.into()),
+            Some(prefixed(state, entered_id, detail)),
+        )
     }
 
     /// A state's input or output beyond 256 KiB: terminal, no prefix (observed).
@@ -177,6 +187,14 @@ mod tests {
             v,
             serde_json::json!({"Error": "States.Timeout", "Cause": ""})
         );
+    }
+
+    #[test]
+    fn query_errors_are_caught_but_runtime_errors_are_not() {
+        let q = Failure::query("A", 2, "The JSONata expression '$x' specified for the field 'Output' returned nothing (undefined).");
+        assert_eq!(q.error.as_deref(), Some("States.QueryEvaluationError"));
+        assert!(q.matches(&[STATES_ALL.to_string()]));
+        assert!(q.cause.unwrap().starts_with("An error occurred while executing the state 'A' (entered at the event id #2). The JSONata"));
     }
 
     #[test]

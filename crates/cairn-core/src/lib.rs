@@ -23,8 +23,9 @@
 //! - `history` — event numbering, `previousEventId` threading, details members;
 //! - `pass`, `choice`, `wait`, `terminal` (Succeed/Fail), `task`, `parallel`, `map` — the
 //!   state types; `retry`, `catch`, `errors` — failures;
-//! - `dataflow` (JSONPath data flow), `context` (`$$`), `variables` (`Assign`), `language`
-//!   (the query-language seam: JSONata states are refused there for now);
+//! - `dataflow` (JSONPath data flow), `jsonata` (JSONata data flow: `$states`, compiled
+//!   expressions cached), `context` (`$$`, `$states.context`), `variables` (`Assign`, both
+//!   languages), `language` (which of the two a state uses);
 //! - [`replay`] — re-derive inputs from a history and check it is reproduced;
 //! - `recovery` — [`Execution::outstanding_effects`] after a crash.
 
@@ -38,6 +39,7 @@ pub mod event_type;
 mod execution;
 mod history;
 pub mod input;
+mod jsonata;
 mod language;
 mod machine;
 mod map;

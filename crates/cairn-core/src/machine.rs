@@ -45,6 +45,10 @@ pub(crate) struct Thread {
     /// Raw input of the current state.
     pub input: Value,
     pub entered_id: u64,
+    /// `previousEventId` of the Entered event: what an `EvaluationFailed` raised on entry
+    /// follows (HISTORY.md §3, observed).
+    #[serde(default)]
+    pub entered_prev: u64,
     pub entered_ms: i64,
     /// `$$.State.RetryCount`.
     pub retry_count: u32,
@@ -179,6 +183,7 @@ impl Thread {
             vars: Map::new(),
             input,
             entered_id: 0,
+            entered_prev: 0,
             entered_ms: 0,
             retry_count: 0,
             attempts: Vec::new(),

@@ -4,13 +4,20 @@
 //! Inline maps write `MapIteration*` events. A Distributed Map writes a Map Run
 //! (`MapRunStarted`/`…Succeeded`/`…Failed`) and runs its children as hidden threads,
 //! since on AWS they are separate executions with their own histories.
+//!
+//! In JSONata mode the items come from `Items` (an array, or an expression returning one;
+//! default: the state input) and `ItemSelector` sees `$states.input` and
+//! `$states.context.Map.Item`; the numbers may be expressions.
 
 use crate::errors::Failure;
 use crate::history::{json_text, Details};
+use crate::jsonata::{Extra, QueryFailure};
+use crate::language::{self, Language};
 use crate::machine::{Fanout, Phase, Thread};
-use crate::run::{Run, Step};
+use crate::run::{Fault, Run, Step};
 use crate::EventType;
 use cairn_asl::{Dynamic, MapState, ProcessorMode, State, StateKind};
+use cairn_jsonata::{is_expression, ExpectedType};
 use serde_json::Value;
 
 /// Inline Map concurrency on AWS is capped at 40.
@@ -41,17 +48,27 @@ impl<'a> Run<'a> {
         let st = self.state(tid);
         let map = map_def(st);
         let distributed = map.mode == ProcessorMode::Distributed;
+        let jsonata = language::for_state(st) == Language::Jsonata;
         let outcome = {
             let raw = self.m.thread(tid).input.clone();
-            self.eval(tid, st, None, None)
-                .input_path(st.input_path.as_deref(), raw)
+            if jsonata {
+                Ok(raw)
+            } else {
+                self.eval(tid, st, None, None)
+                    .input_path(st.input_path.as_deref(), raw)
+            }
         };
         match outcome {
             Ok(effective) => self.m.thread_mut(tid).effective = effective,
             Err(e) => return Step::Fail(self.path_failure(tid, e)),
         }
         // Items and MaxConcurrency are checked before MapStateStarted (observed).
-        let items = {
+        let items = if jsonata {
+            match self.jsonata_items(tid, st, map) {
+                Ok(items) => items,
+                Err(q) => return Step::Fail(self.map_query_failure(tid, q)),
+            }
+        } else {
             let effective = &self.m.thread(tid).effective;
             let ev = self.eval(tid, st, None, None);
             let path = map.items_path.as_deref().unwrap_or("$");
@@ -66,8 +83,8 @@ impl<'a> Run<'a> {
             }
         };
         let limit = match self.map_number(tid, &map.max_concurrency, "MaxConcurrencyPath") {
-            Ok(n) => n.map_or(0, |n| n as u64),
-            Err(f) => return Step::Fail(f),
+            Ok(n) => n.map_or(0, |n| n.max(0) as u64),
+            Err(f) => return Step::Fail(self.map_fault(tid, f)),
         };
         let started = self.emit_in(
             tid,
@@ -76,7 +93,7 @@ impl<'a> Run<'a> {
         );
         let (tolerated_count, tolerated_percentage) = match self.tolerance(tid, map) {
             Ok(t) => t,
-            Err(f) => return Step::Fail(f),
+            Err(f) => return Step::Fail(self.map_fault(tid, f)),
         };
         if map.item_reader.is_some() || map.result_writer.is_some() {
             return Step::Fail(self.runtime_failure(
@@ -89,7 +106,7 @@ impl<'a> Run<'a> {
             .and_then(|items| self.batches(tid, st, map, items))
         {
             Ok(v) => v,
-            Err(f) => return Step::Fail(f),
+            Err(f) => return Step::Fail(self.map_fault(tid, f)),
         };
         let run_started = if distributed {
             let arn = self.map_run_arn(map);
@@ -127,13 +144,59 @@ impl<'a> Run<'a> {
         self.pump_map(tid)
     }
 
-    /// A `…Path`-able Map number (MaxConcurrency, ToleratedFailureCount).
+    /// JSONata `Items`: an array whose elements may be expressions, or one expression
+    /// returning an array; without it the state input, which must be an array (observed).
+    fn jsonata_items(
+        &self,
+        tid: u32,
+        st: &'a State,
+        map: &'a MapState,
+    ) -> Result<Vec<Value>, QueryFailure> {
+        let input = &self.m.thread(tid).effective;
+        let q = self.query(tid, st, None, None);
+        let items = match &map.items {
+            Some(Value::String(s)) => match is_expression(s) {
+                Some(source) => q.typed(source, input, "Items", ExpectedType::Array)?,
+                None => Value::String(s.clone()),
+            },
+            Some(template) => q.template(template, input, Extra::None, "Items")?,
+            None => input.clone(),
+        };
+        match items {
+            Value::Array(a) => Ok(a),
+            other => Err(QueryFailure::new(
+                None,
+                format!(
+                    "Map state input must be an array but was: {}",
+                    json_text(&other)
+                ),
+            )),
+        }
+    }
+
+    /// The Map fails before its iterations run: `EvaluationFailed`, then `MapStateFailed`
+    /// (observed for `Items`) unless a retrier takes it.
+    fn map_query_failure(&mut self, tid: u32, q: QueryFailure) -> Failure {
+        let mut f = self.query_failure(tid, q);
+        f.from_children = true;
+        f
+    }
+
+    fn map_fault(&mut self, tid: u32, fault: Fault) -> Failure {
+        match fault {
+            Fault::Query(q) => self.map_query_failure(tid, q),
+            other => self.fault(tid, other),
+        }
+    }
+
+    /// A `…Path`-able Map number (MaxConcurrency, ToleratedFailureCount); `field` names the
+    /// `…Path` form, the expression's location is the field without `Path`.
     fn map_number(
         &self,
         tid: u32,
         d: &Option<Dynamic<u64>>,
         field: &str,
-    ) -> Result<Option<i64>, Failure> {
+    ) -> Result<Option<i64>, Fault> {
         match d {
             None => Ok(None),
             Some(Dynamic::Literal(n)) => Ok(Some(*n as i64)),
@@ -141,37 +204,41 @@ impl<'a> Run<'a> {
                 let st = self.state(tid);
                 let v = self
                     .eval(tid, st, None, None)
-                    .path(p, &self.m.thread(tid).effective)
-                    .map_err(|e| self.path_failure(tid, e))?;
+                    .path(p, &self.m.thread(tid).effective)?;
                 // Integer-valued strings are accepted too (observed: `"1"`).
                 let n = v
                     .as_i64()
                     .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
                 match n {
                     Some(n) => Ok(Some(n)),
-                    None => Err(self.runtime_failure(
-                        tid,
-                        &format!(
-                            "The {field} field refers to value \"{}\" which is not a valid integer: {p}",
-                            shown(&v)
-                        ),
-                    )),
+                    None => Err(Fault::Runtime(format!(
+                        "The {field} field refers to value \"{}\" which is not a valid integer: {p}",
+                        shown(&v)
+                    ))),
                 }
             }
-            Some(Dynamic::Expr(_)) => {
-                Err(self.runtime_failure(tid, crate::language::JSONATA_UNSUPPORTED))
+            Some(Dynamic::Expr(e)) => {
+                let st = self.state(tid);
+                let location = field.strip_suffix("Path").unwrap_or(field);
+                let input = &self.m.thread(tid).effective;
+                Ok(Some(
+                    self.query(tid, st, None, None)
+                        .integer(e, input, location)?,
+                ))
             }
         }
     }
 
-    fn tolerance(&self, tid: u32, map: &MapState) -> Result<(Option<u64>, Option<f64>), Failure> {
+    fn tolerance(&self, tid: u32, map: &MapState) -> Result<(Option<u64>, Option<f64>), Fault> {
         let count = self.map_number(
             tid,
             &map.tolerated_failure_count,
             "ToleratedFailureCountPath",
         )?;
         if count.is_some_and(|c| c < 0) {
-            return Err(self.runtime_failure(tid, "ToleratedFailureCount cannot be negative."));
+            return Err(Fault::Runtime(
+                "ToleratedFailureCount cannot be negative.".into(),
+            ));
         }
         let pct = match &map.tolerated_failure_percentage {
             None => None,
@@ -180,32 +247,34 @@ impl<'a> Run<'a> {
                 let st = self.state(tid);
                 let v = self
                     .eval(tid, st, None, None)
-                    .path(p, &self.m.thread(tid).effective)
-                    .map_err(|e| self.path_failure(tid, e))?;
+                    .path(p, &self.m.thread(tid).effective)?;
                 let x = v
                     .as_f64()
                     .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
                 match x {
                     Some(x) => Some(x),
                     None => {
-                        return Err(self.runtime_failure(
-                            tid,
-                            &format!(
-                                "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {p}",
-                                shown(&v)
-                            ),
-                        ))
+                        return Err(Fault::Runtime(format!(
+                            "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {p}",
+                            shown(&v)
+                        )))
                     }
                 }
             }
-            Some(Dynamic::Expr(_)) => {
-                return Err(self.runtime_failure(tid, crate::language::JSONATA_UNSUPPORTED))
+            Some(Dynamic::Expr(e)) => {
+                let st = self.state(tid);
+                let input = &self.m.thread(tid).effective;
+                Some(self.query(tid, st, None, None).number(
+                    e,
+                    input,
+                    "ToleratedFailurePercentage",
+                )?)
             }
         };
         if pct.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
-            return Err(
-                self.runtime_failure(tid, "ToleratedFailurePercentage must be between 0 and 100.")
-            );
+            return Err(Fault::Runtime(
+                "ToleratedFailurePercentage must be between 0 and 100.".into(),
+            ));
         }
         Ok((count.map(|c| c as u64), pct))
     }
@@ -217,17 +286,28 @@ impl<'a> Run<'a> {
         st: &'a State,
         map: &'a MapState,
         items: Vec<Value>,
-    ) -> Result<Vec<Value>, Failure> {
+    ) -> Result<Vec<Value>, Fault> {
         let Some(selector) = &map.item_selector else {
             return Ok(items);
         };
         let effective = &self.m.thread(tid).effective;
+        let jsonata = language::for_state(st) == Language::Jsonata;
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let ev = self.eval(tid, st, None, Some((i as u32, item)));
-            let v = ev
-                .template(selector, effective, "ItemSelector")
-                .map_err(|e| self.path_failure(tid, e))?;
+            let v = if jsonata {
+                self.query(tid, st, None, Some((i as u32, item))).template(
+                    selector,
+                    effective,
+                    Extra::None,
+                    "ItemSelector",
+                )?
+            } else {
+                self.eval(tid, st, None, Some((i as u32, item))).template(
+                    selector,
+                    effective,
+                    "ItemSelector",
+                )?
+            };
             out.push(v);
         }
         Ok(out)
@@ -240,21 +320,25 @@ impl<'a> Run<'a> {
         st: &'a State,
         map: &'a MapState,
         items: Vec<Value>,
-    ) -> Result<Vec<Value>, Failure> {
+    ) -> Result<Vec<Value>, Fault> {
         let Some(batcher) = map.item_batcher.as_ref().and_then(Value::as_object) else {
             return Ok(items);
         };
         let effective = &self.m.thread(tid).effective;
         let ev = self.eval(tid, st, None, None);
-        let number = |key: &str| -> Result<Option<u64>, Failure> {
+        let q =
+            (language::for_state(st) == Language::Jsonata).then(|| self.query(tid, st, None, None));
+        let number = |key: &str| -> Result<Option<u64>, Fault> {
             if let Some(v) = batcher.get(key) {
+                if let (Some(q), Some(source)) = (&q, v.as_str().and_then(is_expression)) {
+                    let location = format!("ItemBatcher/{key}");
+                    return Ok(u64::try_from(q.integer(source, effective, &location)?).ok());
+                }
                 return Ok(v.as_u64());
             }
             match batcher.get(&format!("{key}Path")).and_then(Value::as_str) {
                 Some(p) => {
-                    let v = ev
-                        .path(p, effective)
-                        .map_err(|e| self.path_failure(tid, e))?;
+                    let v = ev.path(p, effective)?;
                     Ok(v.as_u64()
                         .or_else(|| v.as_str().and_then(|s| s.parse().ok())))
                 }
@@ -267,12 +351,12 @@ impl<'a> Run<'a> {
         let max_bytes = number("MaxInputBytesPerBatch")?
             .filter(|n| *n > 0)
             .unwrap_or(crate::errors::PAYLOAD_LIMIT as u64);
-        let batch_input = match batcher.get("BatchInput") {
-            Some(t) => Some(
-                ev.template(t, effective, "BatchInput")
-                    .map_err(|e| self.path_failure(tid, e))?,
-            ),
-            None => None,
+        let batch_input = match (batcher.get("BatchInput"), &q) {
+            (Some(t), Some(q)) => {
+                Some(q.template(t, effective, Extra::None, "ItemBatcher/BatchInput")?)
+            }
+            (Some(t), None) => Some(ev.template(t, effective, "BatchInput")?),
+            (None, _) => None,
         };
         let wrap = |items: Vec<Value>| {
             let mut m = serde_json::Map::new();

@@ -1,7 +1,10 @@
 //! Parallel states (ASL.md §11.1, HISTORY.md §4.6): branches as child threads, results in
 //! Branches order, a failing branch aborts its siblings; and aborting any running thread.
+//! In JSONata mode every branch gets `Arguments` (default: the state input).
 
 use crate::errors::Failure;
+use crate::jsonata::Extra;
+use crate::language::{self, Language};
 use crate::machine::{Fanout, Phase, Thread};
 use crate::run::{aborted_type, Run, Step};
 use crate::{Effect, EventType};
@@ -20,18 +23,41 @@ impl<'a> Run<'a> {
             unreachable!()
         };
         // InputPath and Parameters, evaluated for every attempt (`$$.State.RetryCount`).
-        let outcome = {
-            let raw = self.m.thread(tid).input.clone();
-            let ev = self.eval(tid, st, None, None);
-            ev.input_path(st.input_path.as_deref(), raw)
-                .and_then(|eff| match &st.parameters {
-                    Some(p) => ev.template(p, &eff, "Parameters"),
-                    None => Ok(eff),
-                })
-        };
-        match outcome {
-            Ok(effective) => self.m.thread_mut(tid).effective = effective,
-            Err(e) => return Step::Fail(self.path_failure(tid, e)),
+        if language::for_state(st) == Language::Jsonata {
+            let outcome = {
+                let raw = &self.m.thread(tid).input;
+                match &st.arguments {
+                    Some(a) => {
+                        self.query(tid, st, None, None)
+                            .template(a, raw, Extra::None, "Arguments")
+                    }
+                    None => Ok(raw.clone()),
+                }
+            };
+            match outcome {
+                Ok(effective) => self.m.thread_mut(tid).effective = effective,
+                Err(q) => {
+                    // The state fails before its branches start (unverified: like a Map
+                    // whose Items fail, ParallelStateFailed follows EvaluationFailed).
+                    let mut f = self.query_failure(tid, q);
+                    f.from_children = true;
+                    return Step::Fail(f);
+                }
+            }
+        } else {
+            let outcome = {
+                let raw = self.m.thread(tid).input.clone();
+                let ev = self.eval(tid, st, None, None);
+                ev.input_path(st.input_path.as_deref(), raw)
+                    .and_then(|eff| match &st.parameters {
+                        Some(p) => ev.template(p, &eff, "Parameters"),
+                        None => Ok(eff),
+                    })
+            };
+            match outcome {
+                Ok(effective) => self.m.thread_mut(tid).effective = effective,
+                Err(e) => return Step::Fail(self.path_failure(tid, e)),
+            }
         }
         let started = self.emit_in(tid, EventType::ParallelStateStarted, None);
         let n = p.branches.len();

@@ -1,7 +1,10 @@
 //! Pass states: `Result` or `Parameters` as the result, placed by ResultPath (ASL.md §3).
-//! In JSONPath mode `Assign` sees the result as `$` (observed).
+//! In JSONPath mode `Assign` sees the result as `$` (observed). In JSONata mode the output
+//! is `Output` (default: the input) and `Assign` sees `$states.input`.
 
 use crate::dataflow::result_path;
+use crate::jsonata::Extra;
+use crate::language::{self, Language};
 use crate::machine::Phase;
 use crate::run::{Next, Run, Step};
 use cairn_asl::{PassState, State};
@@ -10,6 +13,9 @@ use serde_json::Value;
 impl<'a> Run<'a> {
     pub(crate) fn run_pass(&mut self, tid: u32, st: &'a State, pass: &'a PassState) -> Step {
         let raw = std::mem::take(&mut self.m.thread_mut(tid).input);
+        if language::for_state(st) == Language::Jsonata {
+            return self.exit_jsonata(tid, st, raw, Next::Own);
+        }
         let outcome = {
             let ev = self.eval(tid, st, None, None);
             (|| {
@@ -38,6 +44,29 @@ impl<'a> Run<'a> {
                 self.exit_state(tid, out, assigned, Next::Own)
             }
             Err(e) => Step::Fail(self.path_failure(tid, e)),
+        }
+    }
+
+    /// A JSONata state without work (Pass, Succeed): Assign and Output over the input.
+    pub(crate) fn exit_jsonata(
+        &mut self,
+        tid: u32,
+        st: &'a State,
+        raw: Value,
+        next: Next<'a>,
+    ) -> Step {
+        let outcome = self.query(tid, st, None, None).assign_and_output(
+            st.assign.as_ref(),
+            st.output.as_ref(),
+            &raw,
+            Extra::None,
+        );
+        match outcome {
+            Ok((out, assigned)) => {
+                self.m.thread_mut(tid).phase = Phase::Enter;
+                self.exit_state(tid, out.unwrap_or(raw), assigned, next)
+            }
+            Err(q) => Step::Fail(self.query_failure(tid, q)),
         }
     }
 }

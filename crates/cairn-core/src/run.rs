@@ -9,8 +9,10 @@
 
 use crate::context::ContextParts;
 use crate::dataflow::{result_path, Eval};
-use crate::errors::{Failure, PAYLOAD_LIMIT};
+use crate::errors::{Failure, PAYLOAD_LIMIT, STATES_QUERY_EVALUATION};
 use crate::history::{json_text, Details, Emitter};
+use crate::jsonata::{Extra, Query, QueryFailure};
+use crate::language::{self, Language};
 use crate::machine::{scope_at, state_of, Machine, Phase};
 use crate::{catch, retry, variables};
 use crate::{Ctx, Effect, EventType, ExecutionInfo};
@@ -42,6 +44,38 @@ pub(crate) enum Step {
     End(Value),
     /// The current state failed.
     Fail(Failure),
+}
+
+/// Why a field of a state could not be evaluated, before `Run::fault` turns it into the
+/// state's [`Failure`] (writing `EvaluationFailed` for JSONata failures).
+#[derive(Debug)]
+pub(crate) enum Fault {
+    /// A JSONPath path or template failed (AWS's message, `States.Runtime` or intrinsic).
+    Path(cairn_jsonpath::PathError),
+    /// A JSONata field failed: `States.QueryEvaluationError`.
+    Query(QueryFailure),
+    /// A `States.Runtime` failure of the state with this detail.
+    Runtime(String),
+    /// Already a failure.
+    Failed(Failure),
+}
+
+impl From<cairn_jsonpath::PathError> for Fault {
+    fn from(e: cairn_jsonpath::PathError) -> Self {
+        Fault::Path(e)
+    }
+}
+
+impl From<QueryFailure> for Fault {
+    fn from(e: QueryFailure) -> Self {
+        Fault::Query(e)
+    }
+}
+
+impl From<Failure> for Fault {
+    fn from(f: Failure) -> Self {
+        Fault::Failed(f)
+    }
 }
 
 /// Where a state goes after it exits.
@@ -142,7 +176,31 @@ impl<'a> Run<'a> {
         state_of(self.def, self.m.thread(tid))
     }
 
-    /// The evaluation scope of a thread's current state.
+    /// The context object's parts for a thread's current state.
+    fn context_parts<'s>(
+        &'s self,
+        tid: u32,
+        st: &'s State,
+        token: Option<&'s str>,
+        item: Option<(u32, &'s Value)>,
+    ) -> ContextParts<'s> {
+        let t = self.m.thread(tid);
+        let retry_count = matches!(
+            st.kind,
+            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
+        )
+        .then_some(t.retry_count);
+        ContextParts {
+            info: self.info,
+            state_name: &st.name,
+            entered_ms: t.entered_ms,
+            retry_count,
+            task_token: token,
+            map_item: item,
+        }
+    }
+
+    /// The evaluation scope of a thread's current state (JSONPath).
     pub fn eval<'s>(
         &'s self,
         tid: u32,
@@ -150,25 +208,58 @@ impl<'a> Run<'a> {
         token: Option<&'s str>,
         item: Option<(u32, &'s Value)>,
     ) -> Eval<'s> {
+        let parts = self.context_parts(tid, st, token, item);
+        Eval::new(&*self.m, tid, parts, &self.entropy)
+    }
+
+    /// The evaluation scope of a thread's current state (JSONata). `$now()` is the time of
+    /// the step, which every event of the step carries, so a replay sees it again.
+    pub fn query<'s>(
+        &'s self,
+        tid: u32,
+        st: &'s State,
+        token: Option<&'s str>,
+        item: Option<(u32, &'s Value)>,
+    ) -> Query<'s> {
+        let parts = self.context_parts(tid, st, token, item);
+        Query::new(&*self.m, tid, parts, &self.entropy, self.ctx.now_ms)
+    }
+
+    /// A JSONata field failed: write `EvaluationFailed` and fail the state with
+    /// `States.QueryEvaluationError` (same error and cause in both, HISTORY.md §4.2).
+    ///
+    /// On entry the event follows what the Entered event followed (observed for Pass,
+    /// Task and Map), except in a Wait state, where it follows the Entered event (observed);
+    /// later in the state's life it follows the thread's last event.
+    pub fn query_failure(&mut self, tid: u32, q: QueryFailure) -> Failure {
+        let st = self.state(tid);
         let t = self.m.thread(tid);
-        let retry_count = matches!(
-            st.kind,
-            StateKind::Task(_) | StateKind::Parallel(_) | StateKind::Map(_)
-        )
-        .then_some(t.retry_count);
-        Eval::new(
-            &*self.m,
+        let failure = Failure::query(&st.name, t.entered_id, &q.cause);
+        let on_entry = t.source == t.entered_id && !matches!(st.kind, StateKind::Wait(_));
+        let prev = if on_entry { t.entered_prev } else { t.source };
+        let id = self.emit_at(
             tid,
-            ContextParts {
-                info: self.info,
-                state_name: &st.name,
-                entered_ms: t.entered_ms,
-                retry_count,
-                task_token: token,
-                map_item: item,
-            },
-            &self.entropy,
-        )
+            prev,
+            EventType::EvaluationFailed,
+            Details::new()
+                .str("error", STATES_QUERY_EVALUATION)
+                .opt_str("cause", failure.cause.as_deref())
+                .opt_str("location", q.location.as_deref())
+                .str("state", st.name.as_str())
+                .done(),
+        );
+        self.m.thread_mut(tid).source = id;
+        failure
+    }
+
+    /// The failure of a state whose field could not be evaluated.
+    pub fn fault(&mut self, tid: u32, fault: Fault) -> Failure {
+        match fault {
+            Fault::Path(e) => self.path_failure(tid, e),
+            Fault::Query(q) => self.query_failure(tid, q),
+            Fault::Runtime(detail) => self.runtime_failure(tid, &detail),
+            Fault::Failed(f) => f,
+        }
     }
 
     pub fn path_failure(&self, tid: u32, e: cairn_jsonpath::PathError) -> Failure {
@@ -243,6 +334,7 @@ impl<'a> Run<'a> {
             Some(text) => text,
             None => json_text(&self.m.thread(tid).input),
         };
+        let entered_prev = self.m.thread(tid).source;
         let id = self.emit_in(
             tid,
             ty,
@@ -254,12 +346,10 @@ impl<'a> Run<'a> {
         {
             let t = self.m.thread_mut(tid);
             t.entered_id = id;
+            t.entered_prev = entered_prev;
             t.entered_ms = self.ctx.now_ms;
             t.retry_count = 0;
             t.attempts.clear();
-        }
-        if crate::language::for_state(st) == crate::language::Language::Jsonata {
-            return Step::Fail(self.runtime_failure(tid, crate::language::JSONATA_UNSUPPORTED));
         }
         match &st.kind {
             StateKind::Pass(p) => self.run_pass(tid, st, p),
@@ -340,6 +430,21 @@ impl<'a> Run<'a> {
         } else {
             std::mem::take(&mut self.m.thread_mut(tid).input)
         };
+        if language::for_state(st) == Language::Jsonata {
+            let outcome = self.query(tid, st, None, None).assign_and_output(
+                st.assign.as_ref(),
+                st.output.as_ref(),
+                &raw,
+                Extra::Result(&result),
+            );
+            return match outcome {
+                Ok((out, assigned)) => {
+                    self.m.thread_mut(tid).phase = Phase::Enter;
+                    self.exit_state(tid, out.unwrap_or(result), assigned, Next::Own)
+                }
+                Err(q) => Step::Fail(self.query_failure(tid, q)),
+            };
+        }
         let outcome = {
             let ev = self.eval(tid, st, None, None);
             (|| {
@@ -398,6 +503,25 @@ impl<'a> Run<'a> {
             return Step::Fail(failure.propagated());
         };
         let raw = std::mem::take(&mut self.m.thread_mut(tid).input);
+        if language::for_state(st) == Language::Jsonata {
+            // Output defaults to `$states.errorOutput`; the state's own Output and Assign
+            // are skipped (ASL.md §9.3).
+            let error_output = failure.error_output();
+            let outcome = self.query(tid, st, None, None).assign_and_output(
+                catcher.assign.as_ref(),
+                catcher.output.as_ref(),
+                &raw,
+                Extra::ErrorOutput(&error_output),
+            );
+            return match outcome {
+                Ok((out, assigned)) => {
+                    self.m.thread_mut(tid).phase = Phase::Enter;
+                    let out = out.unwrap_or(error_output);
+                    self.exit_state(tid, out, assigned, Next::Named(&catcher.next))
+                }
+                Err(q) => Step::Fail(self.query_failure(tid, q)),
+            };
+        }
         let outcome = {
             let ev = self.eval(tid, st, None, None);
             (|| {

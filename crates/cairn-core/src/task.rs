@@ -2,12 +2,16 @@
 //! TimeoutSeconds/HeartbeatSeconds timers, and the worker's answers.
 //!
 //! The task is named by the id of its scheduling event (`ActivityScheduled`,
-//! `LambdaFunctionScheduled`, `TaskScheduled`); its token is minted from that id.
+//! `LambdaFunctionScheduled`, `TaskScheduled`); its token is minted from that id. In JSONata
+//! mode the resource gets `Arguments` (default: the state input), with the token at
+//! `$states.context.Task.Token`, and the timeouts may be expressions.
 
 use crate::errors::{Failure, PAYLOAD_LIMIT};
 use crate::history::{json_text, Details};
+use crate::jsonata::{Extra, QueryFailure};
+use crate::language::{self, Language};
 use crate::machine::{Phase, ResourceKind, TaskRun};
-use crate::run::{Run, Step};
+use crate::run::{Fault, Run, Step};
 use crate::{token, Effect, EventType, Input, Outcome};
 use cairn_asl::{Dynamic, State, StateKind, TaskState};
 use serde_json::Value;
@@ -59,7 +63,7 @@ impl<'a> Run<'a> {
     /// InputPath and Parameters for one attempt. Evaluated again on every retry, so that
     /// `$$.State.RetryCount` and the new attempt's `$$.Task.Token` are current.
     /// Also returns the role of `Credentials` (a template over the effective input).
-    fn task_parameters(&self, tid: u32) -> Result<(Value, Option<String>), Failure> {
+    fn task_parameters(&self, tid: u32) -> Result<(Value, Option<String>), Fault> {
         let st = self.state(tid);
         let task = task_def(st);
         // `$$.Task` exists only for callback tasks (observed absent for request/response).
@@ -67,6 +71,23 @@ impl<'a> Run<'a> {
             .resource
             .ends_with(".waitForTaskToken")
             .then(|| self.next_token(tid));
+        if language::for_state(st) == Language::Jsonata {
+            let raw = &self.m.thread(tid).input;
+            let q = self.query(tid, st, token.as_deref(), None);
+            let role = match &task.credentials {
+                Some(c) => q
+                    .template(c, raw, Extra::None, "Credentials")?
+                    .get("RoleArn")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                None => None,
+            };
+            let args = match &st.arguments {
+                Some(a) => q.template(a, raw, Extra::None, "Arguments")?,
+                None => raw.clone(),
+            };
+            return Ok((args, role));
+        }
         let raw = self.m.thread(tid).input.clone();
         let ev = self.eval(tid, st, token.as_deref(), None);
         (|| {
@@ -85,7 +106,7 @@ impl<'a> Run<'a> {
             };
             Ok((params, role))
         })()
-        .map_err(|e| self.path_failure(tid, e))
+        .map_err(Fault::Path)
     }
 
     /// The token the next scheduled task of this thread will get.
@@ -98,30 +119,40 @@ impl<'a> Run<'a> {
         token::mint(&self.ctx.token_key, &self.info.execution_arn, id)
     }
 
-    fn seconds(&self, tid: u32, d: &Option<Dynamic<u64>>) -> Result<Option<u64>, Failure> {
+    /// `TimeoutSeconds`/`HeartbeatSeconds` (`field`): literal, `…Path` or expression.
+    fn seconds(
+        &self,
+        tid: u32,
+        d: &Option<Dynamic<u64>>,
+        field: &str,
+    ) -> Result<Option<u64>, Fault> {
         match d {
             None => Ok(None),
             Some(Dynamic::Literal(n)) => Ok(Some(*n)),
             Some(Dynamic::Path(p)) => {
                 let st = self.state(tid);
                 let input = &self.m.thread(tid).input;
-                let v = self
-                    .eval(tid, st, None, None)
-                    .path(p, input)
-                    .map_err(|e| self.path_failure(tid, e))?;
+                let v = self.eval(tid, st, None, None).path(p, input)?;
                 match v.as_u64() {
                     Some(n) if n > 0 => Ok(Some(n)),
-                    _ => Err(self.runtime_failure(
-                        tid,
-                        &format!(
-                            "The value of the field '{p}' must be a positive integer: {}",
-                            json_text(&v)
-                        ),
-                    )),
+                    _ => Err(Fault::Runtime(format!(
+                        "The value of the field '{p}' must be a positive integer: {}",
+                        json_text(&v)
+                    ))),
                 }
             }
-            Some(Dynamic::Expr(_)) => {
-                Err(self.runtime_failure(tid, crate::language::JSONATA_UNSUPPORTED))
+            Some(Dynamic::Expr(e)) => {
+                let st = self.state(tid);
+                let input = &self.m.thread(tid).input;
+                let n = self.query(tid, st, None, None).integer(e, input, field)?;
+                if n <= 0 {
+                    // AWS's text is unrecorded.
+                    return Err(Fault::Query(QueryFailure::new(
+                        Some(field),
+                        format!("The {field} field must be a positive integer but was: {n}"),
+                    )));
+                }
+                Ok(Some(n as u64))
             }
         }
     }
@@ -135,14 +166,18 @@ impl<'a> Run<'a> {
                 self.m.thread_mut(tid).effective = params;
                 role
             }
-            Err(f) => return Step::Fail(f),
+            Err(f) => return Step::Fail(self.fault(tid, f)),
         };
         let (timeout, heartbeat) = match self
-            .seconds(tid, &task.timeout_seconds)
-            .and_then(|t| Ok((t, self.seconds(tid, &task.heartbeat_seconds)?)))
-        {
+            .seconds(tid, &task.timeout_seconds, "TimeoutSeconds")
+            .and_then(|t| {
+                Ok((
+                    t,
+                    self.seconds(tid, &task.heartbeat_seconds, "HeartbeatSeconds")?,
+                ))
+            }) {
             Ok(v) => v,
-            Err(f) => return Step::Fail(f),
+            Err(f) => return Step::Fail(self.fault(tid, f)),
         };
         let kind = classify(&task.resource);
         let params = self.m.thread(tid).effective.clone();

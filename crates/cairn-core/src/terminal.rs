@@ -1,15 +1,24 @@
 //! Succeed and Fail states: the end of a flow (the execution, a branch or an iteration).
 //! Fail writes no Exited event; its Error/Cause (or ErrorPath/CausePath) are omitted when
-//! absent (HISTORY.md §4.2).
+//! absent (HISTORY.md §4.2). In JSONata mode Succeed has `Output` and Fail's `Error`/`Cause`
+//! may be expressions returning strings.
 
 use crate::errors::Failure;
+use crate::language::{self, Language};
 use crate::run::{Run, Step};
 use cairn_asl::{Dynamic, FailState, State};
+use cairn_jsonata::ExpectedType;
 use serde_json::Value;
 
 impl<'a> Run<'a> {
     pub(crate) fn run_succeed(&mut self, tid: u32, st: &'a State) -> Step {
         let raw = std::mem::take(&mut self.m.thread_mut(tid).input);
+        if language::for_state(st) == Language::Jsonata {
+            return match self.exit_jsonata(tid, st, raw, crate::run::Next::Own) {
+                step @ (Step::End(_) | Step::Fail(_)) => step,
+                _ => Step::Blocked,
+            };
+        }
         let outcome = {
             let ev = self.eval(tid, st, None, None);
             ev.input_path(st.input_path.as_deref(), raw)
@@ -26,6 +35,9 @@ impl<'a> Run<'a> {
     }
 
     pub(crate) fn run_fail(&mut self, tid: u32, st: &'a State, fail: &'a FailState) -> Step {
+        if language::for_state(st) == Language::Jsonata {
+            return self.run_fail_jsonata(tid, st, fail);
+        }
         let input = &self.m.thread(tid).input;
         let outcome = {
             let ev = self.eval(tid, st, None, None);
@@ -44,7 +56,8 @@ impl<'a> Run<'a> {
                         )),
                         Err(e) => Err(e.message),
                     },
-                    Some(Dynamic::Expr(_)) => Err(crate::language::JSONATA_UNSUPPORTED.into()),
+                    // Only JSONata states have expressions (validation).
+                    Some(Dynamic::Expr(e)) => Ok(Some(e.clone())),
                 }
             };
             field(&fail.error, "ErrorPath").and_then(|e| Ok((e, field(&fail.cause, "CausePath")?)))
@@ -52,6 +65,26 @@ impl<'a> Run<'a> {
         match outcome {
             Ok((error, cause)) => Step::Fail(Failure::new(error, cause)),
             Err(detail) => Step::Fail(self.runtime_failure(tid, &detail)),
+        }
+    }
+
+    /// Fail in JSONata mode: `Error` and `Cause` are literals or expressions returning strings.
+    fn run_fail_jsonata(&mut self, tid: u32, st: &'a State, fail: &'a FailState) -> Step {
+        let input = &self.m.thread(tid).input;
+        let outcome = {
+            let q = self.query(tid, st, None, None);
+            let field = |d: &Option<Dynamic<String>>, name: &str| match d {
+                None => Ok(None),
+                Some(Dynamic::Literal(s)) | Some(Dynamic::Path(s)) => Ok(Some(s.clone())),
+                Some(Dynamic::Expr(e)) => q
+                    .typed(e, input, name, ExpectedType::String)
+                    .map(|v| v.as_str().map(str::to_string)),
+            };
+            field(&fail.error, "Error").and_then(|e| Ok((e, field(&fail.cause, "Cause")?)))
+        };
+        match outcome {
+            Ok((error, cause)) => Step::Fail(Failure::new(error, cause)),
+            Err(q) => Step::Fail(self.query_failure(tid, q)),
         }
     }
 }

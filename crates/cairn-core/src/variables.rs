@@ -5,6 +5,8 @@
 //! threads (a Parallel branch or Map iteration sees outer variables, never its siblings').
 //! Assignments are evaluated against the values as of state entry and applied afterwards,
 //! which the caller guarantees by evaluating everything before calling [`apply`].
+//! The same variables serve both query languages: `$name` paths (JSONPath) and `$name`
+//! in JSONata expressions read them through [`ThreadVars`].
 
 use crate::machine::Machine;
 use serde_json::{Map, Value};
@@ -31,27 +33,20 @@ impl cairn_jsonpath::Variables for ThreadVars<'_> {
     }
 }
 
-/// Store evaluated assignments in the thread's scope. A name already defined in an outer
-/// scope is updated there (AWS forbids shadowing, so the names are unique).
+impl cairn_jsonata::Variables for ThreadVars<'_> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        cairn_jsonpath::Variables::get(self, name)
+    }
+}
+
+/// Store evaluated assignments in the thread's own scope. An inner scope (a Parallel branch,
+/// a Map iteration) reads outer variables but never assigns them (ASL.md §10.3): AWS rejects
+/// such definitions, and should one slip through, the value stays in the inner scope and
+/// vanishes with it. The Parallel/Map state's own `Assign` runs in the outer thread.
 pub(crate) fn apply(machine: &mut Machine, tid: u32, assigned: &Map<String, Value>) {
+    let vars = &mut machine.thread_mut(tid).vars;
     for (name, value) in assigned {
-        let mut owner = tid;
-        let mut cur = tid;
-        loop {
-            let t = machine.thread(cur);
-            if t.vars.contains_key(name) {
-                owner = cur;
-                break;
-            }
-            match t.parent {
-                Some((p, _)) => cur = p,
-                None => break,
-            }
-        }
-        machine
-            .thread_mut(owner)
-            .vars
-            .insert(name.clone(), value.clone());
+        vars.insert(name.clone(), value.clone());
     }
 }
 
@@ -85,5 +80,28 @@ mod tests {
         assert_eq!(va.get("x"), Some(&json!(1)));
         assert_eq!(va.get("y"), Some(&json!(2)));
         assert_eq!(vb.get("y"), None);
+    }
+
+    #[test]
+    fn inner_scopes_cannot_assign_outer_variables() {
+        let mut m = Machine::default();
+        let root = m.add_thread(Thread::new(None, vec![], 0, 0, json!({})));
+        let a = m.add_thread(Thread::new(Some((root, 0)), vec![(0, 0)], 0, 0, json!({})));
+        let mut x = Map::new();
+        x.insert("x".into(), json!(1));
+        apply(&mut m, root, &x);
+        x.insert("x".into(), json!(2));
+        apply(&mut m, a, &x);
+        let outer = ThreadVars {
+            machine: &m,
+            tid: root,
+        };
+        let inner = ThreadVars {
+            machine: &m,
+            tid: a,
+        };
+        assert_eq!(Variables::get(&outer, "x"), Some(&json!(1)));
+        assert_eq!(Variables::get(&inner, "x"), Some(&json!(2)));
+        assert_eq!(cairn_jsonata::Variables::get(&inner, "x"), Some(&json!(2)));
     }
 }

@@ -1,8 +1,10 @@
 //! Wait states (ASL.md §3): when the timer fires, and AWS's runtime errors for bad
-//! `SecondsPath` / `TimestampPath` values and delays that are too long.
+//! `SecondsPath` / `TimestampPath` values and delays that are too long; in JSONata mode
+//! `Seconds`/`Timestamp` expressions, whose bad values are `States.QueryEvaluationError`.
 
 use crate::choice::parse_timestamp;
 use crate::dataflow::Eval;
+use crate::jsonata::{Extra, Query, QueryFailure};
 use cairn_asl::{Dynamic, WaitState};
 use serde_json::Value;
 
@@ -13,6 +15,66 @@ const MAX_DELAY_SECONDS: i64 = i32::MAX as i64;
 pub(crate) enum WaitError {
     Path(cairn_jsonpath::PathError),
     Runtime(String),
+    Query(QueryFailure),
+}
+
+/// The time at which a JSONata Wait state ends. `Seconds` must be a non-negative integer,
+/// `Timestamp` an RFC 3339 string with an offset (AWS's cause for a bad one is observed).
+pub(crate) fn fire_at_jsonata(
+    wait: &WaitState,
+    input: &Value,
+    q: &Query,
+    now_ms: i64,
+) -> Result<i64, WaitError> {
+    let fire = match wait {
+        WaitState::Seconds(Dynamic::Expr(e)) => {
+            let n = q.integer(e, input, "Seconds").map_err(WaitError::Query)?;
+            if n < 0 {
+                return Err(WaitError::Query(QueryFailure::new(
+                    Some("Seconds"),
+                    format!("The Seconds field must be a non-negative integer but was: {n}"),
+                )));
+            }
+            now_ms.saturating_add(n.saturating_mul(1000))
+        }
+        WaitState::Timestamp(Dynamic::Expr(e)) => {
+            let v = q
+                .expression(e, input, Extra::None, "Timestamp")
+                .map_err(WaitError::Query)?;
+            match v.as_str().and_then(parse_timestamp) {
+                Some(ts) => ts.as_millisecond(),
+                None => {
+                    return Err(WaitError::Query(QueryFailure::new(
+                        Some("Timestamp"),
+                        format!(
+                            "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {}",
+                            display(&v)
+                        ),
+                    )))
+                }
+            }
+        }
+        WaitState::Seconds(Dynamic::Literal(s)) => {
+            now_ms.saturating_add((*s as i64).saturating_mul(1000))
+        }
+        WaitState::Timestamp(Dynamic::Literal(s)) => match parse_timestamp(s) {
+            Some(ts) => ts.as_millisecond(),
+            None => {
+                return Err(WaitError::Query(QueryFailure::new(
+                    Some("Timestamp"),
+                    format!(
+                        "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {s}"
+                    ),
+                )))
+            }
+        },
+        // `…Path` fields are JSONPath only (validation).
+        WaitState::Seconds(Dynamic::Path(_)) | WaitState::Timestamp(Dynamic::Path(_)) => now_ms,
+    };
+    if (fire - now_ms) / 1000 > MAX_DELAY_SECONDS {
+        return Err(WaitError::Runtime("Wait state delay is too long.".into()));
+    }
+    Ok(fire)
 }
 
 /// The time (ms since the epoch) at which the Wait state ends.
@@ -48,9 +110,9 @@ pub(crate) fn fire_at(
                 }
             }
         }
-        WaitState::Seconds(Dynamic::Expr(_)) | WaitState::Timestamp(Dynamic::Expr(_)) => {
-            return Err(WaitError::Runtime(crate::language::JSONATA_UNSUPPORTED.into()))
-        }
+        // Only JSONata states have expressions (validation); they go through
+        // `fire_at_jsonata`.
+        WaitState::Seconds(Dynamic::Expr(_)) | WaitState::Timestamp(Dynamic::Expr(_)) => now_ms,
     };
     if (fire - now_ms) / 1000 > MAX_DELAY_SECONDS {
         return Err(WaitError::Runtime("Wait state delay is too long.".into()));
@@ -94,7 +156,9 @@ fn display(v: &Value) -> String {
 
 mod state {
     //! The Wait state's life: compute the end, sleep on a durable timer, exit.
-    use super::{fire_at, WaitError};
+    use super::{fire_at, fire_at_jsonata, WaitError};
+    use crate::jsonata::Extra;
+    use crate::language::{self, Language};
     use crate::machine::Phase;
     use crate::run::{Next, Run, Step};
     use cairn_asl::{State, WaitState};
@@ -104,7 +168,20 @@ mod state {
         pub(crate) fn run_wait(&mut self, tid: u32, st: &'a State, wait: &'a WaitState) -> Step {
             let raw = std::mem::take(&mut self.m.thread_mut(tid).input);
             let now = self.ctx.now_ms;
-            let outcome = {
+            let outcome = if language::for_state(st) == Language::Jsonata {
+                let q = self.query(tid, st, None, None);
+                fire_at_jsonata(wait, &raw, &q, now).and_then(|fire| {
+                    let (out, assigned) = q
+                        .assign_and_output(
+                            st.assign.as_ref(),
+                            st.output.as_ref(),
+                            &raw,
+                            Extra::None,
+                        )
+                        .map_err(WaitError::Query)?;
+                    Ok((fire, out.unwrap_or(raw), assigned))
+                })
+            } else {
                 let ev = self.eval(tid, st, None, None);
                 (|| {
                     let effective = ev
@@ -135,6 +212,7 @@ mod state {
                 }
                 Err(WaitError::Path(e)) => Step::Fail(self.path_failure(tid, e)),
                 Err(WaitError::Runtime(msg)) => Step::Fail(self.runtime_failure(tid, &msg)),
+                Err(WaitError::Query(q)) => Step::Fail(self.query_failure(tid, q)),
             }
         }
 

@@ -691,20 +691,6 @@ fn map_iteration_failure_is_caught() {
 }
 
 #[test]
-fn jsonata_states_fail_with_a_runtime_error() {
-    let d = Driver::start(
-        json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
-        "{}",
-    );
-    assert_eq!(
-        d.types(),
-        ["ExecutionStarted", "PassStateEntered", "ExecutionFailed"]
-    );
-    assert_eq!(d.exec.error.as_deref(), Some("States.Runtime"));
-    assert!(d.exec.cause.as_deref().unwrap().contains("JSONata"));
-}
-
-#[test]
 fn execution_state_round_trips_through_serde() {
     let mut d = Driver::start(activity_machine(json!({"TimeoutSeconds": 60})), "{}");
     let text = serde_json::to_string(&d.exec).unwrap();

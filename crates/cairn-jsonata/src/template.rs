@@ -99,6 +99,12 @@ impl QueryError {
         }
     }
 
+    /// The error of a field whose `expression` did not [`compile`], for callers that compile
+    /// (and cache) expressions themselves.
+    pub fn compilation(expression: &str, location: &str, error: JsonataError) -> Self {
+        Self::from_jsonata(expression.trim(), location, error)
+    }
+
     /// The error name, always `States.QueryEvaluationError`.
     pub fn error(&self) -> &'static str {
         QUERY_EVALUATION_ERROR
