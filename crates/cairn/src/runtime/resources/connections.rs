@@ -13,7 +13,7 @@
 //!
 //! Must not: log secret values.
 
-use super::functions_file::load_document;
+use super::settings_file::load_document;
 use anyhow::{bail, Context};
 use base64::Engine as _;
 use serde_json::Value;

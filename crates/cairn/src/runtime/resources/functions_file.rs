@@ -12,14 +12,14 @@
 //! url = "http://127.0.0.1:9000/greet"
 //! ```
 //! A command that exits non-zero, or prints `{"errorType": …, "errorMessage": …}`, raised a
-//! function error. Also owns reading TOML-or-JSON settings files into JSON (`load_document`),
-//! which the connections file shares.
+//! function error.
 //!
 //! Must not: interpret the event or the result (they are the function's business).
 
 use super::http_client::{self, HttpRequest};
+use super::settings_file::load_document;
 use anyhow::{bail, Context};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -301,60 +301,6 @@ async fn call_url(url: &str, event: &str, timeout: Duration, request_id: &str) -
             request_id,
             Vec::new(),
         ),
-    }
-}
-
-/// Read a settings file into JSON: `.toml` as TOML, anything else as JSON.
-pub(crate) fn load_document(path: &Path) -> anyhow::Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if path.extension().and_then(|e| e.to_str()) == Some("toml") {
-        let doc: toml_edit::DocumentMut = text
-            .parse()
-            .with_context(|| format!("{} is not valid TOML", path.display()))?;
-        Ok(table_json(doc.as_table()))
-    } else {
-        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
-    }
-}
-
-fn table_json<'a>(entries: impl IntoIterator<Item = (&'a str, &'a toml_edit::Item)>) -> Value {
-    let mut m = Map::new();
-    for (k, item) in entries {
-        if let Some(v) = item_json(item) {
-            m.insert(k.to_string(), v);
-        }
-    }
-    Value::Object(m)
-}
-
-fn item_json(item: &toml_edit::Item) -> Option<Value> {
-    match item {
-        toml_edit::Item::None => None,
-        toml_edit::Item::Value(v) => Some(value_json(v)),
-        toml_edit::Item::Table(t) => Some(table_json(t.iter())),
-        toml_edit::Item::ArrayOfTables(a) => Some(Value::Array(
-            a.iter().map(|t| table_json(t.iter())).collect(),
-        )),
-    }
-}
-
-fn value_json(v: &toml_edit::Value) -> Value {
-    use toml_edit::Value as T;
-    match v {
-        T::String(s) => Value::String(s.value().clone()),
-        T::Integer(i) => json!(*i.value()),
-        T::Float(f) => json!(*f.value()),
-        T::Boolean(b) => Value::Bool(*b.value()),
-        T::Datetime(d) => Value::String(d.value().to_string()),
-        T::Array(a) => Value::Array(a.iter().map(value_json).collect()),
-        T::InlineTable(t) => {
-            let mut m = Map::new();
-            for (k, v) in t.iter() {
-                m.insert(k.to_string(), value_json(v));
-            }
-            Value::Object(m)
-        }
     }
 }
 

@@ -14,7 +14,7 @@
 //!
 //! Must not: mock activity states (they are worker-driven; not supported yet).
 
-use super::functions_file::load_document;
+use super::settings_file::load_document;
 use super::{Answer, Invocation, ResourceEnv};
 use anyhow::{bail, Context};
 use serde_json::Value;

@@ -9,6 +9,8 @@
 //! - [`mock`]: Step Functions Local's mock configuration, consulted before everything else;
 //! - [`unsupported`]: every other service integration fails with a cause that says how to mock it.
 //!
+//! The functions, connections and mock files are read once, at start-up ([`settings_file`]).
+//!
 //! The `.waitForTaskToken` suffix is handled here once: the base integration runs and its
 //! answer is recorded as `TaskSubmitted`; the result comes later from SendTaskSuccess/Failure.
 //!
@@ -22,6 +24,7 @@ mod http_task;
 mod lambda;
 mod mock;
 mod nested;
+mod settings_file;
 mod unsupported;
 
 use super::writer::Command;
