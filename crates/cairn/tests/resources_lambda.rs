@@ -133,6 +133,34 @@ async fn lambda_invoke_wraps_the_result_like_aws() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_and_dry_run_invocations_do_not_wait_for_a_result() {
+    let (server, dir) = server_with_functions().await;
+    let definition = json!({"StartAt": "Event", "States": {
+        "Event": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"FunctionName": "slow", "InvocationType": "Event"},
+                  "ResultSelector": {"status.$": "$.StatusCode", "payload.$": "$.Payload"},
+                  "ResultPath": "$.event", "Next": "DryRun"},
+        "DryRun": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                   "Parameters": {"FunctionName": "crashes", "InvocationType": "DryRun"},
+                   "ResultSelector": {"status.$": "$.StatusCode"},
+                   "ResultPath": "$.dry", "End": true}}});
+    let sm = machine(&server, "event", definition).await;
+    let (_, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    assert_eq!(
+        output(&d),
+        json!({"event": {"status": 202, "payload": ""}, "dry": {"status": 204}})
+    );
+    // The Event invocation still runs, in the background.
+    let finished = dir.path().join("work/finished");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !finished.exists() {
+        assert!(std::time::Instant::now() < deadline, "the event never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn env_and_cwd_reach_the_command() {
     let (server, _dir) = server_with_functions().await;
     let sm = machine(
