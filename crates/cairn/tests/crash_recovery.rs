@@ -16,6 +16,10 @@ struct Server {
 
 impl Server {
     fn start(database: &Path, port: u16) -> Server {
+        Server::start_with(database, port, &[])
+    }
+
+    fn start_with(database: &Path, port: u16, extra: &[&str]) -> Server {
         let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
             .args([
                 "serve",
@@ -24,6 +28,7 @@ impl Server {
                 "--database",
             ])
             .arg(database)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -242,5 +247,71 @@ async fn sigkill_mid_run_then_restart_finishes_every_execution() {
         };
         assert_history_complete(&sfn, arn, last).await;
     }
+    server.kill();
+}
+
+/// A Lambda function (a local command) is running when the server dies; after the restart the
+/// invocation runs again (at least once, as a retry would on AWS) and the execution finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_in_flight_at_sigkill_runs_again_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("crash.db");
+    let functions = dir.path().join("functions.toml");
+    let runs = dir.path().join("runs.log");
+    std::fs::write(
+        &functions,
+        format!(
+            "[functions.slow]\ncommand = \"echo run >> {}; sleep 1.5; cat\"\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    let flags = ["--functions", functions.to_str().unwrap()];
+    let port = free_port();
+    let server = Server::start_with(&database, port, &flags);
+    let sfn = client(&server.endpoint).await;
+    let machine = create(
+        &sfn,
+        "crash-lambda",
+        serde_json::json!({"StartAt": "F", "States": {"F": {
+            "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:slow",
+            "End": true}}}),
+    )
+    .await;
+    let arn = start(&sfn, &machine, "l1", r#"{"v": 42}"#).await;
+    // Kill while the command sleeps.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.kill();
+    let server = Server::start_with(&database, port, &flags);
+    let sfn = client(&server.endpoint).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let d = loop {
+        let d = sfn
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        if d.status.as_str() != "RUNNING" {
+            break d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{arn} still running after restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        d.status.as_str(),
+        "SUCCEEDED",
+        "{:?} {:?}",
+        d.error,
+        d.cause
+    );
+    let output: serde_json::Value = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output, serde_json::json!({"v": 42}));
+    let started = std::fs::read_to_string(&runs).unwrap().lines().count();
+    assert_eq!(started, 2, "once before the kill, once after the restart");
+    assert_history_complete(&sfn, &arn, "ExecutionSucceeded").await;
     server.kill();
 }

@@ -92,6 +92,23 @@ impl Engine {
             writer: std::sync::Mutex::new(Some(handle)),
         });
         resource_env.attach(&engine);
+        // Recovery runs beside the server instead of before it, so start-up stays fast.
+        let store = engine.store.clone();
+        let commands = engine.commands.clone();
+        tokio::spawn(async move {
+            let running = tokio::task::spawn_blocking(move || store.running_executions()).await;
+            match running {
+                Ok(Ok(records)) => {
+                    for r in records {
+                        let _ = commands.send(writer::Command::Recover {
+                            execution_arn: r.arn,
+                        });
+                    }
+                }
+                Ok(Err(e)) => tracing::error!(error = %e, "cannot list running executions"),
+                Err(e) => tracing::error!(error = %e, "recovery task failed"),
+            }
+        });
         Ok(engine)
     }
 

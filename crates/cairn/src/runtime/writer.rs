@@ -44,6 +44,11 @@ pub enum Command {
         worker_name: Option<String>,
         reply: ClaimReply,
     },
+    /// After a restart: carry out again the effects of this running execution that no
+    /// durable row remembers (resource invocations in flight when the process died).
+    Recover {
+        execution_arn: String,
+    },
     /// Answer once the execution has closed (at once if it already has, or is unknown).
     Watch {
         execution_arn: String,
@@ -208,6 +213,7 @@ impl Writer {
                             let _ = reply.send(Err(e));
                         }
                     },
+                    Command::Recover { execution_arn } => self.recover(&execution_arn),
                     Command::Watch {
                         execution_arn,
                         reply,
@@ -268,6 +274,47 @@ impl Writer {
             }
             // A leftover the execution no longer wants: remove it from the queue.
             pending.batch.withdrawn_tasks.push(key);
+        }
+    }
+
+    /// Re-run the resource invocations of a recovered execution. Timers and activity tasks
+    /// are durable rows already. Invocations are at-least-once (as a retry on AWS would be):
+    /// a Lambda or HTTP call in flight at the crash runs again; a `.sync` child is found
+    /// again by its derived name instead of started twice. Callback (`.waitForTaskToken`)
+    /// tasks are not re-sent: their token is out, and a second `TaskSubmitted` would be wrong.
+    fn recover(&mut self, arn: &str) {
+        let token_key = self.token_key;
+        let effects = match self.load(arn) {
+            Ok(Some(live)) => live
+                .execution
+                .outstanding_effects(&live.definition, &token_key),
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(execution = arn, error = %e, "cannot recover execution");
+                return;
+            }
+        };
+        for effect in effects {
+            if let Effect::InvokeResource {
+                task,
+                resource,
+                parameters,
+                token,
+                state_name,
+            } = effect
+            {
+                if resource.ends_with(".waitForTaskToken") {
+                    continue;
+                }
+                self.resources.invoke(resources::Invocation {
+                    execution_arn: arn.to_string(),
+                    task,
+                    resource,
+                    parameters,
+                    token,
+                    state_name,
+                });
+            }
         }
     }
 
