@@ -45,6 +45,9 @@ command = "cat >/dev/null; echo '{\"queued\": true}'"
 command = "sleep 0.5; touch finished"
 cwd = "work"
 
+[functions.logs]
+command = "echo 'to the log' >&2; echo '{\"ok\": 1}'"
+
 [functions.flaky]
 command = "if [ -e tried ]; then echo '{\"ok\": true}'; else touch tried; exit 1; fi"
 cwd = "work"
@@ -158,6 +161,30 @@ async fn event_and_dry_run_invocations_do_not_wait_for_a_result() {
         assert!(std::time::Instant::now() < deadline, "the event never ran");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_type_tail_returns_the_log() {
+    use base64::Engine as _;
+    let (server, _dir) = server_with_functions().await;
+    let sm = machine(
+        &server,
+        "tail",
+        task_machine(json!({
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "logs", "LogType": "Tail"}
+        })),
+    )
+    .await;
+    let (_, d) = run(&server, &sm, json!({})).await;
+    let out = output(&d);
+    assert_eq!(out["Payload"], json!({"ok": 1}));
+    let log = base64::engine::general_purpose::STANDARD
+        .decode(out["LogResult"].as_str().expect("a LogResult"))
+        .unwrap();
+    assert_eq!(String::from_utf8(log).unwrap(), "to the log\n");
+    let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
+    assert_eq!(keys[..3], ["ExecutedVersion", "LogResult", "Payload"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

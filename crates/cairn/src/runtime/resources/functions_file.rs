@@ -47,8 +47,9 @@ pub(crate) struct Function {
 /// What a function did.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum FunctionResult {
-    /// The return value (JSON text as the function produced it).
-    Returned(String),
+    /// The return value (JSON text as the function produced it) and what the function
+    /// logged (a command's stderr).
+    Returned { payload: String, logs: String },
     /// A function error: `errorType` and the error payload (JSON text).
     Error { error_type: String, payload: String },
 }
@@ -209,7 +210,10 @@ async fn run_command(
     let stdout = String::from_utf8_lossy(&out.stdout);
     let text = stdout.trim();
     if text.is_empty() {
-        return FunctionResult::Returned("null".into());
+        return FunctionResult::Returned {
+            payload: "null".into(),
+            logs: stderr_text(&out.stderr),
+        };
     }
     match serde_json::from_str::<Value>(text) {
         Ok(v) => match error_object(&v) {
@@ -223,7 +227,10 @@ async fn run_command(
                 };
                 error(&ty, &msg, request_id, trace)
             }
-            None => FunctionResult::Returned(text.to_string()),
+            None => FunctionResult::Returned {
+                payload: text.to_string(),
+                logs: stderr_text(&out.stderr),
+            },
         },
         Err(e) => error(
             "Runtime.InvalidResponse",
@@ -231,6 +238,18 @@ async fn run_command(
             request_id,
             stderr_tail,
         ),
+    }
+}
+
+fn stderr_text(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr).into_owned()
+}
+
+/// A URL function's result (it has no logs to give).
+fn returned(payload: String) -> FunctionResult {
+    FunctionResult::Returned {
+        payload,
+        logs: String::new(),
     }
 }
 
@@ -288,11 +307,11 @@ async fn call_url(url: &str, event: &str, timeout: Duration, request_id: &str) -
                     ),
                 }
             } else if body.trim().is_empty() {
-                FunctionResult::Returned("null".into())
+                returned("null".into())
             } else if parsed.is_some() {
-                FunctionResult::Returned(body)
+                returned(body)
             } else {
-                FunctionResult::Returned(Value::String(body).to_string())
+                returned(Value::String(body).to_string())
             }
         }
         Err(e) => error(

@@ -13,6 +13,7 @@
 use super::functions_file::{self, FunctionResult};
 use super::http_client::{self, HttpRequest};
 use super::{Answer, ResourceEnv, TaskError};
+use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 /// A function as the task names it.
@@ -61,6 +62,8 @@ struct Invoked {
     executed_version: String,
     status: u16,
     request_id: String,
+    /// Base64 of the last 4 KB of the function's log, when `LogType` is `Tail`.
+    log_result: Option<String>,
 }
 
 /// A task on a function ARN: the effective input is the event, the return value the result.
@@ -70,7 +73,7 @@ pub(super) async fn invoke_function_arn(
     parameters: &Value,
 ) -> Answer {
     let f = FunctionRef::parse(env, arn, None);
-    match invoke(env, &f, parameters.to_string(), "RequestResponse").await {
+    match invoke(env, &f, parameters.to_string(), "RequestResponse", false).await {
         Ok(out) if out.payload.is_empty() => Answer::Succeeded("null".into()),
         Ok(out) => Answer::Succeeded(out.payload),
         Err(e) => Answer::Failed(e),
@@ -100,7 +103,8 @@ pub(super) async fn invoke_integration(env: &ResourceEnv, parameters: &Value) ->
         .get("InvocationType")
         .and_then(Value::as_str)
         .unwrap_or("RequestResponse");
-    match invoke(env, &f, payload, invocation_type).await {
+    let tail = parameters.get("LogType").and_then(Value::as_str) == Some("Tail");
+    match invoke(env, &f, payload, invocation_type, tail).await {
         Ok(out) => Answer::json(&envelope(&out)),
         Err(e) => Answer::Failed(e),
     }
@@ -131,8 +135,13 @@ fn envelope(out: &Invoked) -> Value {
         all.insert(k.into(), json!([v]));
         single.insert(k.into(), json!(v));
     }
-    json!({
+    let mut envelope = json!({
         "ExecutedVersion": out.executed_version,
+    });
+    if let Some(logs) = &out.log_result {
+        envelope["LogResult"] = json!(logs);
+    }
+    let rest = json!({
         "Payload": payload,
         "SdkHttpMetadata": {
             "AllHttpHeaders": all,
@@ -141,7 +150,18 @@ fn envelope(out: &Invoked) -> Value {
         },
         "SdkResponseMetadata": {"RequestId": out.request_id},
         "StatusCode": out.status,
-    })
+    });
+    if let (Value::Object(e), Value::Object(r)) = (&mut envelope, rest) {
+        e.extend(r);
+    }
+    envelope
+}
+
+/// Lambda's `LogResult`: base64 of the log's last 4 KB.
+fn log_tail(logs: &str) -> String {
+    let bytes = logs.as_bytes();
+    let tail = &bytes[bytes.len().saturating_sub(4096)..];
+    base64::engine::general_purpose::STANDARD.encode(tail)
 }
 
 /// Invoke by the functions file, else the endpoint, else fail as an unknown function.
@@ -150,6 +170,7 @@ async fn invoke(
     f: &FunctionRef,
     payload: String,
     invocation_type: &str,
+    tail: bool,
 ) -> Result<Invoked, TaskError> {
     let request_id = uuid::Uuid::new_v4().to_string();
     if let Some(local) = env.loaded.functions.as_ref().and_then(|ff| ff.get(&f.name)) {
@@ -168,14 +189,16 @@ async fn invoke(
                 executed_version: f.version(),
                 status,
                 request_id,
+                log_result: None,
             });
         }
         return match functions_file::call(local, &payload, &request_id).await {
-            FunctionResult::Returned(payload) => Ok(Invoked {
+            FunctionResult::Returned { payload, logs } => Ok(Invoked {
                 payload,
                 executed_version: f.version(),
                 status: 200,
                 request_id,
+                log_result: tail.then(|| log_tail(&logs)),
             }),
             FunctionResult::Error {
                 error_type,
@@ -184,7 +207,7 @@ async fn invoke(
         };
     }
     if let Some(endpoint) = &env.config.lambda_endpoint {
-        return invoke_endpoint(env, endpoint, f, payload, invocation_type, request_id).await;
+        return invoke_endpoint(env, endpoint, f, payload, invocation_type, tail, request_id).await;
     }
     Err(TaskError::new(
         "Lambda.ResourceNotFoundException",
@@ -208,6 +231,7 @@ async fn invoke_endpoint(
     f: &FunctionRef,
     payload: String,
     invocation_type: &str,
+    tail: bool,
     request_id: String,
 ) -> Result<Invoked, TaskError> {
     let mut url = format!(
@@ -224,6 +248,10 @@ async fn invoke_endpoint(
         headers: vec![
             ("content-type".into(), "application/json".into()),
             ("x-amz-invocation-type".into(), invocation_type.into()),
+            (
+                "x-amz-log-type".into(),
+                if tail { "Tail" } else { "None" }.into(),
+            ),
         ],
         body: payload.into_bytes(),
     };
@@ -256,6 +284,9 @@ async fn invoke_endpoint(
                 .unwrap_or_else(|| f.version()),
             status: r.status,
             request_id,
+            log_result: tail
+                .then(|| r.header("x-amz-log-result").map(str::to_string))
+                .flatten(),
         });
     }
     let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
