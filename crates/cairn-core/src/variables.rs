@@ -26,8 +26,10 @@ impl cairn_jsonpath::Variables for ThreadVars<'_> {
                 return Some(v);
             }
             match t.parent {
-                Some((p, _)) => tid = p,
-                None => return None,
+                // A Distributed Map child (hidden under a visible parent) is a workflow of
+                // its own on AWS: it cannot see the variables outside (ASL.md §10.3).
+                Some((p, _)) if !(t.hidden && !self.machine.thread(p).hidden) => tid = p,
+                _ => return None,
             }
         }
     }
@@ -80,6 +82,30 @@ mod tests {
         assert_eq!(va.get("x"), Some(&json!(1)));
         assert_eq!(va.get("y"), Some(&json!(2)));
         assert_eq!(vb.get("y"), None);
+    }
+
+    #[test]
+    fn distributed_map_children_do_not_see_outer_variables() {
+        let mut m = Machine::default();
+        let root = m.add_thread(Thread::new(None, vec![], 0, 0, json!({})));
+        let mut child = Thread::new(Some((root, 0)), vec![(0, 0)], 0, 0, json!({}));
+        child.hidden = true;
+        let child = m.add_thread(child);
+        let mut inner = Thread::new(Some((child, 0)), vec![(0, 0), (0, 0)], 0, 0, json!({}));
+        inner.hidden = true;
+        let inner = m.add_thread(inner);
+        let mut x = Map::new();
+        x.insert("x".into(), json!(1));
+        apply(&mut m, root, &x);
+        let mut y = Map::new();
+        y.insert("y".into(), json!(2));
+        apply(&mut m, child, &y);
+        let v = ThreadVars {
+            machine: &m,
+            tid: inner,
+        };
+        assert_eq!(v.get("x"), None);
+        assert_eq!(v.get("y"), Some(&json!(2)));
     }
 
     #[test]
