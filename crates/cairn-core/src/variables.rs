@@ -28,7 +28,7 @@ impl cairn_jsonpath::Variables for ThreadVars<'_> {
             match t.parent {
                 // A Distributed Map child (hidden under a visible parent) is a workflow of
                 // its own on AWS: it cannot see the variables outside (ASL.md §10.3).
-                Some((p, _)) if !(t.hidden && !self.machine.thread(p).hidden) => tid = p,
+                Some((p, _)) if !t.hidden || self.machine.thread(p).hidden => tid = p,
                 _ => return None,
             }
         }
