@@ -424,8 +424,9 @@ impl<'a> Run<'a> {
     /// OutputPath, then exit.
     pub fn complete_with_result(&mut self, tid: u32, result: Value) -> Step {
         let st = self.state(tid);
-        // A catcher of this state needs the raw input if the data flow below fails.
-        let raw = if has_catchers(&st.kind) {
+        // A catcher of this state needs the raw input if the data flow below fails, and so
+        // does a retrier (a query or intrinsic failure is retried by running the work again).
+        let raw = if handles_failures(&st.kind) {
             self.m.thread(tid).input.clone()
         } else {
             std::mem::take(&mut self.m.thread_mut(tid).input)
@@ -560,11 +561,11 @@ impl Failure {
     }
 }
 
-fn has_catchers(kind: &StateKind) -> bool {
+fn handles_failures(kind: &StateKind) -> bool {
     match kind {
-        StateKind::Task(t) => !t.catch.is_empty(),
-        StateKind::Parallel(p) => !p.catch.is_empty(),
-        StateKind::Map(m) => !m.catch.is_empty(),
+        StateKind::Task(t) => !t.catch.is_empty() || !t.retry.is_empty(),
+        StateKind::Parallel(p) => !p.catch.is_empty() || !p.retry.is_empty(),
+        StateKind::Map(m) => !m.catch.is_empty() || !m.retry.is_empty(),
         _ => false,
     }
 }

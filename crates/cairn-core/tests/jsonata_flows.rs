@@ -510,3 +510,32 @@ fn a_jsonata_loop_runs_in_one_step() {
     assert_eq!(output(&d), json!(1000));
     assert_eq!(d.history.len(), 4_006);
 }
+
+#[test]
+fn a_failing_output_is_retried_with_the_same_input() {
+    let mut d = Driver::start(
+        jsonata(
+            json!({"T": {"Type": "Task", "Resource": ACT,
+                    "Output": "{% $states.result.ok ? $states.input : $nope %}",
+                    "Retry": [{"ErrorEquals": ["States.QueryEvaluationError"], "IntervalSeconds": 1}],
+                    "End": true}}),
+            "T",
+        ),
+        r#"{"a": 1}"#,
+    );
+    let (task, _, _) = scheduled_input(&d);
+    d.feed(Input::TaskSucceeded {
+        task,
+        output: r#"{"ok": false}"#.into(),
+    });
+    assert_eq!(d.types().last(), Some(&"EvaluationFailed"));
+    d.fire_next_timer();
+    let (task, input, _) = scheduled_input(&d);
+    assert_eq!(input, json!({"a": 1}), "the retry sends the same input");
+    d.feed(Input::TaskSucceeded {
+        task,
+        output: r#"{"ok": true}"#.into(),
+    });
+    assert_eq!(output(&d), json!({"a": 1}));
+    replays(&d);
+}
