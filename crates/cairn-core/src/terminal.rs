@@ -56,8 +56,8 @@ impl<'a> Run<'a> {
                         )),
                         Err(e) => Err(e.message),
                     },
-                    // Only JSONata states have expressions (validation).
-                    Some(Dynamic::Expr(e)) => Ok(Some(e.clone())),
+                    // In a JSONPath state a `{% %}` string is just a string.
+                    Some(Dynamic::Expr(e)) => Ok(Some(format!("{{%{e}%}}"))),
                 }
             };
             field(&fail.error, "ErrorPath").and_then(|e| Ok((e, field(&fail.cause, "CausePath")?)))

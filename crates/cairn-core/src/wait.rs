@@ -110,9 +110,13 @@ pub(crate) fn fire_at(
                 }
             }
         }
-        // Only JSONata states have expressions (validation); they go through
-        // `fire_at_jsonata`.
-        WaitState::Seconds(Dynamic::Expr(_)) | WaitState::Timestamp(Dynamic::Expr(_)) => now_ms,
+        // JSONata states go through `fire_at_jsonata`; validation keeps expressions out of
+        // JSONPath states.
+        WaitState::Seconds(Dynamic::Expr(_)) | WaitState::Timestamp(Dynamic::Expr(_)) => {
+            return Err(WaitError::Runtime(
+                "A JSONata expression is not evaluated in a JSONPath state.".into(),
+            ))
+        }
     };
     if (fire - now_ms) / 1000 > MAX_DELAY_SECONDS {
         return Err(WaitError::Runtime("Wait state delay is too long.".into()));
