@@ -4,7 +4,7 @@
 //!
 //! Owns the default fast paths (`$`, `null`) so the common case never calls the JSONPath
 //! engine and never clones a value it can move. Does not decide what a state does with
-//! the values; that is the state modules' job. JSONata goes through `language.rs` instead.
+//! the values; that is the state modules' job. JSONata states use `jsonata.rs` instead.
 
 use crate::context::{mentions_context, ContextParts};
 use crate::machine::Machine;
