@@ -269,6 +269,43 @@ async fn wait_for_task_token_lets_the_child_answer() {
     assert!(types.contains(&"TaskSubmitted".to_string()), "{types:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_task_survives_a_restart_with_one_submission() {
+    let server = server().await;
+    let child = machine(
+        &server,
+        "child-slow",
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 150, "Next": "P"},
+                                          "P": {"Type": "Pass", "Result": "done", "End": true}}}),
+    )
+    .await;
+    let sm = machine(
+        &server,
+        "parent-restart",
+        parent(
+            "arn:aws:states:::states:startExecution.sync:2",
+            json!({"StateMachineArn": child}),
+        ),
+    )
+    .await;
+    let arn = start(&server, &sm, json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !history_types(&server, &arn)
+        .await
+        .contains(&"TaskSubmitted".to_string())
+    {
+        assert!(Instant::now() < deadline, "the child never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let server = server.restart().await;
+    let d = wait_done(&server, &arn).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    assert_eq!(output(&d)["Output"], "done");
+    let types = history_types(&server, &arn).await;
+    let submitted = types.iter().filter(|t| *t == "TaskSubmitted").count();
+    assert_eq!(submitted, 1, "{types:?}");
+}
+
 /// When the runtime repeats a task (after a restart), a `.sync` task without a Name finds the
 /// child it started the first time instead of failing on its name.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,6 +83,12 @@ pub(crate) enum Answer {
         later: Option<Later>,
         child: Option<String>,
     },
+    /// A `.sync` task repeated after a restart found its child running: it was submitted
+    /// before, so only the final answer is still to come.
+    Waiting {
+        later: Later,
+        child: String,
+    },
 }
 
 impl Answer {
@@ -170,20 +176,32 @@ impl ResourceEnv {
 /// Run one resource invocation to its first outcome (the continuation of a `.sync` task is
 /// dropped: Express machines, the only other caller, cannot use `.sync`).
 pub async fn run(env: &ResourceEnv, call: &Invocation) -> Input {
-    let answer = answer(env, call).await;
-    first_input(call.task, answer).0
+    let mut answer = answer(env, call).await;
+    loop {
+        match first_input(call.task, answer) {
+            (Some(input), _, _) => return input,
+            (None, Some(later), _) => answer = later.await,
+            (None, None, _) => {
+                return Input::TaskFailed {
+                    task: call.task,
+                    error: Some("States.Runtime".into()),
+                    cause: Some("The resource gave no answer".into()),
+                }
+            }
+        }
+    }
 }
 
-/// The input for the writer, and what may follow it.
-fn first_input(task: u64, answer: Answer) -> (Input, Option<Later>, Option<String>) {
+/// The input for the writer (none when the task was submitted before), and what may follow.
+fn first_input(task: u64, answer: Answer) -> (Option<Input>, Option<Later>, Option<String>) {
     match answer {
-        Answer::Succeeded(output) => (Input::TaskSucceeded { task, output }, None, None),
+        Answer::Succeeded(output) => (Some(Input::TaskSucceeded { task, output }), None, None),
         Answer::Failed(e) => (
-            Input::TaskFailed {
+            Some(Input::TaskFailed {
                 task,
                 error: Some(e.error),
                 cause: Some(e.cause),
-            },
+            }),
             None,
             None,
         ),
@@ -191,7 +209,8 @@ fn first_input(task: u64, answer: Answer) -> (Input, Option<Later>, Option<Strin
             output,
             later,
             child,
-        } => (Input::TaskSubmitted { task, output }, later, child),
+        } => (Some(Input::TaskSubmitted { task, output }), later, child),
+        Answer::Waiting { later, child } => (None, Some(later), Some(child)),
     }
 }
 
@@ -332,10 +351,13 @@ impl ResourceRunner {
             if let Some(r) = running.lock().expect("running lock").get_mut(&done) {
                 r.child = child;
             }
-            send(input);
-            if let Some(later) = later {
-                let (input, _, _) = first_input(call.task, later.await);
+            if let Some(input) = input {
                 send(input);
+            }
+            if let Some(later) = later {
+                if let (Some(input), _, _) = first_input(call.task, later.await) {
+                    send(input);
+                }
             }
             running.lock().expect("running lock").remove(&done);
         });

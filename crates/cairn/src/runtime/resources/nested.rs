@@ -70,7 +70,17 @@ pub(super) async fn optimized(
         .unwrap_or_default()
         .to_string();
     let response = start_response(&started, &ctx.request_id);
+    // StartExecution answers an earlier start of the same name and input with that
+    // execution: a child started before this call means the task is repeated after a
+    // restart, and its TaskSubmitted is in the history already.
+    let started_before = response["StartDate"]
+        .as_i64()
+        .is_some_and(|ms| ms < ctx.now_ms);
     match (version, callback) {
+        (Some(version), _) if started_before => Answer::Waiting {
+            later: wait_for_child(app, execution_arn.clone(), version),
+            child: execution_arn,
+        },
         (None, false) => Answer::json(&response),
         (None, true) => Answer::Submitted {
             output: response.to_string(),
