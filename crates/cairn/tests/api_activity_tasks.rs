@@ -6,7 +6,7 @@
 mod common;
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
-use common::{error_code, TestServer, ROLE_ARN};
+use common::{error_code, TestServer};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -20,39 +20,15 @@ fn fast_config() -> cairn::config::Config {
 }
 
 async fn activity(server: &TestServer, name: &str) -> String {
-    server
-        .client
-        .create_activity()
-        .name(name)
-        .send()
-        .await
-        .unwrap()
-        .activity_arn
+    server.create_activity(name).await
 }
 
 async fn machine(server: &TestServer, name: &str, definition: Value) -> String {
-    server
-        .client
-        .create_state_machine()
-        .name(name)
-        .role_arn(ROLE_ARN)
-        .definition(definition.to_string())
-        .send()
-        .await
-        .expect("create state machine")
-        .state_machine_arn
+    server.create_machine(name, &definition).await
 }
 
 async fn start(server: &TestServer, sm: &str, input: Value) -> String {
-    server
-        .client
-        .start_execution()
-        .state_machine_arn(sm)
-        .input(input.to_string())
-        .send()
-        .await
-        .unwrap()
-        .execution_arn
+    server.start_execution(sm, &input).await
 }
 
 /// Poll until a task comes (the long poll is short in these tests).
@@ -78,21 +54,7 @@ async fn wait_done(
     server: &TestServer,
     arn: &str,
 ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let d = server
-            .client
-            .describe_execution()
-            .execution_arn(arn)
-            .send()
-            .await
-            .unwrap();
-        if d.status() != &ExecutionStatus::Running {
-            return d;
-        }
-        assert!(Instant::now() < deadline, "{arn} still running");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    server.wait_done(arn).await
 }
 
 async fn history_types(server: &TestServer, arn: &str) -> Vec<HistoryEventType> {

@@ -8,16 +8,7 @@ use common::{error_code, error_message, TestServer, ROLE_ARN};
 use serde_json::{json, Value};
 
 async fn machine(server: &TestServer, name: &str, definition: Value) -> String {
-    server
-        .client
-        .create_state_machine()
-        .name(name)
-        .role_arn(ROLE_ARN)
-        .definition(definition.to_string())
-        .send()
-        .await
-        .expect("create state machine")
-        .state_machine_arn
+    server.create_machine(name, &definition).await
 }
 
 fn pass_chain() -> Value {

@@ -1,7 +1,7 @@
 //! Helpers the `resources_*` tests share (included with `#[path]`): create a machine, run an
 //! execution to its end, read its history. Has no tests of its own.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 #[path = "common/mod.rs"]
 mod common;
@@ -13,28 +13,11 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 pub async fn machine(server: &TestServer, name: &str, definition: Value) -> String {
-    server
-        .client
-        .create_state_machine()
-        .name(name)
-        .role_arn(ROLE_ARN)
-        .definition(definition.to_string())
-        .send()
-        .await
-        .expect("create state machine")
-        .state_machine_arn
+    server.create_machine(name, &definition).await
 }
 
 pub async fn start(server: &TestServer, sm: &str, input: Value) -> String {
-    server
-        .client
-        .start_execution()
-        .state_machine_arn(sm)
-        .input(input.to_string())
-        .send()
-        .await
-        .expect("start execution")
-        .execution_arn
+    server.start_execution(sm, &input).await
 }
 
 pub async fn wait_done(server: &TestServer, arn: &str) -> DescribeExecutionOutput {

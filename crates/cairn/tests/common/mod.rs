@@ -94,6 +94,67 @@ impl TestServer {
         }
     }
 
+    /// CreateStateMachine (STANDARD) with [`ROLE_ARN`]; the machine's ARN.
+    pub async fn create_machine(&self, name: &str, definition: &Value) -> String {
+        self.client
+            .create_state_machine()
+            .name(name)
+            .role_arn(ROLE_ARN)
+            .definition(definition.to_string())
+            .send()
+            .await
+            .expect("create state machine")
+            .state_machine_arn
+    }
+
+    /// CreateActivity; the activity's ARN.
+    pub async fn create_activity(&self, name: &str) -> String {
+        self.client
+            .create_activity()
+            .name(name)
+            .send()
+            .await
+            .expect("create activity")
+            .activity_arn
+    }
+
+    /// StartExecution with this input; the execution's ARN.
+    pub async fn start_execution(&self, machine: &str, input: &Value) -> String {
+        self.client
+            .start_execution()
+            .state_machine_arn(machine)
+            .input(input.to_string())
+            .send()
+            .await
+            .expect("start execution")
+            .execution_arn
+    }
+
+    /// DescribeExecution once the execution has left RUNNING (panics after 20 s).
+    pub async fn wait_done(
+        &self,
+        execution_arn: &str,
+    ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let d = self
+                .client
+                .describe_execution()
+                .execution_arn(execution_arn)
+                .send()
+                .await
+                .expect("describe execution");
+            if d.status() != &aws_sdk_sfn::types::ExecutionStatus::Running {
+                return d;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{execution_arn} still running"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// Another SDK client for this server, signing for `region`.
     pub fn client_in_region(&self, region: &str) -> aws_sdk_sfn::Client {
         client(&self.endpoint, region)
