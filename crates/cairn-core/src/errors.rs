@@ -94,6 +94,19 @@ impl Failure {
         }
     }
 
+    /// Variables beyond AWS's limits (256 KiB for one variable or one state's `Assign`, 10 MiB
+    /// for all of an execution's): terminal like the other size failures. AWS documents the
+    /// limits but its error for them is unrecorded; `States.DataLimitExceeded` is the error it
+    /// uses for every other size limit.
+    pub fn variable_limit(state: &str, what: &str) -> Self {
+        Failure {
+            cause: Some(format!(
+                "The state '{state}' assigned {what} exceeding the maximum number of bytes service limit."
+            )),
+            ..Failure::data_limit(state)
+        }
+    }
+
     pub fn timeout(heartbeat: bool) -> Self {
         Failure {
             error: Some(STATES_TIMEOUT.into()),

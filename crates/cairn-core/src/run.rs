@@ -377,6 +377,9 @@ impl<'a> Run<'a> {
             return Step::Fail(Failure::data_limit(&st.name));
         }
         if let Some(a) = &assigned {
+            if let Some(what) = variables::over_limit(self.m, a) {
+                return Step::Fail(Failure::variable_limit(&st.name, what));
+            }
             variables::apply(self.m, tid, a);
         }
         self.emit_in(

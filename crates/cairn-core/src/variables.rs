@@ -41,6 +41,37 @@ impl cairn_jsonata::Variables for ThreadVars<'_> {
     }
 }
 
+/// One variable, and one state's `Assign` as a whole: at most 256 KiB (as JSON text).
+pub(crate) const ASSIGN_LIMIT: usize = 262_144;
+/// All variables of an execution together: at most 10 MiB.
+pub(crate) const EXECUTION_VARIABLES_LIMIT: usize = 10 * 1024 * 1024;
+
+/// Which limit an assignment would break, if any (the words go into the failure's cause).
+pub(crate) fn over_limit(machine: &Machine, assigned: &Map<String, Value>) -> Option<&'static str> {
+    let mut total = 0;
+    for value in assigned.values() {
+        let size = serde_json::to_string(value).map_or(0, |t| t.len());
+        if size > ASSIGN_LIMIT {
+            return Some("a variable with a size");
+        }
+        total += size;
+    }
+    if total > ASSIGN_LIMIT {
+        return Some("variables with a total size");
+    }
+    // Every scope's variables count, the new values on top (a generous upper bound when a
+    // name is reassigned: the old value is counted too).
+    let existing: usize = machine
+        .threads
+        .iter()
+        .flatten()
+        .flat_map(|t| t.vars.values())
+        .map(|v| serde_json::to_string(v).map_or(0, |t| t.len()))
+        .sum();
+    (existing + total > EXECUTION_VARIABLES_LIMIT)
+        .then_some("variables taking the execution's total")
+}
+
 /// Store evaluated assignments in the thread's own scope. An inner scope (a Parallel branch,
 /// a Map iteration) reads outer variables but never assigns them (ASL.md §10.3): AWS rejects
 /// such definitions, and should one slip through, the value stays in the inner scope and

@@ -1157,3 +1157,37 @@ fn task_credentials_appear_in_the_scheduled_event() {
         .unwrap()
         .contains_key("taskCredentials"));
 }
+
+#[test]
+fn variables_beyond_the_size_limits_fail_the_state() {
+    let big = "x".repeat(200 * 1024);
+    // One variable over 256 KiB.
+    let d = Driver::start(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true,
+            "Assign": {"v.$": "States.Format('{}{}', $.s, $.s)"}}}}),
+        &json!({ "s": big }).to_string(),
+    );
+    assert_eq!(d.exec.status, ExecutionStatus::Failed);
+    assert_eq!(d.exec.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert!(d
+        .exec
+        .cause
+        .as_deref()
+        .unwrap()
+        .contains("a variable with a size"));
+    // Two variables under the limit each, over it together.
+    let d = Driver::start(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true,
+            "Assign": {"a.$": "$.s", "b.$": "$.s"}}}}),
+        &json!({ "s": big }).to_string(),
+    );
+    assert_eq!(d.exec.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert!(d.exec.cause.as_deref().unwrap().contains("total size"));
+    // Under every limit: assigned and kept.
+    let d = Driver::start(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true,
+            "Assign": {"a.$": "$.s"}}}}),
+        &json!({ "s": big }).to_string(),
+    );
+    assert_eq!(d.exec.status, ExecutionStatus::Succeeded);
+}
