@@ -39,7 +39,11 @@ pub use schema::VERSION as SCHEMA_VERSION;
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle reader connections kept open; more are opened on demand under load and closed after.
-const MAX_IDLE_READERS: usize = 4;
+/// Opening and configuring a connection costs far more than a read, and a busy server has
+/// dozens of requests reading at once (measured: with 4 kept, ~5% of the CPU of an activity
+/// benchmark went to opening connections), so keep enough for that; each costs a few hundred
+/// KiB of page cache.
+const MAX_IDLE_READERS: usize = 32;
 /// What a write other than a batch commit counts for when pacing checkpoints.
 const SMALL_WRITE: u64 = 1024;
 /// Prepared statements cached per connection (each method uses a handful).
