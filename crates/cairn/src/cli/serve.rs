@@ -16,7 +16,8 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8083")]
     pub bind: String,
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing), or a `postgres://…` URL (the schema is
+    /// created or migrated on connect).
     #[arg(long, default_value = "./cairn-data/cairn.db")]
     pub database: PathBuf,
     #[command(flatten)]
@@ -28,14 +29,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(args))
+    // The store is opened before the async runtime: PostgreSQL's store drives its own runtime
+    // and must not be created from inside another one.
+    let store = open_store(&args.database)?;
+    runtime.block_on(serve(args, store))
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::Result<()> {
     let config = args.engine.config();
-    let store = SqliteStore::open(&args.database)
-        .with_context(|| format!("cannot open database {}", args.database.display()))?;
-    let store: Arc<dyn cairn_store::Store> = Arc::new(store);
     let engine = Engine::start(store.clone(), config.clone())?;
     let app = Arc::new(App::new(store, config, engine.clone()));
     let listener = tokio::net::TcpListener::bind(&args.bind)
@@ -50,6 +51,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down: stopping the engine");
     engine.shutdown().await;
     Ok(())
+}
+
+/// A `postgres://` or `postgresql://` URL opens PostgreSQL; anything else is a SQLite file.
+fn open_store(database: &std::path::Path) -> anyhow::Result<Arc<dyn cairn_store::Store>> {
+    let text = database.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        let store = cairn_store::postgres::PostgresStore::connect(&text)
+            .context("cannot connect to the PostgreSQL database")?;
+        return Ok(Arc::new(store));
+    }
+    let store = SqliteStore::open(database)
+        .with_context(|| format!("cannot open database {}", database.display()))?;
+    Ok(Arc::new(store))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
