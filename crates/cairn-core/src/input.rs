@@ -84,6 +84,8 @@ pub enum Effect {
         /// Effective input as JSON text.
         input: String,
         token: String,
+        /// The Task state's name (mock configurations are keyed by it).
+        state_name: String,
     },
     /// Run a non-activity Task resource (Lambda function, `lambda:invoke`, HTTP, nested
     /// execution, SDK call, `.waitForTaskToken` callback). The outcome returns as

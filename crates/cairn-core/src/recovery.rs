@@ -39,6 +39,7 @@ impl Execution {
                     activity_arn: def.resource.clone(),
                     input: json_text(&t.effective),
                     token,
+                    state_name: state_of(definition, t).name.clone(),
                 }),
                 _ => out.push(Effect::InvokeResource {
                     task,

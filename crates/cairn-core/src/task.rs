@@ -213,6 +213,7 @@ impl<'a> Run<'a> {
                     activity_arn: task.resource.clone(),
                     input: text,
                     token,
+                    state_name: st.name.clone(),
                 });
                 false
             }

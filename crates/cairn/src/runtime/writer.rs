@@ -132,6 +132,8 @@ struct Pending {
     /// Tasks this batch handed out or found stale: not to be peeked again before the commit.
     claimed: HashSet<(String, u64)>,
     after_commit: Vec<(String, Effect)>,
+    /// Mocked activity states: (execution, task, the mocked answer), delivered after commit.
+    mocked_activities: Vec<(String, u64, Input)>,
 }
 
 impl Pending {
@@ -491,15 +493,25 @@ impl Writer {
                     activity_arn,
                     input,
                     token,
-                } => pending.batch.activity_tasks.push(ActivityTaskRecord {
-                    activity_arn: activity_arn.clone(),
-                    execution_arn: arn.to_string(),
-                    task: *task,
-                    token: token.clone(),
-                    input: input.clone(),
-                    scheduled_ms: ctx.now_ms,
-                    taken: false,
-                }),
+                    state_name,
+                } => match self.resources.mocked_activity(arn, *task, state_name) {
+                    // A mocked activity state never reaches a worker: it is started and
+                    // answered here, with the events a real worker's answer would produce.
+                    Some(answer) => {
+                        pending
+                            .mocked_activities
+                            .push((arn.to_string(), *task, answer))
+                    }
+                    None => pending.batch.activity_tasks.push(ActivityTaskRecord {
+                        activity_arn: activity_arn.clone(),
+                        execution_arn: arn.to_string(),
+                        task: *task,
+                        token: token.clone(),
+                        input: input.clone(),
+                        scheduled_ms: ctx.now_ms,
+                        taken: false,
+                    }),
+                },
                 Effect::StartTimer { timer, fire_at_ms } => {
                     pending.batch.timers.push(TimerRecord {
                         execution_arn: arn.to_string(),
@@ -591,6 +603,16 @@ impl Writer {
             // A poller that went away meanwhile cannot be given its task; the task stays with
             // its execution as started, and its timeouts apply.
             let _ = reply.send(Ok(task));
+        }
+        for (arn, task, answer) in pending.mocked_activities {
+            self.resources.deliver(
+                arn.clone(),
+                Input::ActivityStarted {
+                    task,
+                    worker_name: None,
+                },
+            );
+            self.resources.deliver(arn, answer);
         }
         for (arn, effect) in pending.after_commit {
             match effect {

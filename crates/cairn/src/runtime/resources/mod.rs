@@ -318,6 +318,42 @@ struct Running {
 }
 
 impl ResourceRunner {
+    /// A mocked activity state (mock configuration, test case, attempt): the answer to give
+    /// instead of queuing the task for a worker; `None` when the state is not mocked.
+    pub fn mocked_activity(
+        &self,
+        execution_arn: &str,
+        task: u64,
+        state_name: &str,
+    ) -> Option<Input> {
+        let call = Invocation {
+            execution_arn: execution_arn.to_string(),
+            task,
+            resource: String::new(),
+            parameters: Value::Null,
+            token: String::new(),
+            state_name: state_name.to_string(),
+        };
+        match mock::answer(&self.env, &call)? {
+            Answer::Succeeded(output) => Some(Input::TaskSucceeded { task, output }),
+            Answer::Failed(e) => Some(Input::TaskFailed {
+                task,
+                error: Some(e.error),
+                cause: Some(e.cause),
+            }),
+            Answer::Submitted { .. } | Answer::Waiting { .. } => None,
+        }
+    }
+
+    /// Feed an input to an execution through the writer, as a worker's answer would be.
+    pub fn deliver(&self, execution_arn: String, input: Input) {
+        let _ = self.writer.send(Command::Deliver {
+            execution_arn,
+            input,
+            reply: None,
+        });
+    }
+
     /// Must be created inside the tokio runtime that will run the invocations.
     pub fn new(writer: mpsc::UnboundedSender<Command>, env: ResourceEnv) -> Self {
         ResourceRunner {
