@@ -117,6 +117,10 @@ pub struct ExecutionInfo {
     pub state_machine_version_arn: Option<String>,
     pub state_machine_alias_arn: Option<String>,
     pub redrive_count: u32,
+    /// The mock configuration's test case (`stateMachineArn#TestCase` at start). A runtime
+    /// matter, kept here so that it is durable with the execution and survives a restart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mock_test_case: Option<String>,
 }
 
 /// A running or finished execution: everything needed to continue it. Serialised as the

@@ -119,6 +119,7 @@ fn run_case(case: &Value) -> Result<Outcome, String> {
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
         redrive_count: 0,
+        mock_test_case: None,
     };
     let mut existing = HashSet::new();
     let mut workers = Vec::new();
@@ -570,6 +571,7 @@ fn run_recorded(case: &Value) -> Result<Outcome, String> {
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
         redrive_count: 0,
+        mock_test_case: None,
     };
     let world: Arc<dyn World> = Arc::new(cairn_core::OpenWorld);
     let ctx = |now: i64, n: u64| Ctx {

@@ -72,6 +72,8 @@ pub struct StartRequest {
     pub input_text: String,
     pub state_machine_version_arn: Option<String>,
     pub state_machine_alias_arn: Option<String>,
+    /// The mock configuration's test case (`stateMachineArn#TestCase`), if any.
+    pub mock_test_case: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -297,6 +299,21 @@ impl Writer {
             }
         };
         for effect in effects {
+            // A mocked activity state has no queued row: answer it again from the mock.
+            if let Effect::ScheduleActivity {
+                task, state_name, ..
+            } = &effect
+            {
+                if let Some(answer) = self.resources.mocked_activity(arn, *task, state_name) {
+                    let started = Input::ActivityStarted {
+                        task: *task,
+                        worker_name: None,
+                    };
+                    self.resources.deliver(arn.to_string(), started);
+                    self.resources.deliver(arn.to_string(), answer);
+                }
+                continue;
+            }
             if let Effect::InvokeResource {
                 task,
                 resource,
@@ -402,7 +419,12 @@ impl Writer {
             state_machine_version_arn: request.state_machine_version_arn,
             state_machine_alias_arn: request.state_machine_alias_arn,
             redrive_count: 0,
+            mock_test_case: request.mock_test_case,
         };
+        if let Some(case) = &info.mock_test_case {
+            self.resources
+                .set_test_case(&info.execution_arn, Some(case));
+        }
         let (execution, decision) = cairn_core::start(info, &definition, input, &ctx);
         let arn = request.execution_arn;
         self.live.insert(
@@ -428,6 +450,10 @@ impl Writer {
             };
             let execution: Execution = serde_json::from_str(&record.snapshot)
                 .map_err(|e| cairn_store::StoreError::Corrupt(format!("snapshot of {arn}: {e}")))?;
+            if let Some(case) = &execution.info.mock_test_case {
+                // A restart forgets the in-memory mock state; the snapshot remembers the case.
+                self.resources.set_test_case(arn, Some(case));
+            }
             let (definition_text, definition) = self
                 .definition(&record.definition)
                 .map_err(cairn_store::StoreError::Corrupt)?;

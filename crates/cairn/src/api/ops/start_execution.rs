@@ -54,12 +54,8 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         input_text,
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
+        mock_test_case: test_case.map(str::to_string),
     };
-    if test_case.is_some() {
-        app.engine
-            .resource_env()
-            .set_test_case(&request.execution_arn, test_case);
-    }
     match app.engine.start_execution(request).await {
         Ok(Ok(started)) => Ok(json!({
             "executionArn": started.execution_arn,

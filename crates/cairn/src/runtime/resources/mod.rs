@@ -345,6 +345,11 @@ impl ResourceRunner {
         }
     }
 
+    /// Use this mock test case for the execution's Task states (see `ExecutionInfo`).
+    pub fn set_test_case(&self, execution_arn: &str, test_case: Option<&str>) {
+        self.env.set_test_case(execution_arn, test_case);
+    }
+
     /// Feed an input to an execution through the writer, as a worker's answer would be.
     pub fn deliver(&self, execution_arn: String, input: Input) {
         let _ = self.writer.send(Command::Deliver {
