@@ -5,6 +5,19 @@ use crate::records::{ActivityTaskRecord, TimerRecord};
 use crate::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
+/// A task row in the column order the queries below select.
+fn task_row(r: &rusqlite::Row) -> rusqlite::Result<ActivityTaskRecord> {
+    Ok(ActivityTaskRecord {
+        activity_arn: r.get(0)?,
+        execution_arn: r.get(1)?,
+        task: uint("task id", r.get(2)?)?,
+        token: r.get(3)?,
+        input: r.get(4)?,
+        scheduled_ms: r.get(5)?,
+        taken: r.get(6)?,
+    })
+}
+
 /// Take the oldest untaken task of the activity. Runs in the writer's `BEGIN IMMEDIATE`
 /// transaction, so the select and the update are one atomic step even across processes.
 pub fn claim(conn: &Connection, activity_arn: &str) -> Result<Option<ActivityTaskRecord>> {
@@ -15,17 +28,7 @@ pub fn claim(conn: &Connection, activity_arn: &str) -> Result<Option<ActivityTas
                           WHERE activity_arn = ?1 AND taken = 0 ORDER BY seq LIMIT 1) \
              RETURNING activity_arn, execution_arn, task, token, input, scheduled_ms, taken",
         )?
-        .query_row([activity_arn], |r| {
-            Ok(ActivityTaskRecord {
-                activity_arn: r.get(0)?,
-                execution_arn: r.get(1)?,
-                task: uint("task id", r.get(2)?)?,
-                token: r.get(3)?,
-                input: r.get(4)?,
-                scheduled_ms: r.get(5)?,
-                taken: r.get(6)?,
-            })
-        })
+        .query_row([activity_arn], task_row)
         .optional()?;
     Ok(task)
 }
@@ -37,17 +40,7 @@ pub fn peek(conn: &Connection, activity_arn: &str, limit: i64) -> Result<Vec<Act
         "SELECT activity_arn, execution_arn, task, token, input, scheduled_ms, taken \
          FROM activity_tasks WHERE activity_arn = ?1 AND taken = 0 ORDER BY seq LIMIT ?2",
         params![activity_arn, limit],
-        |r| {
-            Ok(ActivityTaskRecord {
-                activity_arn: r.get(0)?,
-                execution_arn: r.get(1)?,
-                task: uint("task id", r.get(2)?)?,
-                token: r.get(3)?,
-                input: r.get(4)?,
-                scheduled_ms: r.get(5)?,
-                taken: r.get(6)?,
-            })
-        },
+        task_row,
     )
 }
 

@@ -9,6 +9,17 @@ use serde_json::{json, Map, Value};
 /// The model's limit on `input` (and on outputs): 256 KiB of UTF-8.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
 
+/// The execution's name: as given (checked against the name rules), or a generated UUID.
+pub fn execution_name(name: Option<String>) -> Result<String, ApiError> {
+    match name {
+        Some(n) => {
+            cairn_api::validate_name(&n)?;
+            Ok(n)
+        }
+        None => Ok(uuid::Uuid::new_v4().to_string()),
+    }
+}
+
 /// Absent input is `{}`; anything else must be JSON (any JSON value, observed).
 pub fn check_execution_input(input: Option<String>) -> Result<String, ApiError> {
     let Some(text) = input else {

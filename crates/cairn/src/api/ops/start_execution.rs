@@ -2,11 +2,11 @@
 //! answer). Same name and same input while the first run is still RUNNING answers with the
 //! same ARN; otherwise a reused name is `ExecutionAlreadyExists` (observed AWS behaviour).
 
-use super::execution_common::{check_execution_input, machine_for_start};
+use super::execution_common::{check_execution_input, execution_name, machine_for_start};
 use crate::api::{parse_input, Ctx};
 use crate::app::App;
 use crate::runtime::{StartError, StartRequest};
-use cairn_api::{time::epoch_seconds, validate_name, ApiError};
+use cairn_api::{time::epoch_seconds, ApiError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -20,13 +20,7 @@ struct Input {
 
 pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
     let req: Input = parse_input(input)?;
-    let name = match req.name {
-        Some(n) => {
-            validate_name(&n)?;
-            n
-        }
-        None => uuid::Uuid::new_v4().to_string(),
-    };
+    let name = execution_name(req.name)?;
     let input_text = check_execution_input(req.input)?;
     // `stateMachineArn#TestCase` picks a test case of the mock configuration (as Step
     // Functions Local does).

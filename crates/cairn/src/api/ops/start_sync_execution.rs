@@ -2,10 +2,10 @@
 //! failed; `status` says how it ended). Also home of the asynchronous Express start used by
 //! StartExecution on an EXPRESS machine.
 
-use super::execution_common::{check_execution_input, machine_for_start};
+use super::execution_common::{check_execution_input, execution_name, machine_for_start};
 use crate::api::{parse_input, Ctx};
 use crate::app::App;
-use cairn_api::{time::epoch_seconds, validate_name, ApiError};
+use cairn_api::{time::epoch_seconds, ApiError};
 use cairn_core::{Execution, ExecutionInfo};
 use cairn_store::StateMachineRecord;
 use serde::Deserialize;
@@ -89,13 +89,7 @@ pub async fn start_express_async(
 
 pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
     let req: Input = parse_input(input)?;
-    let name = match req.name {
-        Some(n) => {
-            validate_name(&n)?;
-            n
-        }
-        None => uuid::Uuid::new_v4().to_string(),
-    };
+    let name = execution_name(req.name)?;
     let input_text = check_execution_input(req.input)?;
     // `stateMachineArn#TestCase` picks a mock test case, as in StartExecution.
     let (machine_arn, test_case) = match req.state_machine_arn.split_once('#') {
