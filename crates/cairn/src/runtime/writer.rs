@@ -305,12 +305,7 @@ impl Writer {
             } = &effect
             {
                 if let Some(answer) = self.resources.mocked_activity(arn, *task, state_name) {
-                    let started = Input::ActivityStarted {
-                        task: *task,
-                        worker_name: None,
-                    };
-                    self.resources.deliver(arn.to_string(), started);
-                    self.resources.deliver(arn.to_string(), answer);
+                    self.resources.answer_mocked_activity(arn, *task, answer);
                 }
                 continue;
             }
@@ -631,14 +626,7 @@ impl Writer {
             let _ = reply.send(Ok(task));
         }
         for (arn, task, answer) in pending.mocked_activities {
-            self.resources.deliver(
-                arn.clone(),
-                Input::ActivityStarted {
-                    task,
-                    worker_name: None,
-                },
-            );
-            self.resources.deliver(arn, answer);
+            self.resources.answer_mocked_activity(&arn, task, answer);
         }
         for (arn, effect) in pending.after_commit {
             match effect {

@@ -350,13 +350,20 @@ impl ResourceRunner {
         self.env.set_test_case(execution_arn, test_case);
     }
 
-    /// Feed an input to an execution through the writer, as a worker's answer would be.
-    pub fn deliver(&self, execution_arn: String, input: Input) {
-        let _ = self.writer.send(Command::Deliver {
-            execution_arn,
-            input,
-            reply: None,
-        });
+    /// Answer a mocked activity task as a worker would: `ActivityStarted` (no worker name),
+    /// then the mocked success or failure, both through the writer, in that order.
+    pub fn answer_mocked_activity(&self, execution_arn: &str, task: u64, answer: Input) {
+        let started = Input::ActivityStarted {
+            task,
+            worker_name: None,
+        };
+        for input in [started, answer] {
+            let _ = self.writer.send(Command::Deliver {
+                execution_arn: execution_arn.to_string(),
+                input,
+                reply: None,
+            });
+        }
     }
 
     /// Must be created inside the tokio runtime that will run the invocations.
