@@ -88,8 +88,8 @@ fn redrive_status(status: &str) -> Option<(&'static str, String)> {
     }
 }
 
-/// DescribeExecution's answer.
-pub fn describe(record: &ExecutionRecord, include_data: bool) -> Value {
+/// The members DescribeExecution and ListExecutions items start with.
+fn summary(record: &ExecutionRecord) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("executionArn".into(), json!(record.arn));
     out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
@@ -99,6 +99,23 @@ pub fn describe(record: &ExecutionRecord, include_data: bool) -> Value {
     if let Some(stop) = record.stop_date_ms {
         out.insert("stopDate".into(), epoch_seconds(stop));
     }
+    out
+}
+
+/// The version/alias the execution was started through, and its redrive count.
+fn qualifiers(record: &ExecutionRecord, out: &mut Map<String, Value>) {
+    if let Some(v) = &record.state_machine_version_arn {
+        out.insert("stateMachineVersionArn".into(), json!(v));
+    }
+    if let Some(a) = &record.state_machine_alias_arn {
+        out.insert("stateMachineAliasArn".into(), json!(a));
+    }
+    out.insert("redriveCount".into(), json!(record.redrive_count));
+}
+
+/// DescribeExecution's answer.
+pub fn describe(record: &ExecutionRecord, include_data: bool) -> Value {
+    let mut out = summary(record);
     if include_data {
         out.insert("input".into(), json!(record.input));
     }
@@ -117,13 +134,7 @@ pub fn describe(record: &ExecutionRecord, include_data: bool) -> Value {
     if let Some(c) = &record.cause {
         out.insert("cause".into(), json!(c));
     }
-    if let Some(v) = &record.state_machine_version_arn {
-        out.insert("stateMachineVersionArn".into(), json!(v));
-    }
-    if let Some(a) = &record.state_machine_alias_arn {
-        out.insert("stateMachineAliasArn".into(), json!(a));
-    }
-    out.insert("redriveCount".into(), json!(record.redrive_count));
+    qualifiers(record, &mut out);
     if let Some((status, reason)) = redrive_status(&record.status) {
         out.insert("redriveStatus".into(), json!(status));
         if !reason.is_empty() {
@@ -135,21 +146,7 @@ pub fn describe(record: &ExecutionRecord, include_data: bool) -> Value {
 
 /// One item of ListExecutions.
 pub fn list_item(record: &ExecutionRecord) -> Value {
-    let mut out = Map::new();
-    out.insert("executionArn".into(), json!(record.arn));
-    out.insert("stateMachineArn".into(), json!(record.state_machine_arn));
-    out.insert("name".into(), json!(record.name));
-    out.insert("status".into(), json!(record.status));
-    out.insert("startDate".into(), epoch_seconds(record.start_date_ms));
-    if let Some(stop) = record.stop_date_ms {
-        out.insert("stopDate".into(), epoch_seconds(stop));
-    }
-    if let Some(v) = &record.state_machine_version_arn {
-        out.insert("stateMachineVersionArn".into(), json!(v));
-    }
-    if let Some(a) = &record.state_machine_alias_arn {
-        out.insert("stateMachineAliasArn".into(), json!(a));
-    }
-    out.insert("redriveCount".into(), json!(record.redrive_count));
+    let mut out = summary(record);
+    qualifiers(record, &mut out);
     Value::Object(out)
 }
