@@ -11,12 +11,16 @@
 //! Invariant: storage only. No ASL, no interpreter, no HTTP: records carry JSON text and
 //! plain values; their meaning belongs to the layers above.
 
+pub mod cluster;
+mod partition;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod records;
 pub mod sqlite;
 pub mod suite;
 
+pub use cluster::{Cluster, Lease, NodeRecord, Notification};
+pub use partition::{partition_of, PARTITIONS};
 pub use records::*;
 
 /// A storage failure the API layer reports as an internal error.
@@ -26,6 +30,10 @@ pub enum StoreError {
     Database(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The batch's [`Fence`] no longer matches the partition leases: another node owns (or
+    /// the caller released) one of them. Nothing of the batch was written.
+    #[error("lease lost: {0}")]
+    Fenced(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -138,4 +146,11 @@ pub trait Store: Send + Sync + 'static {
     // ---- timers -----------------------------------------------------------------------
     /// All pending timers (loaded into the in-memory wheel at start-up).
     fn timers(&self) -> Result<Vec<TimerRecord>>;
+
+    // ---- several nodes ----------------------------------------------------------------
+    /// The membership and lease operations of a store several nodes share; `None` for a
+    /// store that only one process uses (SQLite), where the node owns every execution.
+    fn cluster(&self) -> Option<&dyn Cluster> {
+        None
+    }
 }

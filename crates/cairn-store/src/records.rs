@@ -129,6 +129,20 @@ pub struct Batch {
     pub timers: Vec<TimerRecord>,
     /// (execution ARN, timer id) of timers to delete; an unknown one is ignored.
     pub cancelled_timers: Vec<(String, u64)>,
+    /// With several nodes: the partition leases the writing node believes it holds for the
+    /// executions of this batch. The commit fails with `StoreError::Fenced`, writing
+    /// nothing, unless every one of them is still held by that node with that epoch. `None`
+    /// (single node): no check.
+    pub fence: Option<Fence>,
+}
+
+/// The leases a batch is written under (see [`Batch::fence`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fence {
+    /// The writing node's id.
+    pub node: String,
+    /// (partition, epoch) pairs, each once.
+    pub leases: Vec<(i16, i64)>,
 }
 
 impl Batch {

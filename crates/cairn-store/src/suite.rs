@@ -793,6 +793,7 @@ pub fn failed_batch_leaves_nothing_behind(db: &dyn Database) {
         taken_tasks: vec![(e.arn.clone(), 1)],
         timers: vec![timer(&f, 7, 10)],
         cancelled_timers: vec![(e.arn.clone(), 1)],
+        fence: None,
     };
     assert!(
         store.commit(&doomed).is_err(),

@@ -70,10 +70,8 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+pub use crate::partition::{partition_of, PARTITIONS};
 pub use schema::VERSION as SCHEMA_VERSION;
-
-/// How many partitions executions are spread over (see the module notes).
-pub const PARTITIONS: i16 = 256;
 
 /// Connections per store handle. A handle serves one node: the writer, a few readers and
 /// the activity pollers that are inside a claim at that moment.
@@ -82,17 +80,6 @@ const MAX_CONNECTIONS: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long dropping a store waits for its connections to say goodbye.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The partition of an execution: FNV-1a (32 bit) of the ARN's bytes, modulo [`PARTITIONS`].
-/// Stable across versions, platforms and nodes (it is stored in the database).
-pub fn partition_of(execution_arn: &str) -> i16 {
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in execution_arn.bytes() {
-        hash ^= u32::from(byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    (hash % PARTITIONS as u32) as i16
-}
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
