@@ -1,6 +1,8 @@
 //! `cairn bench`: load generator and figures, against this build (an in-process server with
 //! its durable SQLite settings) or any endpoint that speaks the Step Functions API
-//! (`--endpoint http://…`), so the same load gives side-by-side ratios.
+//! (`--endpoint http://…`), so the same load gives side-by-side ratios. Several endpoints
+//! (`--endpoint http://a,http://b,http://c`: nodes sharing one database) get the scenarios'
+//! calls round robin, so one command measures one node or a cluster.
 //!
 //! Scenarios:
 //! - `pass-chain`: executions of a 10-state Pass chain → executions/s and state transitions/s;
@@ -11,7 +13,10 @@
 //! Figures are printed, never asserted: the machines are shared and noisy; compare ratios
 //! taken in one run.
 
+mod endpoints;
 mod scenarios;
+
+pub use endpoints::{Endpoints, RoundRobin};
 
 pub use cairn_worker::client::{CallError, SfnConnection};
 
@@ -19,9 +24,10 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Target this endpoint instead of an in-process Cairn server.
-    #[arg(long)]
-    pub endpoint: Option<String>,
+    /// Target this endpoint instead of an in-process Cairn server. Several, comma-separated
+    /// (nodes sharing one database), get the calls round robin.
+    #[arg(long, value_name = "URL[,URL…]", value_delimiter = ',')]
+    pub endpoint: Vec<String>,
     /// Which scenarios: pass-chain, map, activity, or all.
     #[arg(long, default_value = "all")]
     pub scenario: String,
@@ -51,14 +57,13 @@ pub struct BenchArgs {
 /// Run the benchmark; prints figures to stdout.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut local = None;
-    let endpoint = match &args.endpoint {
-        Some(e) => e.clone(),
-        None => {
-            let server = scenarios::LocalServer::start(args.database.clone()).await?;
-            let endpoint = server.endpoint.clone();
-            local = Some(server);
-            endpoint
-        }
+    let endpoint = if args.endpoint.is_empty() {
+        let server = scenarios::LocalServer::start(args.database.clone()).await?;
+        let endpoint = Endpoints::new(vec![server.endpoint.clone()])?;
+        local = Some(server);
+        endpoint
+    } else {
+        Endpoints::new(args.endpoint.clone())?
     };
     println!("cairn bench against {endpoint}");
     let all = args.scenario == "all";

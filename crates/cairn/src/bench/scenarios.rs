@@ -1,11 +1,12 @@
 //! The benchmark scenarios and the in-process server they run against by default.
 
+use super::{Endpoints, RoundRobin};
 use crate::app::App;
 use crate::config::Config;
 use crate::runtime::Engine;
 use anyhow::Context;
 use cairn_store::sqlite::SqliteStore;
-use cairn_worker::client::{CallError, SfnConnection};
+use cairn_worker::client::CallError;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -78,7 +79,7 @@ fn micros_now() -> u64 {
 }
 
 async fn create_machine(
-    conn: &mut SfnConnection,
+    conn: &mut RoundRobin,
     name: &str,
     definition: &Value,
 ) -> Result<String, CallError> {
@@ -96,7 +97,7 @@ async fn create_machine(
 
 /// Start `count` executions over `concurrency` connections; returns their ARNs.
 async fn start_many(
-    endpoint: &str,
+    endpoints: &Endpoints,
     machine: &str,
     count: usize,
     concurrency: usize,
@@ -104,15 +105,15 @@ async fn start_many(
 ) -> anyhow::Result<Vec<String>> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..concurrency.max(1) {
-        let (endpoint, machine, next, input) = (
-            endpoint.to_string(),
+    for c in 0..concurrency.max(1) {
+        let (endpoints, machine, next, input) = (
+            endpoints.clone(),
             machine.to_string(),
             next.clone(),
             input.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let mut conn = SfnConnection::connect(&endpoint).await?;
+            let mut conn = endpoints.connect(c).await?;
             let mut arns = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -137,20 +138,24 @@ async fn start_many(
 }
 
 /// Wait until every execution has left RUNNING; returns how many SUCCEEDED.
-async fn await_all(endpoint: &str, arns: Vec<String>, concurrency: usize) -> anyhow::Result<usize> {
+async fn await_all(
+    endpoints: &Endpoints,
+    arns: Vec<String>,
+    concurrency: usize,
+) -> anyhow::Result<usize> {
     let arns = Arc::new(arns);
     let next = Arc::new(AtomicUsize::new(0));
     let succeeded = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..concurrency.max(1) {
-        let (endpoint, arns, next, succeeded) = (
-            endpoint.to_string(),
+    for c in 0..concurrency.max(1) {
+        let (endpoints, arns, next, succeeded) = (
+            endpoints.clone(),
             arns.clone(),
             next.clone(),
             succeeded.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let mut conn = SfnConnection::connect(&endpoint).await?;
+            let mut conn = endpoints.connect(c).await?;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(arn) = arns.get(i) else {
@@ -195,7 +200,7 @@ fn report(
 
 /// A 10-state Pass chain.
 pub async fn pass_chain(
-    endpoint: &str,
+    endpoints: &Endpoints,
     executions: usize,
     concurrency: usize,
 ) -> anyhow::Result<()> {
@@ -210,18 +215,18 @@ pub async fn pass_chain(
         states.insert(format!("S{i}"), s);
     }
     let definition = json!({"StartAt": "S0", "States": states});
-    let mut conn = SfnConnection::connect(endpoint).await?;
+    let mut conn = endpoints.connect(0).await?;
     let machine = create_machine(&mut conn, &unique("bench-pass"), &definition).await?;
     let begin = Instant::now();
     let arns = start_many(
-        endpoint,
+        endpoints,
         &machine,
         executions,
         concurrency,
         Arc::new(|i| json!({"i": i}).to_string()),
     )
     .await?;
-    let succeeded = await_all(endpoint, arns, concurrency).await?;
+    let succeeded = await_all(endpoints, arns, concurrency).await?;
     report(
         "pass-chain (10 states)",
         executions,
@@ -233,7 +238,11 @@ pub async fn pass_chain(
 }
 
 /// An inline Map over 1,000 items, one Pass state per item.
-pub async fn map(endpoint: &str, executions: usize, concurrency: usize) -> anyhow::Result<()> {
+pub async fn map(
+    endpoints: &Endpoints,
+    executions: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
     let definition = json!({
         "StartAt": "M",
         "States": {"M": {
@@ -243,18 +252,18 @@ pub async fn map(endpoint: &str, executions: usize, concurrency: usize) -> anyho
     });
     let items: Vec<usize> = (0..1000).collect();
     let input = json!({"items": items}).to_string();
-    let mut conn = SfnConnection::connect(endpoint).await?;
+    let mut conn = endpoints.connect(0).await?;
     let machine = create_machine(&mut conn, &unique("bench-map"), &definition).await?;
     let begin = Instant::now();
     let arns = start_many(
-        endpoint,
+        endpoints,
         &machine,
         executions,
         concurrency,
         Arc::new(move |_| input.clone()),
     )
     .await?;
-    let succeeded = await_all(endpoint, arns, concurrency).await?;
+    let succeeded = await_all(endpoints, arns, concurrency).await?;
     // The Map state plus one Pass state per item.
     report(
         "map (1,000 items)",
@@ -266,7 +275,7 @@ pub async fn map(endpoint: &str, executions: usize, concurrency: usize) -> anyho
     Ok(())
 }
 
-async fn activity_machine(conn: &mut SfnConnection) -> anyhow::Result<(String, String)> {
+async fn activity_machine(conn: &mut RoundRobin) -> anyhow::Result<(String, String)> {
     let activity = conn
         .call("CreateActivity", &json!({"name": unique("bench-act")}))
         .await?;
@@ -282,7 +291,7 @@ async fn activity_machine(conn: &mut SfnConnection) -> anyhow::Result<(String, S
 /// Workers that poll, answer at once, and record the dispatch latency of each task
 /// (microseconds from the `t` the starter put in the input).
 fn spawn_workers(
-    endpoint: &str,
+    endpoints: &Endpoints,
     activity_arn: &str,
     workers: usize,
     done: Arc<AtomicUsize>,
@@ -290,14 +299,14 @@ fn spawn_workers(
 ) -> Vec<tokio::task::JoinHandle<Result<(), CallError>>> {
     (0..workers)
         .map(|w| {
-            let (endpoint, activity_arn, done, latencies) = (
-                endpoint.to_string(),
+            let (endpoints, activity_arn, done, latencies) = (
+                endpoints.clone(),
                 activity_arn.to_string(),
                 done.clone(),
                 latencies.clone(),
             );
             tokio::spawn(async move {
-                let mut conn = SfnConnection::connect(&endpoint).await?;
+                let mut conn = endpoints.connect(w).await?;
                 loop {
                     let task = conn
                         .call(
@@ -333,19 +342,19 @@ fn spawn_workers(
 
 /// Round trips/s: `tasks` executions, each one activity task answered by one of `workers`.
 pub async fn activity_throughput(
-    endpoint: &str,
+    endpoints: &Endpoints,
     tasks: usize,
     workers: usize,
     concurrency: usize,
 ) -> anyhow::Result<()> {
-    let mut conn = SfnConnection::connect(endpoint).await?;
+    let mut conn = endpoints.connect(0).await?;
     let (activity_arn, machine) = activity_machine(&mut conn).await?;
     let done = Arc::new(AtomicUsize::new(0));
     let latencies = Arc::new(Mutex::new(Vec::new()));
-    let pool = spawn_workers(endpoint, &activity_arn, workers, done.clone(), latencies);
+    let pool = spawn_workers(endpoints, &activity_arn, workers, done.clone(), latencies);
     let begin = Instant::now();
     start_many(
-        endpoint,
+        endpoints,
         &machine,
         tasks,
         concurrency,
@@ -372,16 +381,16 @@ pub async fn activity_throughput(
 /// Dispatch latency to a parked worker: one execution at a time, each started only after the
 /// previous task was answered, so a worker is always waiting when the task is scheduled.
 pub async fn activity_latency(
-    endpoint: &str,
+    endpoints: &Endpoints,
     samples: usize,
     workers: usize,
 ) -> anyhow::Result<()> {
-    let mut conn = SfnConnection::connect(endpoint).await?;
+    let mut conn = endpoints.connect(0).await?;
     let (activity_arn, machine) = activity_machine(&mut conn).await?;
     let done = Arc::new(AtomicUsize::new(0));
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let pool = spawn_workers(
-        endpoint,
+        endpoints,
         &activity_arn,
         workers,
         done.clone(),
