@@ -121,8 +121,14 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- activity tasks ---------------------------------------------------------------
     /// Take the oldest queued task of an activity (FIFO) and mark it taken, atomically, so
-    /// that no two callers get the same task. Duty: a taken task stays recorded (with its
-    /// `taken` flag) until the execution withdraws it, so a restart does not hand it out twice.
+    /// that no two callers get the same task; the record comes back with `taken: true`.
+    /// Duty: a taken task stays recorded (with its `taken` flag) until the execution
+    /// withdraws it, so a restart does not hand it out twice.
+    ///
+    /// A store shared by several nodes (one with [`Store::cluster`]) takes the task for a
+    /// short claim lease only: the caller must commit the hand-out with the task in
+    /// [`Batch::taken_tasks`] (taken for good) or in [`Batch::withdrawn_tasks`], and if it
+    /// never does (it crashed), the task is handed out again once the claim lapses.
     fn claim_activity_task(&self, activity_arn: &str) -> Result<Option<ActivityTaskRecord>>;
     /// Up to `limit` of the oldest untaken tasks of an activity (FIFO), **without** taking
     /// them, for a caller that takes a task in the same commit that records its hand-out
@@ -149,7 +155,8 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- several nodes ----------------------------------------------------------------
     /// The membership and lease operations of a store several nodes share; `None` for a
-    /// store that only one process uses (SQLite), where the node owns every execution.
+    /// store that only one process uses (SQLite), where the node owns every execution and
+    /// [`Batch::fence`] is ignored.
     fn cluster(&self) -> Option<&dyn Cluster> {
         None
     }

@@ -123,7 +123,9 @@ pub struct Batch {
     /// (execution ARN, task id) of tasks to delete; an unknown one is ignored.
     pub withdrawn_tasks: Vec<(String, u64)>,
     /// (execution ARN, task id) of queued tasks handed to a worker by this batch: marked
-    /// taken (see `Store::peek_activity_tasks`). Only stores that peek receive these.
+    /// taken for good. For tasks found by `Store::peek_activity_tasks`, and for tasks
+    /// claimed from a store shared by several nodes, whose claims are short leases (see
+    /// `Store::claim_activity_task`); a task already taken stays taken.
     pub taken_tasks: Vec<(String, u64)>,
     /// Timers to add; adding an existing (execution, timer) moves it to the new time.
     pub timers: Vec<TimerRecord>,

@@ -424,7 +424,7 @@ pub fn delete_activity_drops_its_tasks(db: &dyn Database) {
 
     assert!(store.delete_activity(&resize.arn).unwrap());
     assert_eq!(store.get_activity(&resize.arn).unwrap(), None);
-    // Recreated under the same ARN, it starts with an empty queue (taken tasks went too).
+    // Recreated under the same ARN, it starts with an empty queue (claimed tasks went too).
     store.insert_activity(&resize).unwrap();
     assert_eq!(store.claim_activity_task(&resize.arn).unwrap(), None);
     store.release_activity_task(&e.arn, 2).unwrap();
@@ -945,7 +945,8 @@ pub fn claim_takes_the_oldest_task(db: &dyn Database) {
     assert_eq!(order, vec![(f.arn.clone(), 3), (f.arn.clone(), 2)]);
     assert_eq!(claim_ids(&*store, &crop), vec![10]);
 
-    // A taken task stays taken across a restart: it is not handed out twice.
+    // A claimed task is not handed out again after a restart (taken for good, or, in a
+    // store shared by several nodes, until its claim lease lapses, which is not this soon).
     drop(store);
     let store = db.open();
     assert_eq!(store.claim_activity_task(&resize.arn).unwrap(), None);
@@ -1019,7 +1020,7 @@ pub fn withdrawn_tasks_are_gone(db: &dyn Database) {
     store.commit(&batch).unwrap();
     assert_eq!(store.claim_activity_task(&a.arn).unwrap().unwrap().task, 1);
 
-    // Withdraw a taken task, an untaken one and one that never existed.
+    // Withdraw a claimed task, an untaken one and one that never existed.
     let withdraw = |ids: &[u64]| Batch {
         withdrawn_tasks: ids.iter().map(|id| (e.arn.clone(), *id)).collect(),
         ..Batch::default()
@@ -1117,6 +1118,6 @@ pub fn everything_committed_survives_reopen(db: &dyn Database) {
     assert_eq!(
         claim_ids(&*store, &a),
         vec![4],
-        "task 3 stays taken, task 4 stays queued"
+        "task 3 stays claimed, task 4 stays queued"
     );
 }

@@ -23,9 +23,23 @@
 //!   withdrawn (or a timer cancelled) by the same batch is not inserted at all. Task and timer
 //!   ids are event ids and never reused, so the outcome is the same: absent. Likewise a task
 //!   queued and taken by the same batch is inserted taken, and a task taken and withdrawn by
-//!   the same batch is only withdrawn. (This store does not peek, so the runtime sends no
-//!   `taken_tasks`; they are honoured all the same.)
+//!   the same batch is only withdrawn. This store does not peek: its claims are short
+//!   leases (see `tasks.rs`), and the commit that records a claimed task's hand-out lists it
+//!   in `taken_tasks`, which marks it taken for good and ends the claim.
 //! - Adding a timer that exists moves it; a timer added twice keeps its last fire time.
+//!
+//! Two more things ride in the same statement, so they cost no round trip:
+//! - **Fence.** A batch with [`Batch::fence`] runs [`COMMIT_FENCED`], whose first CTE calls
+//!   `cairn_fence` (migration 2). It share-locks the named lease rows and raises SQLSTATE
+//!   `CRN01` unless the writing node still holds each one at the given epoch; the error
+//!   aborts the statement, so nothing is written, and comes back as
+//!   [`StoreError::Fenced`]. The lock is held to the end of the transaction, so a takeover
+//!   (an `UPDATE` of the lease row) waits for a commit in flight, and every later commit of
+//!   the old owner sees the new epoch and fails. Without a fence the statement is the same
+//!   minus that CTE: no lock, no extra work.
+//! - **Wake-ups.** `pg_notify` on the activity channel, once per activity ARN that gets a
+//!   waiting task. PostgreSQL delivers notifications on commit only, so a listener never
+//!   hears of a task it cannot see yet, and a failed batch announces nothing.
 
 use super::{int, partition_of};
 use crate::records::{ActivityTaskRecord, Batch, ExecutionRecord, TimerRecord};
@@ -33,8 +47,12 @@ use crate::{Result, StoreError};
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
 
-const COMMIT: &str = "\
-WITH upserted AS (
+/// The data-modifying CTEs of the commit, after `WITH` (see the module notes). `$38` is the
+/// activity channel; `notified` sends one notification per activity with new waiting tasks.
+macro_rules! writes {
+    () => {
+        "\
+upserted AS (
     INSERT INTO executions (partition, arn, state_machine_arn, name, status, start_date_ms,
         stop_date_ms, input, output, error, cause, definition, role_arn,
         state_machine_version_arn, state_machine_alias_arn, redrive_count, snapshot)
@@ -76,7 +94,7 @@ WITH upserted AS (
     SELECT * FROM UNNEST($28::text[], $29::bigint[], $30::smallint[], $31::bigint[])
     ON CONFLICT (execution_arn, timer) DO UPDATE SET fire_at_ms = excluded.fire_at_ms
 ), taken AS (
-    UPDATE activity_tasks t SET taken = true
+    UPDATE activity_tasks t SET taken = true, claimed_until = NULL
     FROM UNNEST($36::text[], $37::bigint[]) AS k(execution_arn, task)
     WHERE t.execution_arn = k.execution_arn AND t.task = k.task
 ), withdrawn AS (
@@ -87,10 +105,33 @@ WITH upserted AS (
     DELETE FROM timers t
     USING UNNEST($34::text[], $35::bigint[]) AS c(execution_arn, timer)
     WHERE t.execution_arn = c.execution_arn AND t.timer = c.timer
+), notified AS (
+    SELECT pg_notify($38, n.activity_arn)
+    FROM (SELECT DISTINCT u.activity_arn FROM UNNEST($21::text[], $27::boolean[])
+          AS u(activity_arn, taken) WHERE NOT u.taken) AS n
 )
-SELECT 1";
+"
+    };
+}
 
-pub async fn apply(pool: &PgPool, batch: &Batch) -> Result<()> {
+/// A batch without a fence. The final `SELECT` reads `notified`: a CTE that is not a data
+/// modification runs only if something reads it.
+const COMMIT: &str = concat!("WITH ", writes!(), "SELECT (SELECT count(*) FROM notified)");
+
+/// A fenced batch: `cairn_fence` (migration 2) locks the lease rows and raises `CRN01`
+/// unless `$39` holds every partition `$40` at epoch `$41`; the error aborts the whole
+/// statement, so nothing of the batch is written. Read by the final `SELECT`, so it runs.
+const COMMIT_FENCED: &str = concat!(
+    "WITH fenced AS (SELECT cairn_fence($39::text, $40::smallint[], $41::bigint[]) AS held), ",
+    writes!(),
+    "SELECT (SELECT held FROM fenced), (SELECT count(*) FROM notified)"
+);
+
+/// SQLSTATE raised by `cairn_fence` when a lease moved on.
+const FENCED: &str = "CRN01";
+
+/// Write the batch; `channel` is the store's activity channel (see `listen.rs`).
+pub async fn apply(pool: &PgPool, channel: &str, batch: &Batch) -> Result<()> {
     let x = ExecutionColumns::new(&batch.executions);
     let withdrawn = keys(&batch.withdrawn_tasks);
     let cancelled = keys(&batch.cancelled_timers);
@@ -139,7 +180,12 @@ pub async fn apply(pool: &PgPool, batch: &Batch) -> Result<()> {
     let task_text =
         |f: fn(&ActivityTaskRecord) -> &str| -> Vec<&str> { tasks.iter().map(|t| f(t)).collect() };
 
-    sqlx::query(COMMIT)
+    let sql = if batch.fence.is_some() {
+        COMMIT_FENCED
+    } else {
+        COMMIT
+    };
+    let query = sqlx::query(sql)
         // executions
         .bind(&x.partitions)
         .bind(x.text(|e| &e.arn))
@@ -210,9 +256,15 @@ pub async fn apply(pool: &PgPool, batch: &Batch) -> Result<()> {
         // tasks taken
         .bind(&taken_arns)
         .bind(&taken_ids)
-        .execute(pool)
-        .await
-        .map_err(|e| explain(e, batch))?;
+        .bind(channel);
+    let query = match &batch.fence {
+        Some(fence) => {
+            let (partitions, epochs): (Vec<i16>, Vec<i64>) = fence.leases.iter().copied().unzip();
+            query.bind(&fence.node).bind(partitions).bind(epochs)
+        }
+        None => query,
+    };
+    query.execute(pool).await.map_err(|e| explain(e, batch))?;
     Ok(())
 }
 
@@ -285,6 +337,11 @@ fn explain(e: sqlx::Error, batch: &Batch) -> StoreError {
         return StoreError::from(e);
     };
     match (db.code().as_deref(), db.table()) {
+        (Some(FENCED), _) => {
+            let message = db.message();
+            let lost = message.strip_prefix("lease lost: ").unwrap_or(message);
+            StoreError::Fenced(lost.to_owned())
+        }
         // NOT NULL: an event's execution was found neither in the batch nor in the table.
         (Some("23502"), Some("events")) => {
             let written: HashSet<&str> = batch.executions.iter().map(|x| x.arn.as_str()).collect();

@@ -82,6 +82,16 @@ pub async fn running(pool: &PgPool) -> Result<Vec<ExecutionRecord>> {
     rows.iter().map(from_row).collect()
 }
 
+/// The running executions of these partitions (`executions_running` is keyed by partition).
+pub async fn running_in(pool: &PgPool, partitions: &[i16]) -> Result<Vec<ExecutionRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM executions \
+         WHERE status = 'RUNNING' AND partition = ANY ($1::smallint[]) ORDER BY seq"
+    );
+    let rows = sqlx::query(&sql).bind(partitions).fetch_all(pool).await?;
+    rows.iter().map(from_row).collect()
+}
+
 pub async fn history(
     pool: &PgPool,
     arn: &str,

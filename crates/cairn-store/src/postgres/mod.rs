@@ -28,50 +28,67 @@
 //! the data-modifying CTEs of a single `WITH` statement. A batch of 50 steps costs one round
 //! trip, as does a batch of one. The order and merge rules are in `commit.rs`.
 //!
-//! # Partitions and leases (design for several nodes; not enforced yet)
+//! # Several nodes: partitions, leases, fences
 //!
+//! Several Cairn nodes share one database; [`Cluster`] is what they coordinate through, and
+//! no consensus of our own is involved: the database's row locks and its `now()` decide.
 //! Every execution belongs to one of [`PARTITIONS`] partitions, [`partition_of`] its ARN,
-//! stored in `executions.partition` (and `timers.partition`), so a node can load "the running
-//! executions and timers of the partitions I hold" with an index scan. The plan:
+//! stored in `executions.partition` (and `timers.partition`), so a node loads "the running
+//! executions and timers of the partitions I hold" with an index scan
+//! ([`Cluster::running_executions_in`], [`Cluster::timers_in`]). Migration 2 adds:
 //!
-//! - A table `partition_leases (partition smallint PRIMARY KEY, owner text, epoch bigint,
-//!   expires_at timestamptz)`. A node takes a free or expired partition with
-//!   `UPDATE … SET owner = $me, epoch = epoch + 1, expires_at = now() + $ttl WHERE partition =
-//!   $p AND (owner = $me OR expires_at < now()) RETURNING epoch`, and renews it (same owner,
-//!   same epoch) well before it lapses. Time is the database's `now()`, never a node's clock.
-//! - The epoch is the fence. The runtime passes the (partition, epoch) pairs it believes it
-//!   holds with each batch, and `commit` begins with
-//!   `SELECT … FROM partition_leases WHERE (partition, epoch) IN (…) FOR SHARE`, failing the
-//!   whole batch if any pair no longer matches. `FOR SHARE` makes a takeover (an `UPDATE` of
-//!   the row) wait for in-flight commits of the old owner and makes later ones fail, so a
-//!   node that paused past its lease (GC, network) can never write after a new owner has
-//!   loaded the partition: its batch is rolled back and it drops the partition's executions.
-//! - A takeover bumps the epoch, then reloads `running_executions` and `timers` of that
-//!   partition. Activity tasks are not partitioned: any node claims them (`SKIP LOCKED`), and
-//!   the worker's answer is routed to the owner of the execution's partition.
+//! - `nodes (id, address, started_at, expires_at)`: membership. A heartbeat upserts the row
+//!   with `expires_at = now() + ttl`; a node whose row lapsed is gone.
+//! - `partition_leases (partition, owner, epoch, expires_at)`, one row per partition from
+//!   the start. Acquiring takes free or lapsed rows `FOR UPDATE SKIP LOCKED` and sets
+//!   `owner = $me, epoch = epoch + 1, expires_at = now() + ttl`; renewing extends the rows
+//!   still at the caller's (owner, epoch); releasing clears the owner (see `cluster.rs`).
+//! - `cairn_fence(node, partitions, epochs)`, the fence. A batch with [`Batch::fence`] is
+//!   committed by a statement that calls it first thing: it locks the named lease rows
+//!   `FOR SHARE` and raises SQLSTATE `CRN01` ([`StoreError::Fenced`]) unless each is held
+//!   by that node at that epoch, which aborts the whole statement. The share lock makes a
+//!   takeover (an `UPDATE` of the row) wait for a commit in flight, and a later commit of
+//!   the old owner sees the new epoch and fails: a node that paused past its lease (GC,
+//!   network) can never write after a new owner has loaded the partition.
+//!
+//! Activity tasks are not partitioned: any node claims them (`SKIP LOCKED`), and the hand-out
+//! is committed by the execution's owner. A claim is a short lease (`claimed_until`,
+//! [`CLAIM_LEASE`]) that the owner's commit turns into `taken` (the task is in
+//! [`Batch::taken_tasks`]) or ends by withdrawing the task; a claimer that dies before that
+//! only delays the task until its claim lapses (see `tasks.rs`).
+//!
+//! Wake-ups travel by LISTEN/NOTIFY (see `listen.rs`): the commit notifies the activity
+//! channel once per activity that gets a waiting task, a released task does the same, and a
+//! lease release notifies the leases channel. They are hints: pollers and lease managers
+//! still look by themselves now and then.
 //!
 //! The number of partitions is fixed when the schema is created; changing it means a
 //! migration that recomputes the column, so [`partition_of`] must never change.
 
 mod activities;
+mod cluster;
 mod commit;
 mod executions;
+mod listen;
 mod machines;
 mod meta;
 mod schema;
 mod tasks;
 
+use crate::cluster::{Cluster, Lease, NodeRecord, Notification};
 use crate::records::*;
 use crate::{Inserted, Result, Store, StoreError};
+use listen::Channels;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::Connection;
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 pub use crate::partition::{partition_of, PARTITIONS};
 pub use schema::VERSION as SCHEMA_VERSION;
+pub use tasks::CLAIM_LEASE;
 
 /// Connections per store handle. A handle serves one node: the writer, a few readers and
 /// the activity pollers that are inside a claim at that moment.
@@ -95,6 +112,12 @@ pub struct PostgresStore {
     /// Always `Some` until `drop`.
     runtime: Option<tokio::runtime::Runtime>,
     token_key: OnceLock<[u8; 32]>,
+    /// How to connect again (each listener has a connection of its own).
+    options: PgConnectOptions,
+    /// The NOTIFY channels of this store's schema.
+    channels: Channels,
+    /// One single-connection pool per [`Cluster::listen`]; closing it ends that listener.
+    listeners: Mutex<Vec<PgPool>>,
 }
 
 impl PostgresStore {
@@ -113,19 +136,22 @@ impl PostgresStore {
         // One plain connection first: a wrong URL, password or database fails at once (a
         // pool would retry until its acquire timeout), and it applies the migrations. The
         // pool then opens connections as calls need them.
-        let pool = runtime.block_on(async {
+        let connected = runtime.block_on(async {
             let mut conn = PgConnection::connect_with(&options).await?;
             schema::migrate(&mut conn).await?;
+            // Where the tables are: it names the NOTIFY channels (see `listen.rs`).
+            let schema: String = sqlx::query_scalar("SELECT current_schema()")
+                .fetch_one(&mut conn)
+                .await?;
             conn.close().await?;
-            Ok::<_, StoreError>(
-                PgPoolOptions::new()
-                    .max_connections(MAX_CONNECTIONS)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_lazy_with(options),
-            )
+            let pool = PgPoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_lazy_with(options.clone());
+            Ok::<_, StoreError>((pool, schema))
         });
-        let pool = match pool {
-            Ok(pool) => pool,
+        let (pool, schema) = match connected {
+            Ok(connected) => connected,
             Err(e) => {
                 // Never blocks, so it is safe on any thread (see `Drop`).
                 runtime.shutdown_background();
@@ -136,16 +162,22 @@ impl PostgresStore {
             pool,
             runtime: Some(runtime),
             token_key: OnceLock::new(),
+            options,
+            channels: Channels::of_schema(&schema),
+            listeners: Mutex::new(Vec::new()),
         };
         Ok(store)
     }
 
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives as long as the store")
+    }
+
     /// Run one query (or transaction) to completion on the caller's thread.
     fn run<T>(&self, f: impl Future<Output = Result<T>>) -> Result<T> {
-        let runtime = self
-            .runtime
-            .as_ref()
-            .expect("the runtime lives as long as the store");
+        let runtime = self.runtime();
         // A worker of another multi-thread runtime must hand its tasks off before blocking
         // (see the module notes); `block_in_place` does, and is a no-op elsewhere.
         let on_multi_thread_runtime = tokio::runtime::Handle::try_current()
@@ -159,18 +191,26 @@ impl PostgresStore {
 }
 
 impl Drop for PostgresStore {
-    /// Close the connections politely, then stop the runtime. Done on a fresh thread: this
-    /// thread may be inside another runtime, where blocking and dropping a runtime panic.
+    /// Close the connections politely (the listeners' first, which ends their tasks), then
+    /// stop the runtime. Done on a fresh thread: this thread may be inside another runtime,
+    /// where blocking and dropping a runtime panic.
     fn drop(&mut self) {
         let Some(runtime) = self.runtime.take() else {
             return;
         };
-        let pool = self.pool.clone();
+        let mut pools =
+            std::mem::take(&mut *self.listeners.lock().unwrap_or_else(|e| e.into_inner()));
+        pools.push(self.pool.clone());
         let closer = std::thread::Builder::new()
             .name("cairn-postgres-close".into())
             .spawn(move || {
                 runtime.block_on(async {
-                    let _ = tokio::time::timeout(CLOSE_TIMEOUT, pool.close()).await;
+                    let close_all = async {
+                        for pool in &pools {
+                            pool.close().await;
+                        }
+                    };
+                    let _ = tokio::time::timeout(CLOSE_TIMEOUT, close_all).await;
                 });
                 runtime.shutdown_background();
             });
@@ -281,7 +321,11 @@ impl Store for PostgresStore {
         if batch.is_empty() {
             return Ok(());
         }
-        self.run(commit::apply(&self.pool, batch))
+        self.run(commit::apply(
+            &self.pool,
+            &self.channels.activity_tasks,
+            batch,
+        ))
     }
 
     fn claim_activity_task(&self, activity_arn: &str) -> Result<Option<ActivityTaskRecord>> {
@@ -289,11 +333,83 @@ impl Store for PostgresStore {
     }
 
     fn release_activity_task(&self, execution_arn: &str, task: u64) -> Result<()> {
-        self.run(tasks::release(&self.pool, execution_arn, task))
+        self.run(tasks::release(
+            &self.pool,
+            &self.channels.activity_tasks,
+            execution_arn,
+            task,
+        ))
     }
 
     fn timers(&self) -> Result<Vec<TimerRecord>> {
         self.run(tasks::timers(&self.pool))
+    }
+
+    fn cluster(&self) -> Option<&dyn Cluster> {
+        Some(self)
+    }
+}
+
+impl Cluster for PostgresStore {
+    fn heartbeat(&self, node: &NodeRecord, ttl: Duration) -> Result<()> {
+        self.run(cluster::heartbeat(&self.pool, node, ttl))
+    }
+
+    fn leave(&self, node_id: &str) -> Result<()> {
+        self.run(cluster::leave(&self.pool, node_id))
+    }
+
+    fn live_nodes(&self) -> Result<Vec<NodeRecord>> {
+        self.run(cluster::live_nodes(&self.pool))
+    }
+
+    fn acquire_leases(&self, node_id: &str, want: usize, ttl: Duration) -> Result<Vec<Lease>> {
+        self.run(cluster::acquire(&self.pool, node_id, want, ttl))
+    }
+
+    fn renew_leases(&self, node_id: &str, held: &[Lease], ttl: Duration) -> Result<Vec<Lease>> {
+        self.run(cluster::renew(&self.pool, node_id, held, ttl))
+    }
+
+    fn release_leases(&self, node_id: &str, leases: &[Lease]) -> Result<()> {
+        self.run(cluster::release(
+            &self.pool,
+            &self.channels.leases,
+            node_id,
+            leases,
+        ))
+    }
+
+    fn lease_owners(&self) -> Result<Vec<(i16, NodeRecord)>> {
+        self.run(cluster::owners(&self.pool))
+    }
+
+    fn running_executions_in(&self, partitions: &[i16]) -> Result<Vec<ExecutionRecord>> {
+        if partitions.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.run(executions::running_in(&self.pool, partitions))
+    }
+
+    fn timers_in(&self, partitions: &[i16]) -> Result<Vec<TimerRecord>> {
+        if partitions.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.run(tasks::timers_in(&self.pool, partitions))
+    }
+
+    /// Spawns the listener on the store's runtime, on a connection of its own. `on` runs on
+    /// a runtime thread of the store: it must return quickly (wake something, send on a
+    /// channel) and must not call the store.
+    fn listen(&self, on: Arc<dyn Fn(Notification) + Send + Sync>) -> Result<()> {
+        let pool = listen::pool(&self.options);
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(pool.clone());
+        self.runtime()
+            .spawn(listen::listen(pool, self.channels.clone(), on));
+        Ok(())
     }
 }
 

@@ -26,7 +26,10 @@ use sqlx::{Connection, PgConnection};
 ///   ARN, for the partition leases of several nodes (see the module notes in `mod.rs`).
 /// - Activity tasks keep their `seq` as their queue position, so a released task goes back
 ///   where it was; the partial index holds only the waiting tasks, so a claim never walks
-///   past taken ones.
+///   past taken ones (only past the few claimed a moment ago, whose hand-out is not yet
+///   committed).
+/// - `partition_leases` has a row per partition from the start, so acquiring is an `UPDATE`
+///   (never an insert race), and `cairn_fence` is what a fenced commit calls (see `commit.rs`).
 const MIGRATIONS: &[&str] = &[
     // 1: the initial schema.
     r#"
@@ -124,6 +127,53 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution_arn, timer)
     );
     CREATE INDEX timers_by_partition ON timers (partition, fire_at_ms);
+    "#,
+    // 2: several nodes: membership, partition leases and their fence, claim leases.
+    r#"
+    CREATE TABLE nodes (
+        id         text PRIMARY KEY,
+        address    text NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL
+    );
+
+    CREATE TABLE partition_leases (
+        partition  smallint PRIMARY KEY,
+        owner      text,
+        epoch      bigint NOT NULL DEFAULT 0,
+        expires_at timestamptz NOT NULL DEFAULT '-infinity'
+    );
+    -- One row per partition, 0 ..= PARTITIONS - 1 (256 partitions, fixed for good).
+    INSERT INTO partition_leases (partition) SELECT generate_series(0, 255);
+
+    -- A claim is a short lease until the hand-out is committed (see tasks.rs). Claimed rows
+    -- stay `NOT taken`, so `activity_tasks_queue` still covers the claim query.
+    ALTER TABLE activity_tasks ADD COLUMN claimed_until timestamptz;
+
+    -- The fence of a batch: lock the named lease rows FOR SHARE (a takeover's UPDATE waits
+    -- for this transaction; one that committed first is seen, as each statement of a
+    -- volatile function takes a fresh snapshot), then fail unless `node` holds every one of
+    -- them at the given epoch. SQLSTATE CRN01 is `StoreError::Fenced`.
+    CREATE FUNCTION cairn_fence(node text, partitions smallint[], epochs bigint[])
+    RETURNS boolean LANGUAGE plpgsql VOLATILE AS $fence$
+    DECLARE
+        lost text;
+    BEGIN
+        PERFORM 1 FROM partition_leases WHERE partition = ANY (partitions)
+            ORDER BY partition FOR SHARE;
+        SELECT string_agg(format('partition %s epoch %s (now %s at epoch %s)', f.partition,
+                   f.epoch, coalesce(l.owner, 'free'), l.epoch), ', ' ORDER BY f.partition)
+        INTO lost
+        FROM unnest(partitions, epochs) AS f(partition, epoch)
+        LEFT JOIN partition_leases l ON l.partition = f.partition
+        WHERE l.owner IS DISTINCT FROM node OR l.epoch IS DISTINCT FROM f.epoch;
+        IF lost IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'CRN01',
+                MESSAGE = format('lease lost: node %s no longer holds %s', node, lost);
+        END IF;
+        RETURN true;
+    END
+    $fence$;
     "#,
 ];
 

@@ -6,6 +6,9 @@
 //! Order inside the batch: executions, events, new tasks and timers, then withdrawals and
 //! cancellations. Task and timer ids are event ids and never reused, so a task scheduled and
 //! withdrawn within one batch (or a timer started and cancelled) ends up absent.
+//!
+//! [`Batch::fence`] is ignored: a SQLite store belongs to one process, which owns every
+//! partition, so there are no leases to check (and [`crate::Store::cluster`] is `None`).
 
 use super::executions::seq_of;
 use super::int;
