@@ -25,6 +25,13 @@ pub struct Config {
     pub mock_config: Option<std::path::PathBuf>,
     /// Socket timeout of HTTP Tasks and HTTP-backed functions (AWS: 60 s; tests shorten it).
     pub http_timeout: std::time::Duration,
+    /// Cluster: this node's id (`--node-id`; default: its advertised address).
+    pub node_id: Option<String>,
+    /// Cluster: where the other nodes reach this one, `host:port` (`--advertise`).
+    pub advertise: Option<String>,
+    /// Cluster: how long a partition lease lasts unrenewed (`--lease-ttl`); a dead node's
+    /// executions are taken over within about 4/3 of it.
+    pub lease_ttl: std::time::Duration,
 }
 
 impl Default for Config {
@@ -40,6 +47,9 @@ impl Default for Config {
             connections_file: None,
             mock_config: None,
             http_timeout: std::time::Duration::from_secs(60),
+            node_id: None,
+            advertise: None,
+            lease_ttl: std::time::Duration::from_secs(6),
         }
     }
 }

@@ -18,6 +18,7 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Every path and method goes to the AWS JSON 1.0 handler (SDKs post to `/`).
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
+        .route("/metrics", axum::routing::get(api::metrics::handle))
         .fallback(api::handle_http)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app)

@@ -29,6 +29,8 @@
 
 pub mod configurations;
 pub mod definition;
+pub mod internal;
+pub mod metrics;
 pub mod ops;
 pub mod pagination;
 pub mod sigv4;
@@ -199,8 +201,12 @@ pub async fn handle_http(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let started = Instant::now();
-    let ctx = Ctx::from_headers(&app, &headers);
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    if let (Some(internal), Ok(body)) = (target.filter(|t| t.starts_with(internal::PREFIX)), &body)
+    {
+        return internal::handle(&app, internal, &headers, body).await;
+    }
+    let ctx = Ctx::from_headers(&app, &headers);
     let result = match body {
         Ok(body) => call(&app, &ctx, target, &body).await,
         Err(rejection) => Err(ApiError::validation(format!(

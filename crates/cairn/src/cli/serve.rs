@@ -20,6 +20,18 @@ pub struct ServeArgs {
     /// created or migrated on connect).
     #[arg(long, default_value = "./cairn-data/cairn.db")]
     pub database: PathBuf,
+    /// With PostgreSQL: this node's id among the nodes sharing the database (default: the
+    /// advertised address, so a restarted node is recognised).
+    #[arg(long, env = "CAIRN_NODE_ID")]
+    pub node_id: Option<String>,
+    /// With PostgreSQL: the `host:port` where the other nodes reach this one (default: the
+    /// bound address; set it when binding 0.0.0.0).
+    #[arg(long, env = "CAIRN_ADVERTISE")]
+    pub advertise: Option<String>,
+    /// With PostgreSQL: seconds a partition lease lasts unrenewed. A dead node's executions
+    /// are taken over after about 4/3 of this; shorter means faster takeover, more renewals.
+    #[arg(long, env = "CAIRN_LEASE_TTL", default_value_t = 6.0)]
+    pub lease_ttl: f64,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -36,12 +48,32 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::Result<()> {
-    let config = args.engine.config();
-    let engine = Engine::start(store.clone(), config.clone())?;
-    let app = Arc::new(App::new(store, config, engine.clone()));
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let mut config = args.engine.config();
+    if !(args.lease_ttl.is_finite() && args.lease_ttl >= 0.3) {
+        anyhow::bail!("--lease-ttl must be at least 0.3 seconds");
+    }
+    config.lease_ttl = std::time::Duration::from_secs_f64(args.lease_ttl);
+    let advertise = match &args.advertise {
+        Some(a) => a.clone(),
+        None => {
+            let local = listener.local_addr()?;
+            if store.cluster().is_some() && local.ip().is_unspecified() {
+                tracing::warn!(
+                    address = %local,
+                    "bound to an unspecified address: other nodes cannot forward to it; \
+                     set --advertise"
+                );
+            }
+            local.to_string()
+        }
+    };
+    config.node_id = Some(args.node_id.clone().unwrap_or_else(|| advertise.clone()));
+    config.advertise = Some(advertise);
+    let engine = Engine::start(store.clone(), config.clone())?;
+    let app = Arc::new(App::new(store, config, engine.clone()));
     tracing::info!(
         address = %listener.local_addr()?,
         database = %args.database.display(),

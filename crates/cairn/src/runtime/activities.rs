@@ -94,7 +94,15 @@ pub async fn poll(
         if let Some(task) = engine.claim(activity_arn, worker_name.clone()).await? {
             return Ok(Some(task));
         }
-        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+        // On a shared store, look again now and then: a lapsed claim wakes nobody.
+        let until = if engine.ownership.is_cluster() {
+            deadline.min(tokio::time::Instant::now() + super::SHARED_QUEUE_RECHECK)
+        } else {
+            deadline
+        };
+        if tokio::time::timeout_at(until, notified).await.is_err()
+            && tokio::time::Instant::now() >= deadline
+        {
             return Ok(None);
         }
     }

@@ -13,6 +13,7 @@
 //! async threads on the database for long.
 
 mod activities;
+pub mod cluster;
 pub mod express;
 pub mod resources;
 mod timers;
@@ -23,7 +24,9 @@ pub use writer::{StartError, StartRequest, StartResult};
 use crate::config::Config;
 use activities::Dispatch;
 use cairn_core::{Input, Outcome};
-use cairn_store::Store;
+use cairn_store::{Notification, Store};
+use cluster::peers::{self, DeliverAnswer, DeliverCall, StartAnswer};
+use cluster::{Keeper, NodeIdentity, Ownership, Peers, Route};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -37,6 +40,15 @@ pub enum EngineError {
     NoSuchExecution(String),
     #[error("storage failure: {0}")]
     Store(#[from] cairn_store::StoreError),
+    /// Another node owns the execution (internal: the engine routes there and retries).
+    #[error("this node does not own the execution")]
+    NotOwner,
+    /// No node took the input within the routing patience (a takeover took too long).
+    #[error("no node could take the request for '{0}' in time; retry")]
+    Unavailable(String),
+    /// The owning node failed the request.
+    #[error("{0}")]
+    Remote(String),
 }
 
 /// Handle to the running engine; cheap to share (`Arc`).
@@ -48,7 +60,15 @@ pub struct Engine {
     dispatch: Arc<Dispatch>,
     resource_env: resources::ResourceEnv,
     writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+    ownership: Arc<Ownership>,
+    /// Cluster only: the lease keeper and the client to the other nodes.
+    keeper: Option<Keeper>,
+    peers: Option<Peers>,
 }
+
+/// How often a parked GetActivityTask looks at a shared queue again without a wake-up: a
+/// claim that lapsed (its node died before the hand-out) is announced by nobody.
+const SHARED_QUEUE_RECHECK: Duration = Duration::from_secs(5);
 
 /// What a worker gets from GetActivityTask.
 #[derive(Debug, Clone)]
@@ -65,14 +85,29 @@ impl Engine {
         let token_key = store.token_key()?;
         let (tx, rx) = mpsc::unbounded_channel();
         let dispatch = Arc::new(Dispatch::default());
+        let shared = store.cluster().is_some();
+        let ownership = if shared {
+            Ownership::cluster(NodeIdentity {
+                id: config.node_id.clone().unwrap_or_else(|| {
+                    format!("cairn-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+                }),
+                address: config.advertise.clone().unwrap_or_default(),
+            })
+        } else {
+            Ownership::single()
+        };
         let timers = timers::TimerService::start(tx.clone(), config.wait_time_scale);
-        for t in store.timers()? {
-            timers.arm(t.execution_arn, t.timer, t.fire_at_ms);
+        if !shared {
+            // A cluster node arms the timers of the partitions it adopts instead.
+            for t in store.timers()? {
+                timers.arm(t.execution_arn, t.timer, t.fire_at_ms);
+            }
         }
         let resource_env = resources::ResourceEnv::new(config.clone())?;
         let resources = resources::ResourceRunner::new(tx.clone(), resource_env.clone());
         let writer = writer::Writer::new(
             store.clone(),
+            ownership.clone(),
             token_key,
             dispatch.clone(),
             timers,
@@ -82,6 +117,30 @@ impl Engine {
         let handle = std::thread::Builder::new()
             .name("cairn-writer".into())
             .spawn(move || writer.run(rx))?;
+        let (keeper, peers) = if let Some(cluster) = store.cluster() {
+            let wake = dispatch.clone();
+            let poke = ownership.clone();
+            cluster.listen(Arc::new(move |n| match n {
+                Notification::ActivityTask(arn) => wake.wake(&arn),
+                Notification::LeasesReleased => poke.poke(),
+            }))?;
+            let node = ownership.node().expect("a cluster node");
+            tracing::info!(
+                node = %node.id,
+                address = %node.address,
+                lease_ttl_ms = config.lease_ttl.as_millis() as u64,
+                "joining the cluster on the shared store"
+            );
+            let keeper = Keeper::start(
+                store.clone(),
+                ownership.clone(),
+                tx.clone(),
+                config.lease_ttl,
+            );
+            (Some(keeper), Some(Peers::new(token_key)))
+        } else {
+            (None, None)
+        };
         let engine = Arc::new(Engine {
             store,
             config,
@@ -90,8 +149,15 @@ impl Engine {
             dispatch,
             resource_env: resource_env.clone(),
             writer: std::sync::Mutex::new(Some(handle)),
+            ownership,
+            keeper,
+            peers,
         });
         resource_env.attach(&engine);
+        if shared {
+            // Running executions are taken in partition by partition, as leases are won.
+            return Ok(engine);
+        }
         // Recovery runs beside the server instead of before it, so start-up stays fast.
         let store = engine.store.clone();
         let commands = engine.commands.clone();
@@ -122,17 +188,58 @@ impl Engine {
         &self.token_key
     }
 
-    /// Stop accepting work, finish the batch in flight, and return.
+    /// Who owns which executions (everything, on a single node).
+    pub fn ownership(&self) -> &Ownership {
+        &self.ownership
+    }
+
+    /// Stop accepting work, finish the batch in flight, and return. A cluster node then
+    /// hands its leases back, so the others take its executions over at once.
     pub async fn shutdown(&self) {
+        if let Some(keeper) = &self.keeper {
+            keeper.stop().await;
+        }
         let _ = self.commands.send(writer::Command::Shutdown);
         let handle = self.writer.lock().expect("writer handle lock").take();
         if let Some(h) = handle {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
         }
+        if let Some(keeper) = &self.keeper {
+            keeper.leave().await;
+        }
     }
 
-    /// Start an execution (committed before this returns).
+    /// Start an execution (committed before this returns), on whichever node owns it.
     pub async fn start_execution(
+        &self,
+        request: StartRequest,
+    ) -> Result<Result<StartResult, StartError>, EngineError> {
+        let mut patience = Patience::new(self.routing_patience());
+        loop {
+            match self.ownership.route(&request.execution_arn) {
+                Route::Local => match self.start_local(request.clone()).await? {
+                    Err(StartError::NotOwner) => {}
+                    other => return Ok(other),
+                },
+                Route::Remote(address) => {
+                    match self.peers()?.call(&address, peers::START, &request).await {
+                        Ok(StartAnswer::Started(r)) => return Ok(Ok(r)),
+                        Ok(StartAnswer::Refused(StartError::NotOwner)) => {}
+                        Ok(StartAnswer::Refused(e)) => return Ok(Err(e)),
+                        Ok(StartAnswer::ShuttingDown) => {}
+                        Ok(StartAnswer::Failed(m)) => return Err(EngineError::Remote(m)),
+                        Err(e) => tracing::debug!(error = %e, "forwarding a start failed"),
+                    }
+                }
+                Route::Unowned => {}
+            }
+            self.ownership.poke();
+            patience.wait(&request.execution_arn).await?;
+        }
+    }
+
+    /// Start an execution this node owns (`StartError::NotOwner` otherwise).
+    pub async fn start_local(
         &self,
         request: StartRequest,
     ) -> Result<Result<StartResult, StartError>, EngineError> {
@@ -141,8 +248,49 @@ impl Engine {
         rx.await.map_err(|_| EngineError::ShuttingDown)
     }
 
-    /// Feed an input into an execution; resolves once its effects on the history are durable.
+    /// Feed an input into an execution, on whichever node owns it; resolves once its
+    /// effects on the history are durable.
     pub async fn deliver(
+        &self,
+        execution_arn: String,
+        input: Input,
+    ) -> Result<Outcome, EngineError> {
+        let mut patience = Patience::new(self.routing_patience());
+        loop {
+            match self.ownership.route(&execution_arn) {
+                Route::Local => {
+                    match self
+                        .deliver_local(execution_arn.clone(), input.clone())
+                        .await
+                    {
+                        Err(EngineError::NotOwner) => {}
+                        other => return other,
+                    }
+                }
+                Route::Remote(address) => {
+                    let call = DeliverCall {
+                        execution_arn: execution_arn.clone(),
+                        input: input.clone(),
+                    };
+                    match self.peers()?.call(&address, peers::DELIVER, &call).await {
+                        Ok(DeliverAnswer::Outcome(o)) => return Ok(o),
+                        Ok(DeliverAnswer::NoSuchExecution) => {
+                            return Err(EngineError::NoSuchExecution(execution_arn))
+                        }
+                        Ok(DeliverAnswer::Failed(m)) => return Err(EngineError::Remote(m)),
+                        Ok(DeliverAnswer::NotOwner) | Ok(DeliverAnswer::ShuttingDown) => {}
+                        Err(e) => tracing::debug!(error = %e, "forwarding an input failed"),
+                    }
+                }
+                Route::Unowned => {}
+            }
+            self.ownership.poke();
+            patience.wait(&execution_arn).await?;
+        }
+    }
+
+    /// Feed an input into an execution this node owns (`EngineError::NotOwner` otherwise).
+    pub async fn deliver_local(
         &self,
         execution_arn: String,
         input: Input,
@@ -159,12 +307,38 @@ impl Engine {
     /// Resolve once the execution has closed (SUCCEEDED, FAILED, TIMED_OUT or ABORTED), or
     /// at once if it already has or does not exist. Read the outcome from the store then.
     pub async fn closed(&self, execution_arn: String) -> Result<(), EngineError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(writer::Command::Watch {
-            execution_arn,
-            reply,
-        })?;
-        rx.await.map_err(|_| EngineError::ShuttingDown)
+        if !self.ownership.is_cluster() {
+            let (reply, rx) = oneshot::channel();
+            self.send(writer::Command::Watch {
+                execution_arn,
+                reply,
+            })?;
+            return rx.await.map_err(|_| EngineError::ShuttingDown);
+        }
+        // The owner may change while we wait: watch locally while owned, and otherwise (or
+        // when a watch ends without an answer) read the status from the shared store.
+        loop {
+            let store = self.store.clone();
+            let arn = execution_arn.clone();
+            let record = tokio::task::spawn_blocking(move || store.get_execution(&arn))
+                .await
+                .map_err(|_| EngineError::ShuttingDown)??;
+            if record.is_none_or(|r| r.status != "RUNNING") {
+                return Ok(());
+            }
+            if self.ownership.route(&execution_arn) == Route::Local {
+                let (reply, rx) = oneshot::channel();
+                self.send(writer::Command::Watch {
+                    execution_arn: execution_arn.clone(),
+                    reply,
+                })?;
+                if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(2), rx).await {
+                    return Ok(());
+                }
+            } else {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
     }
 
     /// GetActivityTask: hand the oldest queued task of the activity to this worker, waiting
@@ -189,12 +363,18 @@ impl Engine {
             .map_err(|e| e.to_string())
     }
 
-    /// Ask the writer for the oldest queued task of an activity (see `writer::Command::Claim`).
+    /// Take the oldest queued task of an activity for a worker. Alone on the store: the
+    /// writer takes it (see `writer::Command::Claim`). On a shared store: claim it here (a
+    /// short claim lease), then have the execution's owner record `ActivityStarted` and mark
+    /// it taken in one commit; if that cannot be done, put it back.
     async fn claim(
         &self,
         activity_arn: &str,
         worker_name: Option<String>,
     ) -> Result<Option<ActivityTask>, EngineError> {
+        if self.ownership.is_cluster() {
+            return self.claim_shared(activity_arn, worker_name).await;
+        }
         let (reply, rx) = oneshot::channel();
         self.send(writer::Command::Claim {
             activity_arn: activity_arn.to_string(),
@@ -202,6 +382,57 @@ impl Engine {
             reply,
         })?;
         rx.await.map_err(|_| EngineError::ShuttingDown)?
+    }
+
+    async fn claim_shared(
+        &self,
+        activity_arn: &str,
+        worker_name: Option<String>,
+    ) -> Result<Option<ActivityTask>, EngineError> {
+        loop {
+            let store = self.store.clone();
+            let arn = activity_arn.to_string();
+            let claimed = tokio::task::spawn_blocking(move || store.claim_activity_task(&arn))
+                .await
+                .map_err(|_| EngineError::ShuttingDown)??;
+            let Some(task) = claimed else {
+                return Ok(None);
+            };
+            let started = Input::ActivityStarted {
+                task: task.task,
+                worker_name: worker_name.clone(),
+            };
+            match self.deliver(task.execution_arn.clone(), started).await {
+                Ok(Outcome::Applied) => {
+                    return Ok(Some(ActivityTask {
+                        token: task.token,
+                        input: task.input,
+                    }))
+                }
+                // The owner withdrew a task its execution no longer wants; take the next.
+                Ok(_) => {}
+                // An orphan row: its claim lapses and it is looked at again later.
+                Err(EngineError::NoSuchExecution(_)) => {}
+                Err(e) => {
+                    let store = self.store.clone();
+                    let (arn, id) = (task.execution_arn.clone(), task.task);
+                    let _ =
+                        tokio::task::spawn_blocking(move || store.release_activity_task(&arn, id))
+                            .await;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// How long an input may wait for its execution's partition to find an owner: long
+    /// enough for a dead node's lease to lapse and be taken over.
+    fn routing_patience(&self) -> Duration {
+        self.config.lease_ttl * 2 + Duration::from_secs(10)
+    }
+
+    fn peers(&self) -> Result<&Peers, EngineError> {
+        self.peers.as_ref().ok_or(EngineError::NotOwner)
     }
 
     fn send(&self, command: writer::Command) -> Result<(), EngineError> {
@@ -212,3 +443,27 @@ impl Engine {
 }
 
 pub use activities::PollError;
+
+/// Back-off between attempts to reach an execution's owner, up to a deadline.
+struct Patience {
+    deadline: tokio::time::Instant,
+    delay: Duration,
+}
+
+impl Patience {
+    fn new(limit: Duration) -> Patience {
+        Patience {
+            deadline: tokio::time::Instant::now() + limit,
+            delay: Duration::from_millis(10),
+        }
+    }
+
+    async fn wait(&mut self, execution_arn: &str) -> Result<(), EngineError> {
+        if tokio::time::Instant::now() + self.delay > self.deadline {
+            return Err(EngineError::Unavailable(execution_arn.to_string()));
+        }
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(Duration::from_millis(500));
+        Ok(())
+    }
+}

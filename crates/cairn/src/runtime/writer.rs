@@ -7,14 +7,19 @@
 //! the commit over many steps; correctness from never acting on anything uncommitted.
 
 use super::activities::Dispatch;
+use super::cluster::Ownership;
 use super::resources::{self, ResourceRunner};
 use super::timers::TimerService;
 use super::{ActivityTask, EngineError};
 use crate::config::Config;
 use cairn_asl::StateMachine;
 use cairn_core::{Ctx, Decision, Effect, Execution, ExecutionInfo, Input, Outcome, World};
-use cairn_store::{ActivityTaskRecord, Batch, EventRecord, ExecutionRecord, Store, TimerRecord};
-use std::collections::{HashMap, HashSet};
+use cairn_store::{
+    partition_of, ActivityTaskRecord, Batch, EventRecord, ExecutionRecord, Fence, Lease, Store,
+    StoreError, TimerRecord,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
@@ -54,11 +59,28 @@ pub enum Command {
         execution_arn: String,
         reply: oneshot::Sender<()>,
     },
+    /// Cluster: these leases were granted to this node. Forget any cached copy of their
+    /// executions, hold the leases, take the RUNNING executions and pending timers (read
+    /// from the store under the new leases) in, and carry out what they had in flight.
+    Adopt {
+        leases: Vec<Lease>,
+        running: Vec<ExecutionRecord>,
+        timers: Vec<TimerRecord>,
+        done: oneshot::Sender<()>,
+    },
+    /// Cluster: stop advancing these partitions (handed over, or lost). Inputs for them are
+    /// refused from this command on; the batch in progress still commits under the old
+    /// lease; then their executions leave the cache and `done` is answered, after which the
+    /// lease may be given up.
+    Release {
+        partitions: Vec<i16>,
+        done: oneshot::Sender<()>,
+    },
     Shutdown,
 }
 
 /// A StartExecution that passed the API layer's checks.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StartRequest {
     pub execution_arn: String,
     pub name: String,
@@ -76,13 +98,13 @@ pub struct StartRequest {
     pub mock_test_case: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StartResult {
     pub execution_arn: String,
     pub start_date_ms: i64,
 }
 
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error, Serialize, Deserialize)]
 pub enum StartError {
     /// Same name, but a closed execution or another input.
     #[error("Execution Already Exists: '{0}'")]
@@ -91,6 +113,9 @@ pub enum StartError {
     InvalidDefinition(String),
     #[error("{0}")]
     Internal(String),
+    /// Another node owns the execution's partition (the engine routes there and retries).
+    #[error("this node does not own the execution")]
+    NotOwner,
 }
 
 /// A running execution held by the writer.
@@ -111,6 +136,7 @@ impl World for StoreWorld {
 
 pub struct Writer {
     store: Arc<dyn Store>,
+    ownership: Arc<Ownership>,
     token_key: [u8; 32],
     dispatch: Arc<Dispatch>,
     timers: TimerService,
@@ -136,9 +162,18 @@ struct Pending {
     after_commit: Vec<(String, Effect)>,
     /// Mocked activity states: (execution, task, the mocked answer), delivered after commit.
     mocked_activities: Vec<(String, u64, Input)>,
+    /// Cluster: the lease of every partition this batch writes to (the commit's fence).
+    fence: BTreeMap<i16, i64>,
+    /// Cluster: partitions to let go of once this batch is committed.
+    releases: Vec<(Vec<i16>, oneshot::Sender<()>)>,
 }
 
 impl Pending {
+    /// Record the lease a write for this execution happens under.
+    fn fence(&mut self, lease: (i16, i64)) {
+        self.fence.insert(lease.0, lease.1);
+    }
+
     fn touch(&mut self, arn: &str) {
         if self.touched_set.insert(arn.to_string()) {
             self.touched.push(arn.to_string());
@@ -156,6 +191,7 @@ fn now_ms() -> i64 {
 impl Writer {
     pub fn new(
         store: Arc<dyn Store>,
+        ownership: Arc<Ownership>,
         token_key: [u8; 32],
         dispatch: Arc<Dispatch>,
         timers: TimerService,
@@ -165,6 +201,7 @@ impl Writer {
         Writer {
             world: Arc::new(StoreWorld(store.clone())),
             store,
+            ownership,
             token_key,
             dispatch,
             timers,
@@ -222,6 +259,21 @@ impl Writer {
                         execution_arn,
                         reply,
                     } => self.watch(execution_arn, reply),
+                    Command::Adopt {
+                        leases,
+                        running,
+                        timers,
+                        done,
+                    } => {
+                        self.adopt(leases, running, timers);
+                        let _ = done.send(());
+                    }
+                    Command::Release { partitions, done } => {
+                        for p in &partitions {
+                            self.ownership.forget(*p);
+                        }
+                        pending.releases.push((partitions, done));
+                    }
                     Command::Shutdown => shutdown = true,
                 }
             }
@@ -243,10 +295,10 @@ impl Writer {
     ) -> Result<Option<ActivityTask>, EngineError> {
         loop {
             let peek = pending.claimed.len() + 4;
-            let (candidates, in_batch) = match self.store.peek_activity_tasks(activity_arn, peek)? {
-                Some(tasks) => (tasks, true),
+            let candidates = match self.store.peek_activity_tasks(activity_arn, peek)? {
+                Some(tasks) => tasks,
                 None => match self.store.claim_activity_task(activity_arn)? {
-                    Some(task) => (vec![task], false),
+                    Some(task) => vec![task],
                     None => return Ok(None),
                 },
             };
@@ -262,22 +314,22 @@ impl Writer {
                 task: task.task,
                 worker_name: worker_name.clone(),
             };
+            // `deliver` marks the task taken (or withdraws a leftover the execution no longer
+            // wants) in this batch.
             let outcome = match self.deliver(&task.execution_arn, started, pending) {
                 Ok(outcome) => outcome,
-                Err(EngineError::NoSuchExecution(_)) => Outcome::NotRunning,
+                Err(EngineError::NoSuchExecution(_)) => {
+                    pending.batch.withdrawn_tasks.push(key);
+                    Outcome::NotRunning
+                }
                 Err(e) => return Err(e),
             };
             if outcome == Outcome::Applied {
-                if in_batch {
-                    pending.batch.taken_tasks.push(key);
-                }
                 return Ok(Some(ActivityTask {
                     token: task.token,
                     input: task.input,
                 }));
             }
-            // A leftover the execution no longer wants: remove it from the queue.
-            pending.batch.withdrawn_tasks.push(key);
         }
     }
 
@@ -287,6 +339,9 @@ impl Writer {
     /// again by its derived name instead of started twice. Callback (`.waitForTaskToken`)
     /// tasks are not re-sent: their token is out, and a second `TaskSubmitted` would be wrong.
     fn recover(&mut self, arn: &str) {
+        if self.ownership.epoch_of(arn).is_none() {
+            return;
+        }
         let token_key = self.token_key;
         let effects = match self.load(arn) {
             Ok(Some(live)) => live
@@ -333,6 +388,10 @@ impl Writer {
     }
 
     fn watch(&mut self, arn: String, reply: oneshot::Sender<()>) {
+        if self.ownership.epoch_of(&arn).is_none() {
+            // Not ours to watch: dropping the reply tells the engine to look in the store.
+            return;
+        }
         let running = match self.load(&arn) {
             Ok(Some(live)) => live.execution.status == cairn_core::ExecutionStatus::Running,
             _ => false,
@@ -374,6 +433,9 @@ impl Writer {
         request: StartRequest,
         pending: &mut Pending,
     ) -> Result<StartResult, StartError> {
+        let Some(lease) = self.ownership.epoch_of(&request.execution_arn) else {
+            return Err(StartError::NotOwner);
+        };
         let existing = match self.live.get(&request.execution_arn) {
             Some(live) => Some((
                 live.execution.status.as_str().to_string(),
@@ -422,6 +484,7 @@ impl Writer {
         }
         let (execution, decision) = cairn_core::start(info, &definition, input, &ctx);
         let arn = request.execution_arn;
+        pending.fence(lease);
         self.live.insert(
             arn.clone(),
             Live {
@@ -443,26 +506,69 @@ impl Writer {
             let Some(record) = self.store.get_execution(arn)? else {
                 return Ok(None);
             };
-            let execution: Execution = serde_json::from_str(&record.snapshot)
-                .map_err(|e| cairn_store::StoreError::Corrupt(format!("snapshot of {arn}: {e}")))?;
-            if let Some(case) = &execution.info.mock_test_case {
-                // A restart forgets the in-memory mock state; the snapshot remembers the case.
-                self.resources.set_test_case(arn, Some(case));
-            }
-            let (definition_text, definition) = self
-                .definition(&record.definition)
-                .map_err(cairn_store::StoreError::Corrupt)?;
-            self.live.insert(
-                arn.to_string(),
-                Live {
-                    execution,
-                    definition,
-                    definition_text,
-                    seq: record.seq,
-                },
-            );
+            self.cache(record)?;
         }
         Ok(self.live.get_mut(arn))
+    }
+
+    /// Take a stored execution into the cache.
+    fn cache(&mut self, record: ExecutionRecord) -> Result<(), StoreError> {
+        let arn = record.arn;
+        let execution: Execution = serde_json::from_str(&record.snapshot)
+            .map_err(|e| StoreError::Corrupt(format!("snapshot of {arn}: {e}")))?;
+        if let Some(case) = &execution.info.mock_test_case {
+            // A restart forgets the in-memory mock state; the snapshot remembers the case.
+            self.resources.set_test_case(&arn, Some(case));
+        }
+        let (definition_text, definition) = self
+            .definition(&record.definition)
+            .map_err(StoreError::Corrupt)?;
+        self.live.insert(
+            arn,
+            Live {
+                execution,
+                definition,
+                definition_text,
+                seq: record.seq,
+            },
+        );
+        Ok(())
+    }
+
+    /// See [`Command::Adopt`].
+    fn adopt(
+        &mut self,
+        leases: Vec<Lease>,
+        running: Vec<ExecutionRecord>,
+        timers: Vec<TimerRecord>,
+    ) {
+        let partitions: HashSet<i16> = leases.iter().map(|l| l.partition).collect();
+        self.forget_partitions(&partitions);
+        for lease in leases {
+            self.ownership.hold(lease);
+        }
+        for record in running {
+            let arn = record.arn.clone();
+            if !partitions.contains(&partition_of(&arn)) {
+                continue;
+            }
+            match self.cache(record) {
+                Ok(()) => self.recover(&arn),
+                Err(e) => tracing::error!(execution = %arn, error = %e, "cannot adopt execution"),
+            }
+        }
+        for t in timers {
+            self.timers.arm(t.execution_arn, t.timer, t.fire_at_ms);
+        }
+    }
+
+    /// Drop the cached executions (and their watchers, who then look in the store) of
+    /// partitions this node does not advance any more, or is about to reload.
+    fn forget_partitions(&mut self, partitions: &HashSet<i16>) {
+        self.live
+            .retain(|arn, _| !partitions.contains(&partition_of(arn)));
+        self.watchers
+            .retain(|arn, _| !partitions.contains(&partition_of(arn)));
     }
 
     fn deliver(
@@ -471,6 +577,36 @@ impl Writer {
         input: Input,
         pending: &mut Pending,
     ) -> Result<Outcome, EngineError> {
+        let Some(lease) = self.ownership.epoch_of(arn) else {
+            return Err(EngineError::NotOwner);
+        };
+        let started = match &input {
+            Input::ActivityStarted { task, .. } => Some(*task),
+            _ => None,
+        };
+        let outcome = self.step(arn, input, lease, pending)?;
+        if let Some(task) = started {
+            // The hand-out and the task's taken mark commit together; a task its execution
+            // no longer wants (stopped, timed out, already started) leaves the queue.
+            let key = (arn.to_string(), task);
+            if outcome == Outcome::Applied {
+                pending.batch.taken_tasks.push(key);
+            } else {
+                pending.batch.withdrawn_tasks.push(key);
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Run one input through the interpreter, under `lease`.
+    fn step(
+        &mut self,
+        arn: &str,
+        input: Input,
+        lease: (i16, i64),
+        pending: &mut Pending,
+    ) -> Result<Outcome, EngineError> {
+        pending.fence(lease);
         if let Input::TimerFired { timer } = &input {
             // The fired timer's row is spent whatever the interpreter makes of it.
             pending
@@ -585,31 +721,50 @@ impl Writer {
                 pending.batch.executions.push(r);
             }
         }
+        if let Some(node) = self.ownership.node() {
+            pending.batch.fence = Some(Fence {
+                node: node.id.clone(),
+                leases: pending.fence.iter().map(|(p, e)| (*p, *e)).collect(),
+            });
+        }
         let result = if pending.batch.is_empty() {
             Ok(())
         } else {
             self.store.commit(&pending.batch)
         };
         if let Err(e) = result {
-            tracing::error!(error = %e, "commit failed; the batch is dropped");
+            let fenced = matches!(e, StoreError::Fenced(_));
+            if fenced {
+                // Another node holds one of the leases now: the keeper finds out which and
+                // releases them; the callers are told to route again.
+                tracing::warn!(error = %e, "commit fenced off; the batch is dropped");
+                self.ownership.poke();
+            } else {
+                tracing::error!(error = %e, "commit failed; the batch is dropped");
+            }
             for arn in &pending.touched {
                 self.live.remove(arn);
             }
             for (reply, _) in pending.start_replies {
-                let _ = reply.send(Err(StartError::Internal(e.to_string())));
+                let _ = reply.send(Err(if fenced {
+                    StartError::NotOwner
+                } else {
+                    StartError::Internal(e.to_string())
+                }));
             }
             for (reply, _) in pending.deliver_replies {
                 if let Some(r) = reply {
-                    let _ = r.send(Err(EngineError::Store(cairn_store::StoreError::Database(
-                        e.to_string(),
-                    ))));
+                    let _ = r.send(Err(if fenced {
+                        EngineError::NotOwner
+                    } else {
+                        EngineError::Store(StoreError::Database(e.to_string()))
+                    }));
                 }
             }
             for (reply, _) in pending.claim_replies {
-                let _ = reply.send(Err(EngineError::Store(cairn_store::StoreError::Database(
-                    e.to_string(),
-                ))));
+                let _ = reply.send(Err(EngineError::Store(StoreError::Database(e.to_string()))));
             }
+            self.finish_releases(pending.releases);
             return;
         }
         for (reply, result) in pending.start_replies {
@@ -650,6 +805,7 @@ impl Writer {
                 }),
             }
         }
+        self.finish_releases(std::mem::take(&mut pending.releases));
         // Finished executions leave the cache: their rows are final.
         for arn in &pending.touched {
             let done = self
@@ -663,6 +819,15 @@ impl Writer {
                     let _ = w.send(());
                 }
             }
+        }
+    }
+
+    /// The batch that still wrote under the released leases is done: drop their executions
+    /// and let the keeper give the leases up.
+    fn finish_releases(&mut self, releases: Vec<(Vec<i16>, oneshot::Sender<()>)>) {
+        for (partitions, done) in releases {
+            self.forget_partitions(&partitions.into_iter().collect());
+            let _ = done.send(());
         }
     }
 }

@@ -58,6 +58,8 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         Ok(Err(StartError::AlreadyExists(arn))) => Err(ApiError::execution_exists(&arn)),
         Ok(Err(StartError::InvalidDefinition(m))) => Err(ApiError::invalid_definition(m)),
         Ok(Err(StartError::Internal(m))) => Err(ApiError::internal_failure(m)),
+        // Never escapes the engine, which routes to the owner until it answers.
+        Ok(Err(e @ StartError::NotOwner)) => Err(ApiError::internal_failure(e.to_string())),
         Err(e) => Err(ApiError::internal_failure(e.to_string())),
     }
 }
