@@ -1,6 +1,6 @@
 //! Wake-ups between nodes: the store's LISTEN/NOTIFY channels and the task that listens.
 //!
-//! Owns: the channel names and [`listen`], the loop behind [`crate::Cluster::listen`].
+//! Owns: the channel names and [`run`], the loop behind [`crate::Cluster::listen`].
 //! Notifications are sent by the statements that cause them (`pg_notify` inside the commit,
 //! the task release and the lease release), so they are delivered on commit only. Must not:
 //! be relied on for correctness. A notification is lost while a listener reconnects, and
@@ -61,33 +61,44 @@ pub fn pool(options: &PgConnectOptions) -> PgPool {
         .connect_lazy_with(options.clone())
 }
 
-/// Listen on both channels of `channels` and call `on` for every notification, until `pool`
-/// is closed (the store is dropped). A lost connection is re-established by [`PgListener`]
-/// itself; any other error (say, the server is down) is retried every [`RECONNECT_DELAY`].
-pub async fn listen(pool: PgPool, channels: Channels, on: Arc<dyn Fn(Notification) + Send + Sync>) {
-    while !pool.is_closed() {
+/// Connect and subscribe to both channels: notifications from now on are caught.
+pub async fn subscribe(pool: &PgPool, channels: &Channels) -> sqlx::Result<PgListener> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    let names = [channels.activity_tasks.as_str(), channels.leases.as_str()];
+    listener.listen_all(names).await?;
+    Ok(listener)
+}
+
+/// Call `on` for every notification `listener` receives, until `pool` is closed (the store
+/// is dropped). A lost connection is re-established by [`PgListener`] itself; after any
+/// other error (say, the server is down) this subscribes again every [`RECONNECT_DELAY`].
+pub async fn run(
+    mut listener: PgListener,
+    pool: PgPool,
+    channels: Channels,
+    on: Arc<dyn Fn(Notification) + Send + Sync>,
+) {
+    loop {
         // Returns only on an error (the pool closing is one).
-        let _error = listen_until_error(&pool, &channels, &*on).await;
-        if pool.is_closed() {
-            break;
-        }
-        tokio::time::sleep(RECONNECT_DELAY).await;
+        let _error = forward(&mut listener, &channels, &*on).await;
+        drop(listener);
+        listener = loop {
+            if pool.is_closed() {
+                return;
+            }
+            tokio::time::sleep(RECONNECT_DELAY).await;
+            if let Ok(listener) = subscribe(&pool, &channels).await {
+                break listener;
+            }
+        };
     }
 }
 
-async fn listen_until_error(
-    pool: &PgPool,
+async fn forward(
+    listener: &mut PgListener,
     channels: &Channels,
     on: &(dyn Fn(Notification) + Send + Sync),
 ) -> sqlx::Error {
-    let mut listener = match PgListener::connect_with(pool).await {
-        Ok(listener) => listener,
-        Err(e) => return e,
-    };
-    let names = [channels.activity_tasks.as_str(), channels.leases.as_str()];
-    if let Err(e) = listener.listen_all(names).await {
-        return e;
-    }
     loop {
         match listener.recv().await {
             Ok(n) if n.channel() == channels.activity_tasks => {

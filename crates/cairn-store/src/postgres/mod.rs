@@ -398,17 +398,23 @@ impl Cluster for PostgresStore {
         self.run(tasks::timers_in(&self.pool, partitions))
     }
 
-    /// Spawns the listener on the store's runtime, on a connection of its own. `on` runs on
-    /// a runtime thread of the store: it must return quickly (wake something, send on a
-    /// channel) and must not call the store.
+    /// Subscribes on a connection of its own before returning (so nothing sent after this
+    /// returns is missed, short of a reconnect), then hands it to a task on the store's
+    /// runtime. `on` runs on a runtime thread of the store: it must return quickly (wake
+    /// something, send on a channel) and must not call the store.
     fn listen(&self, on: Arc<dyn Fn(Notification) + Send + Sync>) -> Result<()> {
         let pool = listen::pool(&self.options);
+        let listener = self.run(async {
+            listen::subscribe(&pool, &self.channels)
+                .await
+                .map_err(|e| StoreError::Database(format!("cannot listen: {e}")))
+        })?;
         self.listeners
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(pool.clone());
         self.runtime()
-            .spawn(listen::listen(pool, self.channels.clone(), on));
+            .spawn(listen::run(listener, pool, self.channels.clone(), on));
         Ok(())
     }
 }
