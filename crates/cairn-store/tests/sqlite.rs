@@ -52,6 +52,25 @@ fn execution() -> ExecutionRecord {
     }
 }
 
+/// One process owns a SQLite store: no cluster, and a batch's fence is not checked.
+#[test]
+fn a_single_process_store_has_no_cluster_and_ignores_fences() {
+    let db = Scratch::new();
+    let store = db.open();
+    assert!(store.cluster().is_none());
+    let e = execution();
+    let batch = Batch {
+        executions: vec![e.clone()],
+        fence: Some(cairn_store::Fence {
+            node: "nobody".into(),
+            leases: vec![(0, 42)],
+        }),
+        ..Batch::default()
+    };
+    store.commit(&batch).unwrap();
+    assert_eq!(store.get_execution(&e.arn).unwrap().unwrap().name, "e");
+}
+
 #[test]
 fn a_newer_schema_is_refused() {
     let db = Scratch::new();
