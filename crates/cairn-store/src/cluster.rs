@@ -67,6 +67,7 @@ pub trait Cluster: Send + Sync {
 
     /// Call `on` for every notification from now on (from a background task, until the
     /// store is dropped; reconnects by itself). Notifications may be lost while reconnecting
-    /// or duplicated: they are hints, never the only way work is found.
+    /// or duplicated: they are hints, never the only way work is found. `on` runs on one of
+    /// the store's own threads: it must return quickly (wake, send) and not call the store.
     fn listen(&self, on: Arc<dyn Fn(Notification) + Send + Sync>) -> Result<()>;
 }

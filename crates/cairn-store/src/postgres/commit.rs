@@ -32,8 +32,8 @@
 //! - **Fence.** A batch with [`Batch::fence`] runs [`COMMIT_FENCED`], whose first CTE calls
 //!   `cairn_fence` (migration 2). It share-locks the named lease rows and raises SQLSTATE
 //!   `CRN01` unless the writing node still holds each one at the given epoch; the error
-//!   aborts the statement, so nothing is written, and comes back as
-//!   [`StoreError::Fenced`]. The lock is held to the end of the transaction, so a takeover
+//!   aborts the statement, so nothing is written (whatever order PostgreSQL runs the CTEs
+//!   in), and comes back as [`StoreError::Fenced`]. The lock is held to the end of the transaction, so a takeover
 //!   (an `UPDATE` of the lease row) waits for a commit in flight, and every later commit of
 //!   the old owner sees the new epoch and fails. Without a fence the statement is the same
 //!   minus that CTE: no lock, no extra work.

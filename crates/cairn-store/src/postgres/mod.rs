@@ -198,8 +198,8 @@ impl Drop for PostgresStore {
         let Some(runtime) = self.runtime.take() else {
             return;
         };
-        let mut pools =
-            std::mem::take(&mut *self.listeners.lock().unwrap_or_else(|e| e.into_inner()));
+        let listeners = self.listeners.get_mut().unwrap_or_else(|e| e.into_inner());
+        let mut pools = std::mem::take(listeners);
         pools.push(self.pool.clone());
         let closer = std::thread::Builder::new()
             .name("cairn-postgres-close".into())
