@@ -51,6 +51,10 @@ pub trait Cluster: Send + Sync {
     /// Take up to `want` leases that are free (no owner) or lapsed, for `ttl`, each with its
     /// epoch bumped. Leases locked by a commit in flight are skipped (taken next time).
     fn acquire_leases(&self, node_id: &str, want: usize, ttl: Duration) -> Result<Vec<Lease>>;
+    /// At start-up: take back, with bumped epochs, the leases still recorded for this node id
+    /// (a node restarted under the same id after a crash), instead of waiting for them to
+    /// lapse. Should another live process use the same id, the bumped epochs fence it out.
+    fn reclaim_leases(&self, node_id: &str, ttl: Duration) -> Result<Vec<Lease>>;
     /// Extend the given leases by `ttl` from now; returns those still held by this node with
     /// the same epoch (the others were taken over).
     fn renew_leases(&self, node_id: &str, held: &[Lease], ttl: Duration) -> Result<Vec<Lease>>;

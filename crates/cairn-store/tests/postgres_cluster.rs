@@ -642,3 +642,34 @@ fn partition_loads_return_only_those_partitions() {
     assert_eq!(c.running_executions_in(&all).unwrap().len(), 40);
     assert_eq!(c.timers_in(&all).unwrap().len(), 60);
 }
+
+/// A node restarted under its old id takes its leases back at once, with new epochs that
+/// fence out anything the previous process might still write; other nodes' leases stay.
+#[test]
+fn a_restarted_node_reclaims_its_own_leases() {
+    let Some(db) = Scratch::new() else { return };
+    let (before, other) = (db.store(), db.store());
+    let old = cluster(&before).acquire_leases("a", 3, LONG).unwrap();
+    let theirs = cluster(&other).acquire_leases("b", 2, LONG).unwrap();
+    drop(before);
+
+    let after = db.store();
+    let back = cluster(&after).reclaim_leases("a", LONG).unwrap();
+    assert_eq!(partitions(&back), partitions(&old));
+    assert!(
+        back.iter().zip(&old).all(|(n, o)| n.epoch == o.epoch + 1),
+        "{back:?}"
+    );
+    let stale = Batch {
+        executions: vec![execution("reclaimed")],
+        fence: fence("a", &old[..1]),
+        ..Batch::default()
+    };
+    assert!(matches!(after.commit(&stale), Err(StoreError::Fenced(_))));
+    assert_eq!(cluster(&after).reclaim_leases("c", LONG).unwrap(), vec![]);
+    assert_eq!(
+        cluster(&other).renew_leases("b", &theirs, LONG).unwrap(),
+        theirs,
+        "another node's leases are not touched"
+    );
+}

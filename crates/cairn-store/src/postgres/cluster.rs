@@ -57,6 +57,21 @@ pub async fn live_nodes(pool: &PgPool) -> Result<Vec<NodeRecord>> {
         .collect()
 }
 
+/// Take back the leases recorded for this node id (see `Cluster::reclaim_leases`).
+pub async fn reclaim(pool: &PgPool, node_id: &str, ttl: Duration) -> Result<Vec<Lease>> {
+    let rows = sqlx::query(
+        "UPDATE partition_leases \
+         SET epoch = epoch + 1, expires_at = now() + make_interval(secs => $2) \
+         WHERE owner = $1 \
+         RETURNING partition, epoch",
+    )
+    .bind(node_id)
+    .bind(ttl.as_secs_f64())
+    .fetch_all(pool)
+    .await?;
+    leases(rows)
+}
+
 /// Take up to `want` free or lapsed leases, lowest partitions first, each with its epoch
 /// bumped (which fences out the previous owner).
 pub async fn acquire(

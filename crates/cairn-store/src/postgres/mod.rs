@@ -367,6 +367,10 @@ impl Cluster for PostgresStore {
         self.run(cluster::acquire(&self.pool, node_id, want, ttl))
     }
 
+    fn reclaim_leases(&self, node_id: &str, ttl: Duration) -> Result<Vec<Lease>> {
+        self.run(cluster::reclaim(&self.pool, node_id, ttl))
+    }
+
     fn renew_leases(&self, node_id: &str, held: &[Lease], ttl: Duration) -> Result<Vec<Lease>> {
         self.run(cluster::renew(&self.pool, node_id, held, ttl))
     }

@@ -76,13 +76,27 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
     let app = Arc::new(App::new(store, config, engine.clone()));
     tracing::info!(
         address = %listener.local_addr()?,
-        database = %args.database.display(),
+        database = %redacted(&args.database.to_string_lossy()),
         "cairn is serving the Step Functions API"
     );
     server::serve(listener, app, shutdown_signal()).await?;
     tracing::info!("shutting down: stopping the engine");
     engine.shutdown().await;
     Ok(())
+}
+
+/// The database as logged: a URL's password replaced by `***`.
+fn redacted(database: &str) -> String {
+    let Some((scheme, rest)) = database.split_once("://") else {
+        return database.to_string();
+    };
+    let Some((credentials, host)) = rest.split_once('@') else {
+        return database.to_string();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => database.to_string(),
+    }
 }
 
 /// A `postgres://` or `postgresql://` URL opens PostgreSQL; anything else is a SQLite file.
@@ -117,5 +131,19 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = interrupt => {},
         _ = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_not_logged() {
+        use super::redacted;
+        assert_eq!(
+            redacted("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redacted("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redacted("./cairn-data/cairn.db"), "./cairn-data/cairn.db");
     }
 }

@@ -12,7 +12,7 @@
 
 use super::ownership::Ownership;
 use crate::runtime::writer::Command;
-use cairn_store::{Cluster, Lease, NodeRecord, Store, PARTITIONS};
+use cairn_store::{Cluster, ExecutionRecord, Lease, NodeRecord, Store, TimerRecord, PARTITIONS};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +32,8 @@ struct Round {
     node: NodeRecord,
     ttl: Duration,
     members: Vec<String>,
+    /// Whether the leases recorded for this node id by an earlier run were taken back.
+    reclaimed: bool,
 }
 
 /// Run a store call of the cluster on the blocking pool.
@@ -67,6 +69,7 @@ impl Keeper {
             },
             ttl,
             members: Vec::new(),
+            reclaimed: false,
         };
         let period = ttl / 3;
         let task = tokio::spawn(async move {
@@ -120,10 +123,34 @@ impl Keeper {
     }
 }
 
+type Adopted = (Vec<Lease>, Vec<ExecutionRecord>, Vec<TimerRecord>);
+
+/// The running executions and timers of newly won leases, read under those leases.
+fn load(c: &dyn Cluster, leases: Vec<Lease>) -> cairn_store::Result<Option<Adopted>> {
+    if leases.is_empty() {
+        return Ok(None);
+    }
+    let partitions: Vec<i16> = leases.iter().map(|l| l.partition).collect();
+    let running = c.running_executions_in(&partitions)?;
+    let timers = c.timers_in(&partitions)?;
+    Ok(Some((leases, running, timers)))
+}
+
 impl Round {
     async fn run(&mut self) -> anyhow::Result<()> {
         let node = self.node.clone();
         let ttl = self.ttl;
+        if !self.reclaimed {
+            // Restarted under the same id: our old leases need not lapse first.
+            let id = node.id.clone();
+            let adopted = blocking(&self.store, move |c| {
+                let leases = c.reclaim_leases(&id, ttl)?;
+                load(c, leases)
+            })
+            .await?;
+            self.adopt(adopted).await?;
+            self.reclaimed = true;
+        }
         let held = self.ownership.leases();
         let (kept, nodes) = blocking(&self.store, move |c| {
             c.heartbeat(&node, ttl)?;
@@ -163,36 +190,37 @@ impl Round {
             let want = fair - kept.len();
             let adopted = blocking(&self.store, move |c| {
                 let leases = c.acquire_leases(&id, want, ttl)?;
-                if leases.is_empty() {
-                    return Ok(None);
-                }
-                let partitions: Vec<i16> = leases.iter().map(|l| l.partition).collect();
-                let running = c.running_executions_in(&partitions)?;
-                let timers = c.timers_in(&partitions)?;
-                Ok(Some((leases, running, timers)))
+                load(c, leases)
             })
             .await?;
-            if let Some((leases, running, timers)) = adopted {
-                tracing::info!(
-                    partitions = leases.len(),
-                    running = running.len(),
-                    timers = timers.len(),
-                    "took partitions over"
-                );
-                let (done, wait) = oneshot::channel();
-                self.send(Command::Adopt {
-                    leases,
-                    running,
-                    timers,
-                    done,
-                })?;
-                let _ = wait.await;
-            }
+            self.adopt(adopted).await?;
         }
 
         let owners = blocking(&self.store, |c| c.lease_owners()).await?;
         self.ownership
             .set_routes(owners.into_iter().map(|(p, n)| (p, n.address)));
+        Ok(())
+    }
+
+    /// Hand newly won leases, with what was loaded under them, to the writer.
+    async fn adopt(&self, adopted: Option<Adopted>) -> anyhow::Result<()> {
+        let Some((leases, running, timers)) = adopted else {
+            return Ok(());
+        };
+        tracing::info!(
+            partitions = leases.len(),
+            running = running.len(),
+            timers = timers.len(),
+            "took partitions over"
+        );
+        let (done, wait) = oneshot::channel();
+        self.send(Command::Adopt {
+            leases,
+            running,
+            timers,
+            done,
+        })?;
+        let _ = wait.await;
         Ok(())
     }
 
