@@ -106,6 +106,15 @@ impl Node {
         self.child.is_some()
     }
 
+    /// SIGTERM, then wait for the process to exit: a graceful stop.
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: kill(2) on our own child's pid; no memory is involved.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            let _ = child.wait();
+        }
+    }
+
     /// SIGKILL: no shutdown, no lease released, connections cut.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -2,7 +2,7 @@
 //! leases, takes a fair share of the partitions (free ones, and those of nodes whose leases
 //! lapsed), hands surplus ones to newcomers, and refreshes the routing table.
 //!
-//! One round every `ttl / 3` (or at once when poked: a released lease was announced, or a
+//! One round every `ttl / 3`, at most a second apart (or at once when poked: a released lease was announced, or a
 //! caller met a stale route or a fenced commit). A dead node's leases lapse `ttl` after its
 //! last renewal, so the survivors take its executions over within about `ttl + ttl / 3`.
 //! Fair share = ceil(partitions / live nodes). What is held changes only through the writer
@@ -17,6 +17,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
+
+/// The longest pause between two rounds.
+const MAX_ROUND_PERIOD: Duration = Duration::from_secs(1);
 
 pub struct Keeper {
     stop: watch::Sender<bool>,
@@ -71,7 +74,9 @@ impl Keeper {
             members: Vec::new(),
             reclaimed: false,
         };
-        let period = ttl / 3;
+        // A third of the ttl keeps leases renewed well before they lapse; the cap keeps a
+        // long-lease cluster quick to notice a newcomer and hand it its share.
+        let period = (ttl / 3).min(MAX_ROUND_PERIOD);
         let task = tokio::spawn(async move {
             loop {
                 if let Err(e) = round.run().await {
