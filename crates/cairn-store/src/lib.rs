@@ -92,6 +92,16 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- executions -------------------------------------------------------------------
     fn get_execution(&self, arn: &str) -> Result<Option<ExecutionRecord>>;
+    /// The stored executions among `arns` (any order; unknown ones are left out). One round
+    /// trip where the backend is remote: the writer looks up a whole batch of new executions
+    /// at once instead of one query per StartExecution.
+    fn get_executions(&self, arns: &[String]) -> Result<Vec<ExecutionRecord>> {
+        let mut found = Vec::new();
+        for arn in arns {
+            found.extend(self.get_execution(arn)?);
+        }
+        Ok(found)
+    }
     /// Executions of a state machine, newest first (by start time, then insertion order),
     /// optionally filtered by status, starting after `after`.
     fn list_executions(

@@ -614,6 +614,17 @@ pub fn commit_upserts_executions(db: &dyn Database) {
         store.get_execution(&e2.arn).unwrap(),
         Some(stored(&failed, second.seq, |r, s| r.seq = s))
     );
+
+    // Several at once: the stored ones, whatever the order; unknown ones left out.
+    let mut many = store
+        .get_executions(&["arn:nobody".to_string(), e2.arn.clone(), e.arn.clone()])
+        .unwrap();
+    many.sort_by_key(|r| r.seq);
+    assert_eq!(
+        many,
+        vec![got, store.get_execution(&e2.arn).unwrap().unwrap()]
+    );
+    assert_eq!(store.get_executions(&[]).unwrap(), vec![]);
 }
 
 pub fn executions_list_newest_first(db: &dyn Database) {

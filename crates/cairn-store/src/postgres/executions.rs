@@ -41,6 +41,16 @@ pub async fn get(pool: &PgPool, arn: &str) -> Result<Option<ExecutionRecord>> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// The stored executions among `arns`, in one query.
+pub async fn get_many(pool: &PgPool, arns: &[String]) -> Result<Vec<ExecutionRecord>> {
+    if arns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {COLUMNS} FROM executions WHERE arn = ANY($1::text[])");
+    let rows = sqlx::query(&sql).bind(arns).fetch_all(pool).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Newest first: by start time, then by insertion. The cursor names the last execution of
 /// the previous page; the next page holds the ones that sort after it (older).
 pub async fn list(

@@ -288,6 +288,10 @@ impl Store for PostgresStore {
         self.run(executions::get(&self.pool, arn))
     }
 
+    fn get_executions(&self, arns: &[String]) -> Result<Vec<ExecutionRecord>> {
+        self.run(executions::get_many(&self.pool, arns))
+    }
+
     fn list_executions(
         &self,
         state_machine_arn: &str,

@@ -126,11 +126,37 @@ struct Live {
     seq: i64,
 }
 
-/// Answers `activity_exists` from the store at the moment a Task state schedules.
-struct StoreWorld(Arc<dyn Store>);
+/// Answers `activity_exists` from the store at the moment a Task state schedules. A found
+/// activity is remembered for [`ACTIVITY_SEEN_FOR`], so a burst of tasks on one activity costs
+/// one read instead of one per task (a read on the writer thread is a round trip each on a
+/// remote store): a DeleteActivity is noticed by schedulers up to that much later.
+struct StoreWorld {
+    store: Arc<dyn Store>,
+    seen: std::sync::Mutex<HashMap<String, std::time::Instant>>,
+}
+
+const ACTIVITY_SEEN_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl World for StoreWorld {
     fn activity_exists(&self, activity_arn: &str) -> bool {
-        matches!(self.0.get_activity(activity_arn), Ok(Some(_)))
+        let now = std::time::Instant::now();
+        let mut seen = self.seen.lock().expect("activity cache lock");
+        if seen
+            .get(activity_arn)
+            .is_some_and(|at| now.duration_since(*at) < ACTIVITY_SEEN_FOR)
+        {
+            return true;
+        }
+        let exists = matches!(self.store.get_activity(activity_arn), Ok(Some(_)));
+        if exists {
+            if seen.len() > 10_000 {
+                seen.retain(|_, at| now.duration_since(*at) < ACTIVITY_SEEN_FOR);
+            }
+            seen.insert(activity_arn.to_string(), now);
+        } else {
+            seen.remove(activity_arn);
+        }
+        exists
     }
 }
 
@@ -164,6 +190,9 @@ struct Pending {
     mocked_activities: Vec<(String, u64, Input)>,
     /// Cluster: the lease of every partition this batch writes to (the commit's fence).
     fence: BTreeMap<i16, i64>,
+    /// The stored executions named by this batch's starts, looked up before it ran:
+    /// (status, input, start time) by ARN. `None`: not looked up.
+    stored: Option<HashMap<String, (String, String, i64)>>,
     /// Cluster: partitions to let go of once this batch is committed.
     releases: Vec<(Vec<i16>, oneshot::Sender<()>)>,
 }
@@ -199,7 +228,10 @@ impl Writer {
         _config: Config,
     ) -> Self {
         Writer {
-            world: Arc::new(StoreWorld(store.clone())),
+            world: Arc::new(StoreWorld {
+                store: store.clone(),
+                seen: Default::default(),
+            }),
             store,
             ownership,
             token_key,
@@ -226,6 +258,7 @@ impl Writer {
             }
             let mut shutdown = false;
             let mut pending = Pending::default();
+            self.look_up_starts(&commands, &mut pending);
             for command in commands {
                 match command {
                     Command::Start { request, reply } => {
@@ -428,6 +461,38 @@ impl Writer {
         Ok((key, machine))
     }
 
+    /// Find the stored executions the batch's StartExecutions name, in one store call: the
+    /// same name may exist already (idempotent start or ExecutionAlreadyExists), and one
+    /// lookup per start would serialise a round trip each on a remote store.
+    fn look_up_starts(&self, commands: &[Command], pending: &mut Pending) {
+        let arns: Vec<String> = commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Start { request, .. }
+                    if !self.live.contains_key(&request.execution_arn) =>
+                {
+                    Some(request.execution_arn.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        if arns.is_empty() {
+            return;
+        }
+        match self.store.get_executions(&arns) {
+            Ok(found) => {
+                pending.stored = Some(
+                    found
+                        .into_iter()
+                        .map(|r| (r.arn.clone(), (r.status, r.input, r.start_date_ms)))
+                        .collect(),
+                )
+            }
+            // Each start then looks for itself (and reports the failure if it persists).
+            Err(e) => tracing::warn!(error = %e, "cannot look up the batch's executions"),
+        }
+    }
+
     fn start(
         &mut self,
         request: StartRequest,
@@ -442,11 +507,14 @@ impl Writer {
                 live.execution.info.input_text.clone(),
                 live.execution.info.start_time_ms,
             )),
-            None => self
-                .store
-                .get_execution(&request.execution_arn)
-                .map_err(|e| StartError::Internal(e.to_string()))?
-                .map(|r| (r.status, r.input, r.start_date_ms)),
+            None => match &pending.stored {
+                Some(stored) => stored.get(&request.execution_arn).cloned(),
+                None => self
+                    .store
+                    .get_execution(&request.execution_arn)
+                    .map_err(|e| StartError::Internal(e.to_string()))?
+                    .map(|r| (r.status, r.input, r.start_date_ms)),
+            },
         };
         if let Some((status, input, start_ms)) = existing {
             // Idempotent while running with the same input (observed AWS behaviour).
