@@ -39,6 +39,26 @@ fn reopening_keeps_the_schema_version() {
     assert_eq!(db.scalar(sql), i64::from(SCHEMA_VERSION), "each step once");
 }
 
+/// A `search_path` naming a schema that does not exist yet: connecting creates it (with a
+/// name that needs quoting) and puts the tables there.
+#[test]
+fn the_schema_named_by_search_path_is_created() {
+    let Some(db) = Scratch::new() else { return };
+    let server = std::env::var("CAIRN_TEST_POSTGRES_URL").unwrap();
+    let name = format!("{}-New", db.schema);
+    let separator = if server.contains('?') { '&' } else { '?' };
+    let url = format!("{server}{separator}options[search_path]=\"{name}\"");
+    let store = PostgresStore::connect(&url).expect("connect creates the schema");
+    store.token_key().unwrap();
+    drop(store);
+    let tables = format!(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = '{name}' AND tablename = 'executions'"
+    );
+    assert_eq!(db.scalar(&tables), 1);
+    drop(PostgresStore::connect(&url).expect("and finds it the next time"));
+    db.execute(&format!("DROP SCHEMA \"{name}\" CASCADE"));
+}
+
 /// Nodes starting at once on an empty schema: each migration step runs once, and all agree
 /// on one token key.
 #[test]

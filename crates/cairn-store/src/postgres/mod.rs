@@ -138,6 +138,7 @@ impl PostgresStore {
         // pool then opens connections as calls need them.
         let connected = runtime.block_on(async {
             let mut conn = PgConnection::connect_with(&options).await?;
+            schema::create_named_schema(&mut conn).await?;
             schema::migrate(&mut conn).await?;
             // Where the tables are: it names the NOTIFY channels (see `listen.rs`).
             let schema: String = sqlx::query_scalar("SELECT current_schema()")

@@ -184,6 +184,48 @@ pub const VERSION: i32 = MIGRATIONS.len() as i32;
 /// second half, so stores in different schemas do not wait for each other).
 const LOCK_KEY: i32 = 0x6361_6972; // "cair"
 
+/// Create the schema the connection's `search_path` names first, if it does not exist yet, so
+/// `?options[search_path]=cairn` on a fresh database just works (each cluster of nodes, or
+/// each test, can have a schema of its own). `$user` and an existing schema are left alone,
+/// so a role without the CREATE privilege can still use a schema made for it.
+pub async fn create_named_schema(conn: &mut PgConnection) -> Result<()> {
+    let path: String = sqlx::query_scalar("SHOW search_path")
+        .fetch_one(&mut *conn)
+        .await?;
+    let Some(first) = path.split(',').next().map(str::trim) else {
+        return Ok(());
+    };
+    let name = first
+        .strip_prefix('"')
+        .and_then(|n| n.strip_suffix('"'))
+        .map(|n| n.replace("\"\"", "\""))
+        .unwrap_or_else(|| first.to_string());
+    if name.is_empty() || name == "$user" {
+        return Ok(());
+    }
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            .bind(&name)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !exists {
+        let create: String =
+            sqlx::query_scalar("SELECT format('CREATE SCHEMA IF NOT EXISTS %I', $1::text)")
+                .bind(&name)
+                .fetch_one(&mut *conn)
+                .await?;
+        sqlx::raw_sql(&create)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| {
+                StoreError::Database(format!(
+                    "cannot create schema {name:?} named by search_path: {e}"
+                ))
+            })?;
+    }
+    Ok(())
+}
+
 /// Bring the schema up to [`VERSION`]; refuse a schema written by a newer build.
 pub async fn migrate(conn: &mut PgConnection) -> Result<()> {
     let mut tx = conn.begin().await?;
