@@ -162,17 +162,15 @@ impl Engine {
         let store = engine.store.clone();
         let commands = engine.commands.clone();
         tokio::spawn(async move {
-            let running = tokio::task::spawn_blocking(move || store.running_executions()).await;
-            match running {
-                Ok(Ok(records)) => {
+            match on_store(&store, |s| s.running_executions()).await {
+                Ok(records) => {
                     for r in records {
                         let _ = commands.send(writer::Command::Recover {
                             execution_arn: r.arn,
                         });
                     }
                 }
-                Ok(Err(e)) => tracing::error!(error = %e, "cannot list running executions"),
-                Err(e) => tracing::error!(error = %e, "recovery task failed"),
+                Err(e) => tracing::error!(error = %e, "cannot list running executions"),
             }
         });
         Ok(engine)
@@ -308,30 +306,19 @@ impl Engine {
     /// at once if it already has or does not exist. Read the outcome from the store then.
     pub async fn closed(&self, execution_arn: String) -> Result<(), EngineError> {
         if !self.ownership.is_cluster() {
-            let (reply, rx) = oneshot::channel();
-            self.send(writer::Command::Watch {
-                execution_arn,
-                reply,
-            })?;
+            let rx = self.watch(execution_arn)?;
             return rx.await.map_err(|_| EngineError::ShuttingDown);
         }
         // The owner may change while we wait: watch locally while owned, and otherwise (or
         // when a watch ends without an answer) read the status from the shared store.
         loop {
-            let store = self.store.clone();
             let arn = execution_arn.clone();
-            let record = tokio::task::spawn_blocking(move || store.get_execution(&arn))
-                .await
-                .map_err(|_| EngineError::ShuttingDown)??;
+            let record = on_store(&self.store, move |s| s.get_execution(&arn)).await?;
             if record.is_none_or(|r| r.status != "RUNNING") {
                 return Ok(());
             }
             if self.ownership.route(&execution_arn) == Route::Local {
-                let (reply, rx) = oneshot::channel();
-                self.send(writer::Command::Watch {
-                    execution_arn: execution_arn.clone(),
-                    reply,
-                })?;
+                let rx = self.watch(execution_arn.clone())?;
                 if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(2), rx).await {
                     return Ok(());
                 }
@@ -390,11 +377,8 @@ impl Engine {
         worker_name: Option<String>,
     ) -> Result<Option<ActivityTask>, EngineError> {
         loop {
-            let store = self.store.clone();
             let arn = activity_arn.to_string();
-            let claimed = tokio::task::spawn_blocking(move || store.claim_activity_task(&arn))
-                .await
-                .map_err(|_| EngineError::ShuttingDown)??;
+            let claimed = on_store(&self.store, move |s| s.claim_activity_task(&arn)).await?;
             let Some(task) = claimed else {
                 return Ok(None);
             };
@@ -414,11 +398,8 @@ impl Engine {
                 // An orphan row: its claim lapses and it is looked at again later.
                 Err(EngineError::NoSuchExecution(_)) => {}
                 Err(e) => {
-                    let store = self.store.clone();
-                    let (arn, id) = (task.execution_arn.clone(), task.task);
-                    let _ =
-                        tokio::task::spawn_blocking(move || store.release_activity_task(&arn, id))
-                            .await;
+                    let (arn, id) = (task.execution_arn, task.task);
+                    let _ = on_store(&self.store, move |s| s.release_activity_task(&arn, id)).await;
                     return Err(e);
                 }
             }
@@ -429,6 +410,16 @@ impl Engine {
     /// enough for a dead node's lease to lapse and be taken over.
     fn routing_patience(&self) -> Duration {
         self.config.lease_ttl * 2 + Duration::from_secs(10)
+    }
+
+    /// Ask the writer to answer once this execution (which it owns) has closed.
+    fn watch(&self, execution_arn: String) -> Result<oneshot::Receiver<()>, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(writer::Command::Watch {
+            execution_arn,
+            reply,
+        })?;
+        Ok(rx)
     }
 
     fn peers(&self) -> Result<&Peers, EngineError> {
@@ -443,6 +434,19 @@ impl Engine {
 }
 
 pub use activities::PollError;
+
+/// Run a store call on the blocking pool: a store may block on its disk or, for PostgreSQL,
+/// on the network, and must not stall the async threads.
+pub(crate) async fn on_store<R: Send + 'static>(
+    store: &Arc<dyn Store>,
+    f: impl FnOnce(&dyn Store) -> cairn_store::Result<R> + Send + 'static,
+) -> Result<R, EngineError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
+        .await
+        .map_err(|_| EngineError::ShuttingDown)?
+        .map_err(EngineError::from)
+}
 
 /// Back-off between attempts to reach an execution's owner, up to a deadline.
 struct Patience {

@@ -11,8 +11,11 @@
 //! lease, so an execution is never advanced by two nodes and never from a stale copy.
 
 use super::ownership::Ownership;
+use crate::runtime::on_store;
 use crate::runtime::writer::Command;
-use cairn_store::{Cluster, ExecutionRecord, Lease, NodeRecord, Store, TimerRecord, PARTITIONS};
+use cairn_store::{
+    Cluster, ExecutionRecord, Lease, NodeRecord, Store, StoreError, TimerRecord, PARTITIONS,
+};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,13 +47,14 @@ async fn blocking<T: Send + 'static>(
     store: &Arc<dyn Store>,
     f: impl FnOnce(&dyn Cluster) -> cairn_store::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
-    let store = store.clone();
-    let result = tokio::task::spawn_blocking(move || match store.cluster() {
-        Some(cluster) => f(cluster).map_err(anyhow::Error::from),
-        None => Err(anyhow::anyhow!("the store is not shared by several nodes")),
+    let result = on_store(store, move |s| match s.cluster() {
+        Some(cluster) => f(cluster),
+        None => Err(StoreError::Database(
+            "the store is not shared by several nodes".into(),
+        )),
     })
     .await?;
-    result
+    Ok(result)
 }
 
 impl Keeper {
