@@ -673,3 +673,61 @@ fn a_restarted_node_reclaims_its_own_leases() {
         "another node's leases are not touched"
     );
 }
+
+/// A renewal and a fenced commit of the same node lock the lease rows in the same order
+/// (by partition), so they wait for each other instead of deadlocking. The lease of partition
+/// 3 is rewritten first, so its row lies after partition 9's in the heap, and the renewing
+/// store scans the heap (no index scans): a renewal locking rows in heap order would take 9,
+/// then wait for 3, held by the commit, which then waits for 9.
+#[test]
+fn renewals_and_fenced_commits_never_deadlock() {
+    let Some(db) = Scratch::new() else { return };
+    let a = db.store();
+    let held = cluster(&a).acquire_leases("a", 256, LONG).unwrap();
+    let (three, nine) = (lease_of(&held, 3), lease_of(&held, 9));
+    db.execute("UPDATE partition_leases SET expires_at = expires_at WHERE partition = 3");
+    let renewer = PostgresStore::connect(&format!(
+        "{}&options[enable_indexscan]=off&options[enable_bitmapscan]=off",
+        db.url
+    ))
+    .unwrap();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut commit = runtime.block_on(PgConnection::connect(&db.url)).unwrap();
+    let fence_one =
+        |p: i16, epoch: i64| format!("SELECT cairn_fence('a', '{{{p}}}', '{{{epoch}}}')");
+    runtime
+        .block_on(
+            sqlx::raw_sql(&format!("BEGIN; {}", fence_one(3, three.epoch))).execute(&mut commit),
+        )
+        .unwrap();
+
+    std::thread::scope(|s| {
+        let renewal = s.spawn(|| cluster(&renewer).renew_leases("a", &[three, nine], LONG));
+        let waiting = "SELECT count(*) FROM pg_stat_activity \
+                       WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE partition_leases%'";
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while db.scalar(waiting) == 0 {
+            assert!(
+                !renewal.is_finished(),
+                "the renewal did not wait for the commit"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "the renewal never reached the lease rows"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The commit goes on to the second lease: free, since the renewal waits at the first.
+        runtime
+            .block_on(sqlx::raw_sql(&fence_one(9, nine.epoch)).execute(&mut commit))
+            .expect("the commit's second lease is not held by the waiting renewal");
+        runtime
+            .block_on(sqlx::raw_sql("COMMIT").execute(&mut commit))
+            .unwrap();
+        assert_eq!(renewal.join().unwrap().unwrap(), vec![three, nine]);
+    });
+}

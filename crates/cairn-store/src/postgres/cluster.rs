@@ -7,8 +7,12 @@
 //!
 //! Locks: acquiring picks its rows `FOR UPDATE SKIP LOCKED`, so it never waits for a
 //! fenced commit in flight (which holds the lease row `FOR SHARE`, see `commit.rs`); that
-//! lease is simply taken on a later attempt. Renewing and releasing are plain `UPDATE`s of
-//! the caller's own rows: they wait for the caller's own commits in flight, a few ms.
+//! lease is simply taken on a later attempt. Renewing, releasing and reclaiming update the
+//! caller's own rows and wait for the caller's own commits in flight, a few ms. They lock
+//! their rows **in partition order** (a locking subquery sorted by partition), as the fence
+//! does: a plain multi-row `UPDATE` locks in heap order, which drifts from partition order as
+//! rows are rewritten, and a renewal holding partition 9 while waiting for 3 deadlocks with a
+//! commit holding 3 `FOR SHARE` while waiting for 9 (seen under load in the three-node test).
 
 use super::limit;
 use crate::cluster::{Lease, NodeRecord};
@@ -60,10 +64,12 @@ pub async fn live_nodes(pool: &PgPool) -> Result<Vec<NodeRecord>> {
 /// Take back the leases recorded for this node id (see `Cluster::reclaim_leases`).
 pub async fn reclaim(pool: &PgPool, node_id: &str, ttl: Duration) -> Result<Vec<Lease>> {
     let rows = sqlx::query(
-        "UPDATE partition_leases \
-         SET epoch = epoch + 1, expires_at = now() + make_interval(secs => $2) \
-         WHERE owner = $1 \
-         RETURNING partition, epoch",
+        "UPDATE partition_leases l \
+         SET epoch = l.epoch + 1, expires_at = now() + make_interval(secs => $2) \
+         FROM (SELECT partition FROM partition_leases WHERE owner = $1 \
+               ORDER BY partition FOR UPDATE) AS mine \
+         WHERE l.partition = mine.partition \
+         RETURNING l.partition, l.epoch",
     )
     .bind(node_id)
     .bind(ttl.as_secs_f64())
@@ -112,10 +118,13 @@ pub async fn renew(
     }
     let (partitions, epochs) = columns(held);
     let rows = sqlx::query(
-        "UPDATE partition_leases SET expires_at = now() + make_interval(secs => $4) \
-         WHERE owner = $1 \
-           AND (partition, epoch) IN (SELECT * FROM UNNEST($2::smallint[], $3::bigint[])) \
-         RETURNING partition, epoch",
+        "UPDATE partition_leases l SET expires_at = now() + make_interval(secs => $4) \
+         FROM (SELECT partition FROM partition_leases \
+               WHERE owner = $1 \
+                 AND (partition, epoch) IN (SELECT * FROM UNNEST($2::smallint[], $3::bigint[])) \
+               ORDER BY partition FOR UPDATE) AS held \
+         WHERE l.partition = held.partition \
+         RETURNING l.partition, l.epoch",
     )
     .bind(node_id)
     .bind(partitions)
@@ -135,10 +144,13 @@ pub async fn release(pool: &PgPool, channel: &str, node_id: &str, held: &[Lease]
     let (partitions, epochs) = columns(held);
     sqlx::query(
         "WITH released AS ( \
-             UPDATE partition_leases SET owner = NULL, expires_at = '-infinity' \
-             WHERE owner = $1 \
-               AND (partition, epoch) IN (SELECT * FROM UNNEST($2::smallint[], $3::bigint[])) \
-             RETURNING partition) \
+             UPDATE partition_leases l SET owner = NULL, expires_at = '-infinity' \
+             FROM (SELECT partition FROM partition_leases \
+                   WHERE owner = $1 \
+                     AND (partition, epoch) IN (SELECT * FROM UNNEST($2::smallint[], $3::bigint[])) \
+                   ORDER BY partition FOR UPDATE) AS held \
+             WHERE l.partition = held.partition \
+             RETURNING l.partition) \
          SELECT pg_notify($4, $1) WHERE EXISTS (SELECT FROM released)",
     )
     .bind(node_id)

@@ -131,7 +131,37 @@ const COMMIT_FENCED: &str = concat!(
 const FENCED: &str = "CRN01";
 
 /// Write the batch; `channel` is the store's activity channel (see `listen.rs`).
+/// Runs of a commit that PostgreSQL rolled back as a deadlock victim or a serialization
+/// failure. Those errors guarantee nothing was written, so the same statement may run again
+/// (a rolled-back batch would otherwise lose inputs nobody resends, such as a fired timer).
+const ATTEMPTS: u32 = 3;
+
 pub async fn apply(pool: &PgPool, channel: &str, batch: &Batch) -> Result<()> {
+    let mut attempt = 1;
+    loop {
+        match run(pool, channel, batch).await? {
+            Ok(()) => return Ok(()),
+            Err(e) if rolled_back_by_contention(&e) && attempt < ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(explain(e, batch)),
+        }
+    }
+}
+
+fn rolled_back_by_contention(e: &sqlx::Error) -> bool {
+    let code = e.as_database_error().and_then(|d| d.code());
+    matches!(code.as_deref(), Some("40P01") | Some("40001"))
+}
+
+/// One run of the commit statement: `Err` if the batch cannot be expressed, `Ok(Err)` with
+/// what the database said if it refused the statement.
+async fn run(
+    pool: &PgPool,
+    channel: &str,
+    batch: &Batch,
+) -> Result<std::result::Result<(), sqlx::Error>> {
     let x = ExecutionColumns::new(&batch.executions);
     let withdrawn = keys(&batch.withdrawn_tasks);
     let cancelled = keys(&batch.cancelled_timers);
@@ -264,8 +294,7 @@ pub async fn apply(pool: &PgPool, channel: &str, batch: &Batch) -> Result<()> {
         }
         None => query,
     };
-    query.execute(pool).await.map_err(|e| explain(e, batch))?;
-    Ok(())
+    Ok(query.execute(pool).await.map(|_| ()))
 }
 
 /// The executions of a batch as columns: the last version of each, at the position of its
