@@ -13,9 +13,11 @@
 //! async threads on the database for long.
 
 mod activities;
+pub mod children;
 pub mod cluster;
 pub mod express;
 pub mod resources;
+mod router;
 mod timers;
 mod writer;
 
@@ -25,8 +27,8 @@ use crate::config::Config;
 use activities::Dispatch;
 use cairn_core::{Input, Outcome};
 use cairn_store::{Notification, Store};
-use cluster::peers::{self, DeliverAnswer, DeliverCall, StartAnswer};
-use cluster::{Keeper, NodeIdentity, Ownership, Peers, Route};
+use cluster::{Keeper, NodeIdentity, Ownership, Peers};
+use router::Router;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -56,14 +58,14 @@ pub struct Engine {
     pub store: Arc<dyn Store>,
     pub config: Config,
     token_key: [u8; 32],
-    commands: mpsc::UnboundedSender<writer::Command>,
+    /// Reaches executions on this node's writer or on their owner.
+    router: Arc<Router>,
     dispatch: Arc<Dispatch>,
     resource_env: resources::ResourceEnv,
     writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
     ownership: Arc<Ownership>,
-    /// Cluster only: the lease keeper and the client to the other nodes.
+    /// Cluster only: the lease keeper.
     keeper: Option<Keeper>,
-    peers: Option<Peers>,
 }
 
 /// How often a parked GetActivityTask looks at a shared queue again without a wake-up: a
@@ -103,7 +105,15 @@ impl Engine {
                 timers.arm(t.execution_arn, t.timer, t.fire_at_ms);
             }
         }
-        let resource_env = resources::ResourceEnv::new(config.clone())?;
+        let router = Arc::new(Router::new(
+            store.clone(),
+            tx.clone(),
+            ownership.clone(),
+            shared.then(|| Peers::new(token_key)),
+            config.lease_ttl,
+        ));
+        let children = children::Children::new(router.clone(), token_key, config.clone());
+        let resource_env = resources::ResourceEnv::new(config.clone())?.with_children(children);
         let resources = resources::ResourceRunner::new(tx.clone(), resource_env.clone());
         let writer = writer::Writer::new(
             store.clone(),
@@ -117,7 +127,7 @@ impl Engine {
         let handle = std::thread::Builder::new()
             .name("cairn-writer".into())
             .spawn(move || writer.run(rx))?;
-        let (keeper, peers) = if let Some(cluster) = store.cluster() {
+        let keeper = if let Some(cluster) = store.cluster() {
             let wake = dispatch.clone();
             let poke = ownership.clone();
             cluster.listen(Arc::new(move |n| match n {
@@ -131,36 +141,34 @@ impl Engine {
                 lease_ttl_ms = config.lease_ttl.as_millis() as u64,
                 "joining the cluster on the shared store"
             );
-            let keeper = Keeper::start(
+            Some(Keeper::start(
                 store.clone(),
                 ownership.clone(),
-                tx.clone(),
+                tx,
                 config.lease_ttl,
-            );
-            (Some(keeper), Some(Peers::new(token_key)))
+            ))
         } else {
-            (None, None)
+            None
         };
         let engine = Arc::new(Engine {
             store,
             config,
             token_key,
-            commands: tx,
+            router,
             dispatch,
             resource_env: resource_env.clone(),
             writer: std::sync::Mutex::new(Some(handle)),
             ownership,
             keeper,
-            peers,
         });
-        resource_env.attach(&engine);
+        resource_env.attach_api(&engine);
         if shared {
             // Running executions are taken in partition by partition, as leases are won.
             return Ok(engine);
         }
         // Recovery runs beside the server instead of before it, so start-up stays fast.
         let store = engine.store.clone();
-        let commands = engine.commands.clone();
+        let commands = engine.router.commands.clone();
         tokio::spawn(async move {
             match on_store(&store, |s| s.running_executions()).await {
                 Ok(records) => {
@@ -197,7 +205,7 @@ impl Engine {
         if let Some(keeper) = &self.keeper {
             keeper.stop().await;
         }
-        let _ = self.commands.send(writer::Command::Shutdown);
+        let _ = self.send(writer::Command::Shutdown);
         let handle = self.writer.lock().expect("writer handle lock").take();
         if let Some(h) = handle {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
@@ -212,28 +220,7 @@ impl Engine {
         &self,
         request: StartRequest,
     ) -> Result<Result<StartResult, StartError>, EngineError> {
-        let mut patience = Patience::new(self.routing_patience());
-        loop {
-            match self.ownership.route(&request.execution_arn) {
-                Route::Local => match self.start_local(request.clone()).await? {
-                    Err(StartError::NotOwner) => {}
-                    other => return Ok(other),
-                },
-                Route::Remote(address) => {
-                    match self.peers()?.call(&address, peers::START, &request).await {
-                        Ok(StartAnswer::Started(r)) => return Ok(Ok(r)),
-                        Ok(StartAnswer::Refused(StartError::NotOwner)) => {}
-                        Ok(StartAnswer::Refused(e)) => return Ok(Err(e)),
-                        Ok(StartAnswer::ShuttingDown) => {}
-                        Ok(StartAnswer::Failed(m)) => return Err(EngineError::Remote(m)),
-                        Err(e) => tracing::debug!(error = %e, "forwarding a start failed"),
-                    }
-                }
-                Route::Unowned => {}
-            }
-            self.ownership.poke();
-            patience.wait(&request.execution_arn).await?;
-        }
+        self.router.start_execution(request).await
     }
 
     /// Start an execution this node owns (`StartError::NotOwner` otherwise).
@@ -241,9 +228,7 @@ impl Engine {
         &self,
         request: StartRequest,
     ) -> Result<Result<StartResult, StartError>, EngineError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(writer::Command::Start { request, reply })?;
-        rx.await.map_err(|_| EngineError::ShuttingDown)
+        self.router.start_local(request).await
     }
 
     /// Feed an input into an execution, on whichever node owns it; resolves once its
@@ -253,38 +238,7 @@ impl Engine {
         execution_arn: String,
         input: Input,
     ) -> Result<Outcome, EngineError> {
-        let mut patience = Patience::new(self.routing_patience());
-        loop {
-            match self.ownership.route(&execution_arn) {
-                Route::Local => {
-                    match self
-                        .deliver_local(execution_arn.clone(), input.clone())
-                        .await
-                    {
-                        Err(EngineError::NotOwner) => {}
-                        other => return other,
-                    }
-                }
-                Route::Remote(address) => {
-                    let call = DeliverCall {
-                        execution_arn: execution_arn.clone(),
-                        input: input.clone(),
-                    };
-                    match self.peers()?.call(&address, peers::DELIVER, &call).await {
-                        Ok(DeliverAnswer::Outcome(o)) => return Ok(o),
-                        Ok(DeliverAnswer::NoSuchExecution) => {
-                            return Err(EngineError::NoSuchExecution(execution_arn))
-                        }
-                        Ok(DeliverAnswer::Failed(m)) => return Err(EngineError::Remote(m)),
-                        Ok(DeliverAnswer::NotOwner) | Ok(DeliverAnswer::ShuttingDown) => {}
-                        Err(e) => tracing::debug!(error = %e, "forwarding an input failed"),
-                    }
-                }
-                Route::Unowned => {}
-            }
-            self.ownership.poke();
-            patience.wait(&execution_arn).await?;
-        }
+        self.router.deliver(execution_arn, input).await
     }
 
     /// Feed an input into an execution this node owns (`EngineError::NotOwner` otherwise).
@@ -293,39 +247,13 @@ impl Engine {
         execution_arn: String,
         input: Input,
     ) -> Result<Outcome, EngineError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(writer::Command::Deliver {
-            execution_arn,
-            input,
-            reply: Some(reply),
-        })?;
-        rx.await.map_err(|_| EngineError::ShuttingDown)?
+        self.router.deliver_local(execution_arn, input).await
     }
 
     /// Resolve once the execution has closed (SUCCEEDED, FAILED, TIMED_OUT or ABORTED), or
     /// at once if it already has or does not exist. Read the outcome from the store then.
     pub async fn closed(&self, execution_arn: String) -> Result<(), EngineError> {
-        if !self.ownership.is_cluster() {
-            let rx = self.watch(execution_arn)?;
-            return rx.await.map_err(|_| EngineError::ShuttingDown);
-        }
-        // The owner may change while we wait: watch locally while owned, and otherwise (or
-        // when a watch ends without an answer) read the status from the shared store.
-        loop {
-            let arn = execution_arn.clone();
-            let record = on_store(&self.store, move |s| s.get_execution(&arn)).await?;
-            if record.is_none_or(|r| r.status != "RUNNING") {
-                return Ok(());
-            }
-            if self.ownership.route(&execution_arn) == Route::Local {
-                let rx = self.watch(execution_arn.clone())?;
-                if let Ok(Ok(())) = tokio::time::timeout(Duration::from_secs(2), rx).await {
-                    return Ok(());
-                }
-            } else {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
+        self.router.closed(execution_arn).await
     }
 
     /// GetActivityTask: hand the oldest queued task of the activity to this worker, waiting
@@ -406,30 +334,8 @@ impl Engine {
         }
     }
 
-    /// How long an input may wait for its execution's partition to find an owner: long
-    /// enough for a dead node's lease to lapse and be taken over.
-    fn routing_patience(&self) -> Duration {
-        self.config.lease_ttl * 2 + Duration::from_secs(10)
-    }
-
-    /// Ask the writer to answer once this execution (which it owns) has closed.
-    fn watch(&self, execution_arn: String) -> Result<oneshot::Receiver<()>, EngineError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(writer::Command::Watch {
-            execution_arn,
-            reply,
-        })?;
-        Ok(rx)
-    }
-
-    fn peers(&self) -> Result<&Peers, EngineError> {
-        self.peers.as_ref().ok_or(EngineError::NotOwner)
-    }
-
     fn send(&self, command: writer::Command) -> Result<(), EngineError> {
-        self.commands
-            .send(command)
-            .map_err(|_| EngineError::ShuttingDown)
+        self.router.send(command)
     }
 }
 
@@ -446,28 +352,4 @@ pub(crate) async fn on_store<R: Send + 'static>(
         .await
         .map_err(|_| EngineError::ShuttingDown)?
         .map_err(EngineError::from)
-}
-
-/// Back-off between attempts to reach an execution's owner, up to a deadline.
-struct Patience {
-    deadline: tokio::time::Instant,
-    delay: Duration,
-}
-
-impl Patience {
-    fn new(limit: Duration) -> Patience {
-        Patience {
-            deadline: tokio::time::Instant::now() + limit,
-            delay: Duration::from_millis(10),
-        }
-    }
-
-    async fn wait(&mut self, execution_arn: &str) -> Result<(), EngineError> {
-        if tokio::time::Instant::now() + self.delay > self.deadline {
-            return Err(EngineError::Unavailable(execution_arn.to_string()));
-        }
-        tokio::time::sleep(self.delay).await;
-        self.delay = (self.delay * 2).min(Duration::from_millis(500));
-        Ok(())
-    }
 }

@@ -14,8 +14,8 @@
 //! The `.waitForTaskToken` suffix is handled here once: the base integration runs and its
 //! answer is recorded as `TaskSubmitted`; the result comes later from SendTaskSuccess/Failure.
 //!
-//! Must not: touch the store or the interpreter directly (nested executions go through the
-//! engine and the API handlers), or block the async threads.
+//! Must not: touch the store or the interpreter directly (child executions go through the
+//! runtime's `Children`, `aws-sdk:sfn:*` through the API handlers), or block the async threads.
 
 mod connections;
 mod functions_file;
@@ -27,6 +27,7 @@ mod nested;
 mod settings_file;
 mod unsupported;
 
+use super::children::Children;
 use super::writer::Command;
 use super::Engine;
 use crate::config::Config;
@@ -117,13 +118,17 @@ struct Loaded {
 }
 
 /// What a resource invocation may use: the settings, the loaded files, and (for nested
-/// executions) the engine.
+/// executions) the runtime's interface to child executions.
 #[derive(Clone)]
 pub struct ResourceEnv {
     pub config: Config,
     loaded: Arc<Loaded>,
     mock_state: Arc<mock::MockState>,
-    engine: Arc<OnceLock<Weak<Engine>>>,
+    /// None only where no runtime exists (unit tests of single resources).
+    children: Option<Arc<Children>>,
+    /// Only for `aws-sdk:sfn:*`, which is the whole API answered in-process: its handlers
+    /// need the engine, which exists after this (child executions never use it).
+    api_engine: Arc<OnceLock<Weak<Engine>>>,
 }
 
 impl ResourceEnv {
@@ -152,18 +157,32 @@ impl ResourceEnv {
                 mocks,
             }),
             mock_state: Arc::default(),
-            engine: Arc::new(OnceLock::new()),
+            children: None,
+            api_engine: Arc::new(OnceLock::new()),
         })
     }
 
-    /// Called once the engine exists.
-    pub fn attach(&self, engine: &Arc<Engine>) {
-        let _ = self.engine.set(Arc::downgrade(engine));
+    /// The same, able to start child executions through the runtime's `children`.
+    pub fn with_children(self, children: Arc<Children>) -> Self {
+        ResourceEnv {
+            children: Some(children),
+            ..self
+        }
     }
 
-    /// The engine, unless it has shut down.
-    pub fn engine(&self) -> Option<Arc<Engine>> {
-        self.engine.get().and_then(Weak::upgrade)
+    /// Starting, stopping and awaiting child executions (None outside a runtime).
+    pub fn children(&self) -> Option<Arc<Children>> {
+        self.children.clone()
+    }
+
+    /// Called once the engine exists, for `aws-sdk:sfn:*`.
+    pub fn attach_api(&self, engine: &Arc<Engine>) {
+        let _ = self.api_engine.set(Arc::downgrade(engine));
+    }
+
+    /// The engine for `aws-sdk:sfn:*`, unless it has shut down.
+    pub fn api_engine(&self) -> Option<Arc<Engine>> {
+        self.api_engine.get().and_then(Weak::upgrade)
     }
 
     /// StartExecution named a mock test case (`stateMachineArn#TestCase`) for this execution.

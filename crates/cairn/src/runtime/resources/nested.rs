@@ -1,7 +1,9 @@
 //! Step Functions calling itself: the optimized `states:startExecution` integration (request/
 //! response, `.sync`, `.sync:2`, `.waitForTaskToken`) and `aws-sdk:sfn:<action>` for every
-//! operation this server answers. Both go through the API operation handlers in-process
-//! (`crate::api::call`), so a nested call behaves exactly like the same call over HTTP.
+//! operation this server answers. The optimized integration starts, stops and awaits its
+//! child through the runtime's [`Children`] (refused exactly as StartExecution refuses);
+//! `aws-sdk:sfn:*` is the API itself, so it goes through the operation handlers in-process
+//! (`crate::api::call`) and behaves exactly like the same call over HTTP.
 //!
 //! `.sync` answers twice: `TaskSubmitted` with the StartExecution response, then, when the
 //! child has closed, `TaskSucceeded` with a DescribeExecution-like object (`Input`/`Output` as
@@ -11,16 +13,20 @@
 //! A child started without a `Name` gets one derived from the parent and the task, so a task
 //! repeated after a crash finds its running child again instead of starting a second one.
 //!
-//! Must not: reach into the store or the writer except through the engine and the handlers.
+//! Must not: reach into the store or the writer except through `Children`, the engine and
+//! the handlers.
 
 use super::{Answer, Invocation, Later, ResourceEnv, TaskError};
+use crate::api::ops::execution_common::describe;
 use crate::api::{self, Ctx};
 use crate::app::App;
-use cairn_api::{ApiError, ErrorCode, TARGET_PREFIX};
+use crate::runtime::children::{ChildStart, Children, Started};
+use cairn_api::{time::epoch_seconds, ApiError, TARGET_PREFIX};
 use serde_json::{json, Map, Value};
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
+use std::sync::Arc;
 
 /// `arn:aws:states:::states:{action}` with `.waitForTaskToken` already taken off.
 pub(super) async fn optimized(
@@ -35,7 +41,7 @@ pub(super) async fn optimized(
         "startExecution.sync:2" => Some(2),
         _ => return super::unsupported::answer(&call.resource),
     };
-    let Some(app) = app(env) else {
+    let Some(children) = env.children() else {
         return shutting_down();
     };
     let p = &call.parameters;
@@ -45,40 +51,40 @@ pub(super) async fn optimized(
             "The field 'StateMachineArn' is required for arn:aws:states:::states:startExecution",
         );
     };
-    let mut request = json!({
-        "stateMachineArn": machine,
-        "input": input_text(p.get("Input")),
-        "name": p.get("Name").and_then(Value::as_str).map(str::to_string)
-            .unwrap_or_else(|| child_name(call)),
-    });
-    if let Some(trace) = p.get("TraceHeader").and_then(Value::as_str) {
-        request["traceHeader"] = json!(trace);
-    }
-    let ctx = ctx_for(&app, call);
-    let derived_name = p.get("Name").and_then(Value::as_str).is_none();
-    let started = match call_api(&app, &ctx, "StartExecution", request.to_string()).await {
-        Ok(v) => v,
+    let given_name = p.get("Name").and_then(Value::as_str).map(str::to_string);
+    let derived_name = given_name.is_none();
+    let request = ChildStart {
+        state_machine_arn: machine.to_string(),
+        name: given_name.unwrap_or_else(|| child_name(call)),
+        input_text: input_text(p.get("Input")),
+    };
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    let (execution_arn, start_date_ms) = match children.start(env, request).await {
+        Ok(Started::Running {
+            execution_arn,
+            start_date_ms,
+            ..
+        }) => (execution_arn, start_date_ms),
         // The name is this task's own, so the child is the one this very task started
         // before (the task is being repeated after a restart): carry on with it.
-        Err(e) if derived_name && e.code == ErrorCode::ExecutionAlreadyExists => {
-            return resume(app, &e.message, version).await;
+        Ok(Started::NameTaken { execution_arn }) if derived_name => {
+            return resume(children, execution_arn, version, request_id).await;
         }
-        Err(e) => return Answer::Failed(optimized_error(&e, &ctx.request_id)),
+        Ok(Started::NameTaken { execution_arn }) => {
+            let e = ApiError::execution_exists(&execution_arn);
+            return Answer::Failed(optimized_error(&e, &request_id));
+        }
+        Err(e) => return Answer::Failed(optimized_error(&e, &request_id)),
     };
-    let execution_arn = started["executionArn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let response = start_response(&started, &ctx.request_id);
+    let response = start_response(&execution_arn, start_date_ms, &request_id);
     // StartExecution answers an earlier start of the same name and input with that
     // execution: a child started before this call means the task is repeated after a
     // restart, and its TaskSubmitted is in the history already.
-    let started_before = response["StartDate"]
-        .as_i64()
-        .is_some_and(|ms| ms < ctx.now_ms);
+    let started_before = start_date_ms < now_ms;
     match (version, callback) {
         (Some(version), _) if started_before => Answer::Waiting {
-            later: wait_for_child(app, execution_arn.clone(), version),
+            later: wait_for_child(children, execution_arn.clone(), version),
             child: execution_arn,
         },
         (None, false) => Answer::json(&response),
@@ -89,30 +95,29 @@ pub(super) async fn optimized(
         },
         (Some(version), _) => Answer::Submitted {
             output: response.to_string(),
-            later: Some(wait_for_child(app, execution_arn.clone(), version)),
+            later: Some(wait_for_child(children, execution_arn.clone(), version)),
             child: Some(execution_arn),
         },
     }
 }
 
 /// The child this task started earlier has closed: its answer, as if just waited for.
-async fn resume(app: App, message: &str, version: Option<u8>) -> Answer {
-    let Some(arn) = message.split('\'').nth(1).map(str::to_string) else {
-        return Answer::fail("States.Runtime", message.to_string());
-    };
+async fn resume(
+    children: Arc<Children>,
+    execution_arn: String,
+    version: Option<u8>,
+    request_id: String,
+) -> Answer {
     match version {
-        Some(v) => wait_for_child(app, arn, v).await,
-        None => {
-            let ctx = Ctx::new(&app);
-            let body = json!({ "executionArn": arn }).to_string();
-            match call_api(&app, &ctx, "DescribeExecution", body).await {
-                Ok(d) => {
-                    let started = json!({"executionArn": arn, "startDate": d["startDate"]});
-                    Answer::json(&start_response(&started, &ctx.request_id))
-                }
-                Err(e) => Answer::Failed(optimized_error(&e, &ctx.request_id)),
+        Some(v) => wait_for_child(children, execution_arn, v).await,
+        None => match children.record(&execution_arn).await {
+            Ok(Some(r)) => Answer::json(&start_response(&r.arn, r.start_date_ms, &request_id)),
+            Ok(None) => {
+                let e = ApiError::no_such_execution(&execution_arn);
+                Answer::Failed(optimized_error(&e, &request_id))
             }
-        }
+            Err(e) => Answer::Failed(optimized_error(&e, &request_id)),
+        },
     }
 }
 
@@ -151,7 +156,7 @@ fn call_api<'a>(
 }
 
 fn app(env: &ResourceEnv) -> Option<App> {
-    let engine = env.engine()?;
+    let engine = env.api_engine()?;
     Some(App::new(
         engine.store.clone(),
         engine.config.clone(),
@@ -178,13 +183,17 @@ fn ctx_for(app: &App, call: &Invocation) -> Ctx {
 }
 
 /// The StartExecution response as Step Functions' Java SDK renders it (observed shape).
-fn start_response(started: &Value, request_id: &str) -> Value {
-    let body_len = started.to_string().len();
+fn start_response(execution_arn: &str, start_date_ms: i64, request_id: &str) -> Value {
+    // The length of the API's own answer, which the SDK's metadata reports.
+    let body_len =
+        json!({"executionArn": execution_arn, "startDate": epoch_seconds(start_date_ms)})
+            .to_string()
+            .len();
     json!({
-        "ExecutionArn": started["executionArn"],
+        "ExecutionArn": execution_arn,
         "SdkHttpMetadata": sdk_http_metadata(body_len, request_id),
         "SdkResponseMetadata": {"RequestId": request_id},
-        "StartDate": millis(&started["startDate"]),
+        "StartDate": start_date_ms,
     })
 }
 
@@ -240,31 +249,29 @@ fn exception(code: &str) -> String {
 /// The parent's `.sync` task was withdrawn (parent stopped, timed out, branch failed): stop
 /// the child as AWS does. A child that has already closed stays as it is.
 pub(super) async fn stop_child(env: &ResourceEnv, execution_arn: &str) {
-    let Some(app) = app(env) else {
+    let Some(children) = env.children() else {
         return;
     };
-    let ctx = Ctx::new(&app);
-    let body = json!({ "executionArn": execution_arn }).to_string();
-    if let Err(e) = call_api(&app, &ctx, "StopExecution", body).await {
+    if let Err(e) = children.stop(execution_arn, None, None).await {
         tracing::debug!(execution_arn, error = %e.message, "child not stopped");
     }
 }
 
 /// Resolve when the child has closed, with its DescribeExecution-like answer.
-fn wait_for_child(app: App, execution_arn: String, version: u8) -> Later {
+fn wait_for_child(children: Arc<Children>, execution_arn: String, version: u8) -> Later {
     Box::pin(async move {
-        if app.engine.closed(execution_arn.clone()).await.is_err() {
-            return shutting_down();
-        }
-        let ctx = Ctx::new(&app);
-        let body = json!({ "executionArn": execution_arn }).to_string();
-        let described = match call_api(&app, &ctx, "DescribeExecution", body).await {
-            Ok(v) => v,
-            Err(e) => return Answer::Failed(optimized_error(&e, &ctx.request_id)),
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let record = match children.closed(&execution_arn).await {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                let e = ApiError::no_such_execution(&execution_arn);
+                return Answer::Failed(optimized_error(&e, &request_id));
+            }
+            Err(_) => return shutting_down(),
         };
-        let status = described["status"].as_str().unwrap_or_default().to_string();
+        let described = describe(&record, true);
         let out = sync_output(&described, version);
-        if status == "SUCCEEDED" {
+        if record.status == "SUCCEEDED" {
             Answer::json(&out)
         } else {
             Answer::fail("States.TaskFailed", out.to_string())
