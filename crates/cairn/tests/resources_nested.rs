@@ -441,3 +441,69 @@ async fn other_integrations_fail_with_a_clear_cause() {
     let types = history_types(&server, &arn).await;
     assert!(types.contains(&"TaskFailed".to_string()), "{types:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_express_child_is_started_in_the_background() {
+    let server = server().await;
+    let child = server
+        .client
+        .create_state_machine()
+        .name("child-express")
+        .role_arn(ROLE_ARN)
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .definition(
+            json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}).to_string(),
+        )
+        .send()
+        .await
+        .expect("create express machine")
+        .state_machine_arn;
+    let sm = machine(
+        &server,
+        "parent-express",
+        parent(
+            "arn:aws:states:::states:startExecution",
+            json!({"StateMachineArn": child, "Name": "quick"}),
+        ),
+    )
+    .await;
+    let (_, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    let out = output(&d);
+    let child_arn = out["ExecutionArn"].as_str().unwrap();
+    // Express executions carry a run id after the name.
+    assert!(
+        child_arn.contains(":express:child-express:quick:"),
+        "{child_arn}"
+    );
+    assert!(out["StartDate"].is_i64(), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_is_refused_as_start_execution_refuses() {
+    let server = server().await;
+    let child = child_pass(&server).await;
+    for (parameters, error, code) in [
+        (
+            json!({"StateMachineArn": child, "Name": "no spaces allowed"}),
+            "StepFunctions.InvalidNameException",
+            "Error Code: InvalidName;",
+        ),
+        (
+            json!({"StateMachineArn": child, "Input": "{not json"}),
+            "StepFunctions.InvalidExecutionInputException",
+            "Error Code: InvalidExecutionInput;",
+        ),
+    ] {
+        let sm = machine(
+            &server,
+            &format!("parent-refused-{}", code.len()),
+            parent("arn:aws:states:::states:startExecution", parameters),
+        )
+        .await;
+        let (_, d) = run(&server, &sm, json!({})).await;
+        assert_eq!(d.status().as_str(), "FAILED");
+        assert_eq!(d.error(), Some(error), "{:?}", d.cause());
+        assert!(d.cause().unwrap().contains(code), "{:?}", d.cause());
+    }
+}
