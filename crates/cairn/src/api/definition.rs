@@ -25,16 +25,11 @@ pub fn check(definition: &str, machine_type: MachineType) -> Result<(), ApiError
 }
 
 /// `publish` and `versionDescription` of CreateStateMachine and UpdateStateMachine: a
-/// description needs `publish: true`, and publishing versions is not built yet.
+/// description needs `publish: true`.
 pub fn check_publish(publish: bool, version_description: Option<&str>) -> Result<(), ApiError> {
     if version_description.is_some() && !publish {
         return Err(ApiError::validation(
             "Version description can only be set when publish is true",
-        ));
-    }
-    if publish {
-        return Err(ApiError::validation(
-            "Publishing state machine versions (publish: true) is not supported by Cairn yet",
         ));
     }
     Ok(())
