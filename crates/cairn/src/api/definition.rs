@@ -44,3 +44,19 @@ pub fn check_role_arn(role_arn: &str) -> Result<(), ApiError> {
         Err(ApiError::invalid_arn_prefix(role_arn))
     }
 }
+
+/// `variableReferences` of DescribeStateMachine / DescribeStateMachineForExecution: state
+/// name → variables it reads (see `cairn_asl::variable_references`); `None` when no state
+/// reads any (AWS then leaves the member out).
+pub fn variable_references(definition: &str) -> Option<serde_json::Value> {
+    let parsed: serde_json::Value = serde_json::from_str(definition).ok()?;
+    let refs = cairn_asl::variable_references(&parsed);
+    if refs.is_empty() {
+        return None;
+    }
+    let map: serde_json::Map<String, serde_json::Value> = refs
+        .into_iter()
+        .map(|(state, names)| (state, serde_json::Value::from(names)))
+        .collect();
+    Some(serde_json::Value::Object(map))
+}

@@ -33,6 +33,7 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
         Resource::Version { .. } => version_as_machine(app, &given).await?,
         _ => return Err(ApiError::no_such_state_machine(&given)),
     };
+    let variable_references = crate::api::definition::variable_references(&m.definition);
     let definition = match input.included_data.as_deref() {
         Some("METADATA_ONLY") => "{}".to_string(),
         _ => m.definition,
@@ -54,6 +55,9 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     }
     if let Some(description) = m.description {
         out["description"] = description.into();
+    }
+    if let Some(refs) = variable_references {
+        out["variableReferences"] = refs;
     }
     Ok(out)
 }

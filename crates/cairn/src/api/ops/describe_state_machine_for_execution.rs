@@ -24,6 +24,7 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     let execution = load_execution(app, &req.execution_arn).await?;
     let key = execution.state_machine_arn.clone();
     let machine = app.store(move |s| s.get_state_machine(&key)).await?;
+    let variable_references = crate::api::definition::variable_references(&execution.definition);
     let mut out = json!({
         "stateMachineArn": execution.state_machine_arn,
         "definition": execution.definition,
@@ -52,6 +53,9 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
             out["name"] = json!(name);
             out["updateDate"] = epoch_seconds(execution.start_date_ms);
         }
+    }
+    if let Some(refs) = variable_references {
+        out["variableReferences"] = refs;
     }
     // An execution of a version reports that version's revision (observed), and its
     // configurations.
