@@ -80,9 +80,54 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>>;
-    /// Delete the machine and its tags (its executions stay readable). Returns whether it
-    /// existed.
+    /// Delete the machine, its tags, versions, aliases and version counter (its executions
+    /// stay readable). Returns whether it existed.
     fn delete_state_machine(&self, arn: &str) -> Result<bool>;
+
+    // ---- versions and aliases -------------------------------------------------------
+    /// Publish the revision `version` copies as the machine's next version, in one
+    /// transaction: if a stored version of the machine has the same `revision_id` (`None`
+    /// equals `None`) answer it instead; refuse when `max_versions` exist. Numbers come from
+    /// a per-machine counter, so a deleted version's number is never handed out again.
+    fn publish_version(&self, version: &VersionRecord, max_versions: usize) -> Result<Published>;
+    fn get_version(&self, arn: &str) -> Result<Option<VersionRecord>>;
+    /// A machine's versions, newest (highest number) first, starting after `after`.
+    fn list_versions(
+        &self,
+        machine_arn: &str,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>>;
+    /// Delete a version unless an alias routes to it (checked in the same transaction).
+    fn delete_version(&self, arn: &str) -> Result<VersionDeleted>;
+    /// Insert an alias unless one with its ARN exists; every routed version must exist and
+    /// the machine must have fewer than `max_aliases` (all checked in one transaction).
+    fn insert_alias(&self, alias: &AliasRecord, max_aliases: usize) -> Result<AliasWritten>;
+    fn get_alias(&self, arn: &str) -> Result<Option<AliasRecord>>;
+    /// Replace an alias's description, routes and update date (routed versions must exist).
+    fn update_alias(&self, alias: &AliasRecord) -> Result<AliasWritten>;
+    /// A machine's aliases in creation order (only those routing to `version_arn`, if
+    /// given), starting after `after`.
+    fn list_aliases(
+        &self,
+        machine_arn: &str,
+        version_arn: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<AliasRecord>>;
+    /// Returns whether it existed.
+    fn delete_alias(&self, arn: &str) -> Result<bool>;
+    /// Executions started through a version (`alias: false`, matching
+    /// `state_machine_version_arn`) or an alias (`alias: true`), newest first, as
+    /// [`Store::list_executions`].
+    fn list_qualified_executions(
+        &self,
+        qualifier_arn: &str,
+        alias: bool,
+        status: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>>;
 
     // ---- tags -------------------------------------------------------------------------
     /// Tags in insertion order; an existing key is overwritten in place.

@@ -158,3 +158,78 @@ impl Batch {
             && self.cancelled_timers.is_empty()
     }
 }
+
+/// A published state-machine version: an immutable copy of one revision of a machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    /// `<machine arn>:<version>`, minted by the store with the number it assigns (ignored on
+    /// publish).
+    pub arn: String,
+    pub machine_arn: String,
+    /// Assigned by the store: 1, 2, 3, … per machine, never reused (ignored on publish).
+    pub version: u64,
+    pub definition: String,
+    pub role_arn: String,
+    /// The machine revision this version copies (`None`: the machine's initial revision).
+    pub revision_id: Option<String>,
+    pub description: Option<String>,
+    pub creation_date_ms: i64,
+    /// The configurations as JSON text, as on [`StateMachineRecord`].
+    pub logging_configuration: String,
+    pub tracing_configuration: String,
+    pub encryption_configuration: String,
+    /// Insertion sequence, assigned by the store (ignored on publish).
+    pub seq: i64,
+}
+
+/// What [`crate::Store::publish_version`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Published {
+    /// A new version, with its number and ARN.
+    Created(VersionRecord),
+    /// The revision already has a version; here it is (nothing was written).
+    Exists(VersionRecord),
+    /// The machine already has the maximum number of versions.
+    QuotaExceeded,
+    /// The machine does not exist (any more).
+    NoMachine,
+}
+
+/// What [`crate::Store::delete_version`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VersionDeleted {
+    Deleted,
+    Absent,
+    /// Aliases route to it (their names, in creation order); nothing was deleted.
+    Referenced(Vec<String>),
+}
+
+/// A state-machine alias: a name routing executions to one or two versions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    /// `<machine arn>:<name>`
+    pub arn: String,
+    pub machine_arn: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// (version ARN, weight) pairs in the order given, one or two of them.
+    pub routes: Vec<(String, u32)>,
+    pub creation_date_ms: i64,
+    pub update_date_ms: i64,
+    /// Insertion sequence, assigned by the store (ignored on writes).
+    pub seq: i64,
+}
+
+/// What an alias write ([`crate::Store::insert_alias`], [`crate::Store::update_alias`]) did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AliasWritten {
+    Done,
+    /// Insert: an alias with this ARN exists; here it is (nothing was written).
+    Exists(AliasRecord),
+    /// Update: no alias with this ARN.
+    Absent,
+    /// A routed version does not exist (this ARN); nothing was written.
+    MissingVersion(String),
+    /// Insert: the machine already has the maximum number of aliases.
+    QuotaExceeded,
+}

@@ -30,17 +30,28 @@ impl App {
         R: Send + 'static,
         F: FnOnce(&dyn Store) -> cairn_store::Result<R> + Send + 'static,
     {
-        let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
-            Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "store call failed");
-                Err(ApiError::internal_failure("Internal error in the store"))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "store call panicked");
-                Err(ApiError::internal_failure("Internal error"))
-            }
+        read_store(&self.store, f).await
+    }
+}
+
+/// Run a (synchronous) store call on the blocking pool, so a slow disk never stalls the
+/// async threads. A storage failure becomes an `InternalFailure` answer (and a log line).
+/// For code that holds a store but no [`App`] (the runtime's child executions).
+pub async fn read_store<R, F>(store: &Arc<dyn Store>, f: F) -> Result<R, ApiError>
+where
+    R: Send + 'static,
+    F: FnOnce(&dyn Store) -> cairn_store::Result<R> + Send + 'static,
+{
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "store call failed");
+            Err(ApiError::internal_failure("Internal error in the store"))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "store call panicked");
+            Err(ApiError::internal_failure("Internal error"))
         }
     }
 }

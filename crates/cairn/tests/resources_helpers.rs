@@ -8,7 +8,7 @@ mod common;
 
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
-pub use common::{TestServer, ROLE_ARN};
+pub use common::{error_code, error_message, TestServer, ROLE_ARN};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

@@ -6,11 +6,12 @@ use crate::{Result, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
 
-const COLUMNS: &str = "seq, arn, state_machine_arn, name, status, start_date_ms, stop_date_ms, \
+pub(super) const COLUMNS: &str =
+    "seq, arn, state_machine_arn, name, status, start_date_ms, stop_date_ms, \
     input, output, error, cause, definition, role_arn, state_machine_version_arn, \
     state_machine_alias_arn, redrive_count, snapshot";
 
-fn from_row(r: &PgRow) -> Result<ExecutionRecord> {
+pub(super) fn from_row(r: &PgRow) -> Result<ExecutionRecord> {
     let redrive_count: i64 = r.try_get(15)?;
     Ok(ExecutionRecord {
         seq: r.try_get(0)?,

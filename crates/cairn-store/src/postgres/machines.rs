@@ -110,9 +110,10 @@ pub async fn list(
     Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
 }
 
-/// Delete the machine and its tags. Its executions stay (AWS keeps them readable).
+/// Delete the machine, its tags, versions and aliases. Its executions stay (AWS keeps them readable).
 pub async fn delete(pool: &PgPool, arn: &str) -> Result<bool> {
     let mut tx = pool.begin().await?;
+    super::versions::delete_all_of(&mut tx, arn).await?;
     let deleted = sqlx::query("DELETE FROM state_machines WHERE arn = $1")
         .bind(arn)
         .execute(&mut *tx)

@@ -74,6 +74,7 @@ mod machines;
 mod meta;
 mod schema;
 mod tasks;
+mod versions;
 
 use crate::cluster::{Cluster, Lease, NodeRecord, Notification};
 use crate::records::*;
@@ -271,6 +272,82 @@ impl Store for PostgresStore {
 
     fn delete_state_machine(&self, arn: &str) -> Result<bool> {
         self.run(machines::delete(&self.pool, arn))
+    }
+
+    fn publish_version(&self, version: &VersionRecord, max_versions: usize) -> Result<Published> {
+        self.run(versions::publish(&self.pool, version, max_versions))
+    }
+
+    fn get_version(&self, arn: &str) -> Result<Option<VersionRecord>> {
+        self.run(versions::get_version(&self.pool, arn))
+    }
+
+    fn list_versions(
+        &self,
+        machine_arn: &str,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>> {
+        self.run(versions::list_versions(
+            &self.pool,
+            machine_arn,
+            after,
+            limit,
+        ))
+    }
+
+    fn delete_version(&self, arn: &str) -> Result<VersionDeleted> {
+        self.run(versions::delete_version(&self.pool, arn))
+    }
+
+    fn insert_alias(&self, alias: &AliasRecord, max_aliases: usize) -> Result<AliasWritten> {
+        self.run(versions::insert_alias(&self.pool, alias, max_aliases))
+    }
+
+    fn get_alias(&self, arn: &str) -> Result<Option<AliasRecord>> {
+        self.run(versions::get_alias(&self.pool, arn))
+    }
+
+    fn update_alias(&self, alias: &AliasRecord) -> Result<AliasWritten> {
+        self.run(versions::update_alias(&self.pool, alias))
+    }
+
+    fn list_aliases(
+        &self,
+        machine_arn: &str,
+        version_arn: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<AliasRecord>> {
+        self.run(versions::list_aliases(
+            &self.pool,
+            machine_arn,
+            version_arn,
+            after,
+            limit,
+        ))
+    }
+
+    fn delete_alias(&self, arn: &str) -> Result<bool> {
+        self.run(versions::delete_alias(&self.pool, arn))
+    }
+
+    fn list_qualified_executions(
+        &self,
+        qualifier_arn: &str,
+        alias: bool,
+        status: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        self.run(versions::list_executions(
+            &self.pool,
+            qualifier_arn,
+            alias,
+            status,
+            after,
+            limit,
+        ))
     }
 
     fn put_tags(&self, resource_arn: &str, tags: &[(String, String)]) -> Result<()> {

@@ -5,11 +5,12 @@ use crate::records::{Cursor, EventRecord, ExecutionRecord, HistoryPage};
 use crate::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-const COLUMNS: &str = "seq, arn, state_machine_arn, name, status, start_date_ms, stop_date_ms, \
+pub(super) const COLUMNS: &str =
+    "seq, arn, state_machine_arn, name, status, start_date_ms, stop_date_ms, \
     input, output, error, cause, definition, role_arn, state_machine_version_arn, \
     state_machine_alias_arn, redrive_count, snapshot";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
     Ok(ExecutionRecord {
         seq: r.get(0)?,
         arn: r.get(1)?,

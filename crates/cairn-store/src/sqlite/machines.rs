@@ -107,7 +107,8 @@ pub fn list(
     query_all(conn, &sql, params![after, limit(n)], from_row)
 }
 
-/// Delete the machine and its tags. Its executions stay (AWS keeps them readable).
+/// Delete the machine and its tags (the caller deletes its versions and aliases in the
+/// same transaction). Its executions stay (AWS keeps them readable).
 pub fn delete(conn: &Connection, arn: &str) -> Result<bool> {
     let deleted = conn
         .prepare_cached("DELETE FROM state_machines WHERE arn = ?1")?

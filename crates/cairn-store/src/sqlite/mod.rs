@@ -26,6 +26,7 @@ mod machines;
 mod meta;
 mod schema;
 mod tasks;
+mod versions;
 
 use crate::records::*;
 use crate::{Inserted, Result, Store, StoreError};
@@ -242,7 +243,72 @@ impl Store for SqliteStore {
     }
 
     fn delete_state_machine(&self, arn: &str) -> Result<bool> {
-        self.write(SMALL_WRITE, |tx| machines::delete(tx, arn))
+        self.write(SMALL_WRITE, |tx| {
+            versions::delete_all_of(tx, arn)?;
+            machines::delete(tx, arn)
+        })
+    }
+
+    fn publish_version(&self, version: &VersionRecord, max_versions: usize) -> Result<Published> {
+        self.write(SMALL_WRITE, |tx| {
+            versions::publish(tx, version, max_versions)
+        })
+    }
+
+    fn get_version(&self, arn: &str) -> Result<Option<VersionRecord>> {
+        self.read(|c| versions::get_version(c, arn))
+    }
+
+    fn list_versions(
+        &self,
+        machine_arn: &str,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>> {
+        self.read(|c| versions::list_versions(c, machine_arn, after, limit))
+    }
+
+    fn delete_version(&self, arn: &str) -> Result<VersionDeleted> {
+        self.write(SMALL_WRITE, |tx| versions::delete_version(tx, arn))
+    }
+
+    fn insert_alias(&self, alias: &AliasRecord, max_aliases: usize) -> Result<AliasWritten> {
+        self.write(SMALL_WRITE, |tx| {
+            versions::insert_alias(tx, alias, max_aliases)
+        })
+    }
+
+    fn get_alias(&self, arn: &str) -> Result<Option<AliasRecord>> {
+        self.read(|c| versions::get_alias(c, arn))
+    }
+
+    fn update_alias(&self, alias: &AliasRecord) -> Result<AliasWritten> {
+        self.write(SMALL_WRITE, |tx| versions::update_alias(tx, alias))
+    }
+
+    fn list_aliases(
+        &self,
+        machine_arn: &str,
+        version_arn: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<AliasRecord>> {
+        self.read(|c| versions::list_aliases(c, machine_arn, version_arn, after, limit))
+    }
+
+    fn delete_alias(&self, arn: &str) -> Result<bool> {
+        self.write(SMALL_WRITE, |tx| versions::delete_alias(tx, arn))
+    }
+
+    fn list_qualified_executions(
+        &self,
+        qualifier_arn: &str,
+        alias: bool,
+        status: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        self.read(|c| versions::list_executions(c, qualifier_arn, alias, status, after, limit))
     }
 
     fn put_tags(&self, resource_arn: &str, tags: &[(String, String)]) -> Result<()> {

@@ -119,6 +119,55 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution_arn, timer)
     ) WITHOUT ROWID;
     "#,
+    // Versions and aliases of state machines. A version is an immutable copy of one
+    // revision; `state_machine_version_counters` keeps the last number handed out per
+    // machine, so numbers are never reused after a delete. An alias routes to one or two
+    // versions (`route2_*` NULL for one). Executions are listed by the version or alias they
+    // were started through.
+    r#"
+    CREATE TABLE state_machine_versions (
+        seq                      INTEGER PRIMARY KEY AUTOINCREMENT,
+        arn                      TEXT NOT NULL UNIQUE,
+        machine_arn              TEXT NOT NULL,
+        version                  INTEGER NOT NULL,
+        definition               TEXT NOT NULL,
+        role_arn                 TEXT NOT NULL,
+        revision_id              TEXT,
+        description              TEXT,
+        creation_date_ms         INTEGER NOT NULL,
+        logging_configuration    TEXT NOT NULL,
+        tracing_configuration    TEXT NOT NULL,
+        encryption_configuration TEXT NOT NULL
+    );
+    CREATE INDEX state_machine_versions_by_machine ON state_machine_versions (machine_arn, seq);
+
+    CREATE TABLE state_machine_version_counters (
+        machine_arn  TEXT PRIMARY KEY,
+        last_version INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE state_machine_aliases (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        arn              TEXT NOT NULL UNIQUE,
+        machine_arn      TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        description      TEXT,
+        route1_version   TEXT NOT NULL,
+        route1_weight    INTEGER NOT NULL,
+        route2_version   TEXT,
+        route2_weight    INTEGER,
+        creation_date_ms INTEGER NOT NULL,
+        update_date_ms   INTEGER NOT NULL
+    );
+    CREATE INDEX state_machine_aliases_by_machine ON state_machine_aliases (machine_arn, seq);
+
+    CREATE INDEX executions_by_version
+        ON executions (state_machine_version_arn, start_date_ms, seq)
+        WHERE state_machine_version_arn IS NOT NULL;
+    CREATE INDEX executions_by_alias
+        ON executions (state_machine_alias_arn, start_date_ms, seq)
+        WHERE state_machine_alias_arn IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -25,16 +25,11 @@ pub fn check(definition: &str, machine_type: MachineType) -> Result<(), ApiError
 }
 
 /// `publish` and `versionDescription` of CreateStateMachine and UpdateStateMachine: a
-/// description needs `publish: true`, and publishing versions is not built yet.
+/// description needs `publish: true`.
 pub fn check_publish(publish: bool, version_description: Option<&str>) -> Result<(), ApiError> {
     if version_description.is_some() && !publish {
         return Err(ApiError::validation(
             "Version description can only be set when publish is true",
-        ));
-    }
-    if publish {
-        return Err(ApiError::validation(
-            "Publishing state machine versions (publish: true) is not supported by Cairn yet",
         ));
     }
     Ok(())
@@ -48,4 +43,20 @@ pub fn check_role_arn(role_arn: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::invalid_arn_prefix(role_arn))
     }
+}
+
+/// `variableReferences` of DescribeStateMachine / DescribeStateMachineForExecution: state
+/// name → variables it reads (see `cairn_asl::variable_references`); `None` when no state
+/// reads any (AWS then leaves the member out).
+pub fn variable_references(definition: &str) -> Option<serde_json::Value> {
+    let parsed: serde_json::Value = serde_json::from_str(definition).ok()?;
+    let refs = cairn_asl::variable_references(&parsed);
+    if refs.is_empty() {
+        return None;
+    }
+    let map: serde_json::Map<String, serde_json::Value> = refs
+        .into_iter()
+        .map(|(state, names)| (state, serde_json::Value::from(names)))
+        .collect();
+    Some(serde_json::Value::Object(map))
 }

@@ -35,6 +35,7 @@ pub mod ops;
 pub mod pagination;
 pub mod sigv4;
 pub mod tags;
+pub mod versions;
 
 use crate::app::App;
 use axum::body::Bytes;

@@ -15,11 +15,11 @@ use super::resources::ResourceEnv;
 use super::router::Router;
 use super::writer::{StartError, StartRequest};
 use super::{on_store, EngineError};
-use crate::api::ops::execution_common::check_execution_input;
+use crate::api::ops::execution_common::{check_execution_input, machine_for_start, StartTarget};
 use crate::config::Config;
-use cairn_api::{ApiError, Arn, Resource};
+use cairn_api::ApiError;
 use cairn_core::{ExecutionInfo, Input};
-use cairn_store::{ExecutionRecord, StateMachineRecord};
+use cairn_store::ExecutionRecord;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -89,7 +89,12 @@ impl Children {
             Some((arn, case)) => (arn, Some(case.to_string())),
             None => (request.state_machine_arn.as_str(), None),
         };
-        let (machine, arn) = self.machine(machine_arn).await?;
+        let StartTarget {
+            machine,
+            arn,
+            version_arn,
+            alias_arn,
+        } = self.machine(machine_arn, &request.name).await?;
         let scope = arn.scope();
         if machine.machine_type == "EXPRESS" {
             let definition = cairn_asl::parse_definition_str(&machine.definition)
@@ -107,8 +112,8 @@ impl Children {
                 region: scope.region.clone(),
                 start_time_ms: start_date_ms,
                 input_text,
-                state_machine_version_arn: None,
-                state_machine_alias_arn: None,
+                state_machine_version_arn: version_arn,
+                state_machine_alias_arn: alias_arn,
                 redrive_count: 0,
                 mock_test_case: None,
             };
@@ -139,8 +144,8 @@ impl Children {
             region: scope.region.clone(),
             definition: machine.definition.clone(),
             input_text,
-            state_machine_version_arn: None,
-            state_machine_alias_arn: None,
+            state_machine_version_arn: version_arn,
+            state_machine_alias_arn: alias_arn,
             mock_test_case: test_case,
         };
         match self.router.start_execution(request).await {
@@ -194,27 +199,10 @@ impl Children {
             .map_err(engine_error)
     }
 
-    /// The machine a child starts from, refused as StartExecution refuses it.
-    async fn machine(
-        &self,
-        state_machine_arn: &str,
-    ) -> Result<(StateMachineRecord, Arn), ApiError> {
-        let arn = Arn::parse_as(state_machine_arn, &["stateMachine"])?;
-        if !matches!(arn.resource, Resource::StateMachine { .. }) {
-            // Versions and aliases are not stored yet: nothing answers to a qualified ARN.
-            return Err(ApiError::no_such_state_machine(state_machine_arn));
-        }
-        let key = state_machine_arn.to_string();
-        let machine = on_store(&self.router.store, move |s| s.get_state_machine(&key))
-            .await
-            .map_err(engine_error)?
-            .ok_or_else(|| ApiError::no_such_state_machine(state_machine_arn))?;
-        if machine.status == "DELETING" {
-            return Err(ApiError::state_machine_deleting(format!(
-                "State Machine is being deleted: '{state_machine_arn}'"
-            )));
-        }
-        Ok((machine, arn))
+    /// The machine a child starts from (a version or alias ARN resolved as StartExecution
+    /// resolves it), refused as StartExecution refuses it.
+    async fn machine(&self, state_machine_arn: &str, name: &str) -> Result<StartTarget, ApiError> {
+        machine_for_start(&self.router.store, state_machine_arn, name).await
     }
 }
 

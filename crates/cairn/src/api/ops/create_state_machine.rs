@@ -2,11 +2,11 @@
 //!
 //! Idempotent by name: the same definition, type and configurations answer the original ARN
 //! and creation date (role and tags may differ); anything else, even whitespace in the
-//! definition, is `StateMachineAlreadyExists`. `publish: true` is not supported yet (versions
-//! need the store's version table).
+//! definition, is `StateMachineAlreadyExists`. `publish: true` also publishes version 1 (or,
+//! for a repeated create, answers the version that already holds the revision).
 
 use crate::api::configurations::{encryption, logging, stored, tracing};
-use crate::api::{definition, parse_input, tags, Ctx};
+use crate::api::{definition, parse_input, tags, versions, Ctx};
 use crate::app::App;
 use cairn_api::time::epoch_seconds;
 use cairn_api::{validate_name, ApiError};
@@ -86,10 +86,16 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
             existing
         }
     };
-    Ok(json!({
+    let mut out = json!({
         "stateMachineArn": machine.arn,
         "creationDate": epoch_seconds(machine.creation_date_ms),
-    }))
+    });
+    if input.publish {
+        let version =
+            versions::publish(app, &machine, input.version_description, ctx.now_ms).await?;
+        out["stateMachineVersionArn"] = version.arn.into();
+    }
+    Ok(out)
 }
 
 /// Whether a repeated create asks for what exists (role ARN and tags do not count).

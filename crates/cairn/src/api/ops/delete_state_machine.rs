@@ -1,4 +1,5 @@
-//! DeleteStateMachine: remove the machine and its tags. Deleting an unknown machine succeeds
+//! DeleteStateMachine: remove the machine, its tags, versions and aliases (the store does it
+//! in one transaction). Deleting an unknown machine succeeds
 //! (observed). Executions already running keep their own copy of the definition and finish.
 //! A labelled (Distributed Map) ARN is a `ValidationException`; version and alias ARNs have
 //! their own delete operations.

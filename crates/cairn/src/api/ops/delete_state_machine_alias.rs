@@ -1,11 +1,23 @@
-//! DeleteStateMachineAlias: not implemented yet. Answers an AWS-shaped 400 naming the operation, so clients
-//! see a clear error instead of a transport failure.
+//! DeleteStateMachineAlias: delete an alias; an unknown one succeeds (observed). Executions
+//! started through it keep running and keep reporting its ARN.
 
-use crate::api::Ctx;
+use crate::api::{parse_input, versions, Ctx};
 use crate::app::App;
 use cairn_api::ApiError;
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::{json, Value};
 
-pub async fn handle(_app: &App, _ctx: &Ctx, _input: Value) -> Result<Value, ApiError> {
-    Err(ApiError::not_supported_yet("DeleteStateMachineAlias"))
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Input {
+    state_machine_alias_arn: String,
+}
+
+pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+    let Input {
+        state_machine_alias_arn: arn,
+    } = parse_input(input)?;
+    versions::alias_arn(&arn)?;
+    app.store(move |s| s.delete_alias(&arn)).await?;
+    Ok(json!({}))
 }

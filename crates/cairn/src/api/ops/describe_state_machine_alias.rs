@@ -1,11 +1,22 @@
-//! DescribeStateMachineAlias: not implemented yet. Answers an AWS-shaped 400 naming the operation, so clients
-//! see a clear error instead of a transport failure.
+//! DescribeStateMachineAlias: an alias's name, description and routing. Unknown alias →
+//! `ResourceNotFound` "Request references a resource that does not exist." (observed).
 
-use crate::api::Ctx;
+use super::alias_common::describe;
+use crate::api::{parse_input, versions, Ctx};
 use crate::app::App;
 use cairn_api::ApiError;
+use serde::Deserialize;
 use serde_json::Value;
 
-pub async fn handle(_app: &App, _ctx: &Ctx, _input: Value) -> Result<Value, ApiError> {
-    Err(ApiError::not_supported_yet("DescribeStateMachineAlias"))
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Input {
+    state_machine_alias_arn: String,
+}
+
+pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+    let input: Input = parse_input(input)?;
+    versions::alias_arn(&input.state_machine_alias_arn)?;
+    let alias = versions::load_alias(app, &input.state_machine_alias_arn).await?;
+    Ok(describe(&alias))
 }

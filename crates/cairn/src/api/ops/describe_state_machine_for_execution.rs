@@ -1,5 +1,6 @@
 //! DescribeStateMachineForExecution: the definition an execution actually runs (it keeps
-//! the one it started with across UpdateStateMachine).
+//! the one it started with across UpdateStateMachine). For an execution of a version,
+//! `stateMachineArn` is the machine's and `revisionId` the version's (observed).
 
 use super::execution_common::load_execution;
 use crate::api::{parse_input, Ctx};
@@ -23,6 +24,7 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     let execution = load_execution(app, &req.execution_arn).await?;
     let key = execution.state_machine_arn.clone();
     let machine = app.store(move |s| s.get_state_machine(&key)).await?;
+    let variable_references = crate::api::definition::variable_references(&execution.definition);
     let mut out = json!({
         "stateMachineArn": execution.state_machine_arn,
         "definition": execution.definition,
@@ -34,8 +36,10 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
             out["updateDate"] = epoch_seconds(m.update_date_ms.unwrap_or(m.creation_date_ms));
             out["loggingConfiguration"] = json_text(&m.logging_configuration);
             out["tracingConfiguration"] = json_text(&m.tracing_configuration);
-            if let Some(r) = m.revision_id {
-                out["revisionId"] = json!(r);
+            if execution.state_machine_version_arn.is_none() {
+                if let Some(r) = m.revision_id {
+                    out["revisionId"] = json!(r);
+                }
             }
         }
         None => {
@@ -48,6 +52,20 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
                 .to_string();
             out["name"] = json!(name);
             out["updateDate"] = epoch_seconds(execution.start_date_ms);
+        }
+    }
+    if let Some(refs) = variable_references {
+        out["variableReferences"] = refs;
+    }
+    // An execution of a version reports that version's revision (observed), and its
+    // configurations.
+    if let Some(version_arn) = execution.state_machine_version_arn.clone() {
+        if let Some(v) = app.store(move |s| s.get_version(&version_arn)).await? {
+            out["loggingConfiguration"] = json_text(&v.logging_configuration);
+            out["tracingConfiguration"] = json_text(&v.tracing_configuration);
+            if let Some(r) = v.revision_id {
+                out["revisionId"] = json!(r);
+            }
         }
     }
     Ok(out)

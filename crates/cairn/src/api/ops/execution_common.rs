@@ -1,10 +1,12 @@
 //! Pieces shared by the execution operations: resolving the machine an execution starts
 //! from, checking execution input, and the DescribeExecution / ListExecutions shapes.
 
-use crate::app::App;
+use crate::api::versions;
+use crate::app::{read_store, App};
 use cairn_api::{time::epoch_seconds, ApiError, Arn, Resource};
-use cairn_store::{ExecutionRecord, StateMachineRecord};
+use cairn_store::{ExecutionRecord, StateMachineRecord, Store};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// The model's limit on `input` (and on outputs): 256 KiB of UTF-8.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
@@ -38,19 +40,46 @@ pub fn check_execution_input(input: Option<String>) -> Result<String, ApiError> 
     Ok(text)
 }
 
-/// The machine named by a StartExecution/StartSyncExecution ARN.
+/// What a StartExecution/StartSyncExecution ARN starts: the machine (for a version or alias
+/// start, with the version's definition, role and configurations in place of the latest
+/// revision's; `arn` stays the machine's own), and the version/alias the execution is
+/// associated with.
+pub struct StartTarget {
+    pub machine: StateMachineRecord,
+    pub arn: Arn,
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
+}
+
+/// Resolve a start ARN: unqualified (latest revision), a version, or an alias (its version
+/// chosen by weight, seeded by the alias and the execution `name`, see
+/// [`versions::choose_route`]).
 pub async fn machine_for_start(
-    app: &App,
+    store: &Arc<dyn Store>,
     state_machine_arn: &str,
-) -> Result<(StateMachineRecord, Arn), ApiError> {
+    name: &str,
+) -> Result<StartTarget, ApiError> {
     let arn = Arn::parse_as(state_machine_arn, &["stateMachine"])?;
-    if !matches!(arn.resource, Resource::StateMachine { .. }) {
-        // Versions and aliases are not stored yet: nothing answers to a qualified ARN.
-        return Err(ApiError::no_such_state_machine(state_machine_arn));
-    }
-    let key = state_machine_arn.to_string();
-    let machine = app
-        .store(move |s| s.get_state_machine(&key))
+    let (base, version_arn, alias_arn) = match &arn.resource {
+        Resource::StateMachine { .. } => (state_machine_arn.to_string(), None, None),
+        Resource::Version { .. } => (
+            versions::base_arn(state_machine_arn),
+            Some(state_machine_arn.to_string()),
+            None,
+        ),
+        Resource::Alias { .. } => {
+            let key = state_machine_arn.to_string();
+            let alias = read_store(store, move |s| s.get_alias(&key))
+                .await?
+                .ok_or_else(|| ApiError::no_such_state_machine(state_machine_arn))?;
+            let chosen = versions::choose_route(&alias.routes, &alias.arn, name).to_string();
+            (alias.machine_arn, Some(chosen), Some(alias.arn))
+        }
+        Resource::Labelled { .. } => return Err(ApiError::labelled_arn_not_supported()),
+        _ => return Err(ApiError::no_such_state_machine(state_machine_arn)),
+    };
+    let key = base.clone();
+    let mut machine = read_store(store, move |s| s.get_state_machine(&key))
         .await?
         .ok_or_else(|| ApiError::no_such_state_machine(state_machine_arn))?;
     if machine.status == "DELETING" {
@@ -58,7 +87,26 @@ pub async fn machine_for_start(
             "State Machine is being deleted: '{state_machine_arn}'"
         )));
     }
-    Ok((machine, arn))
+    if let Some(v) = &version_arn {
+        // A version is immutable: its executions run what was published, whatever the
+        // machine's latest revision is now.
+        let key = v.clone();
+        let version = read_store(store, move |s| s.get_version(&key))
+            .await?
+            .ok_or_else(|| ApiError::no_such_state_machine(state_machine_arn))?;
+        machine.definition = version.definition;
+        machine.role_arn = version.role_arn;
+        machine.revision_id = version.revision_id;
+        machine.logging_configuration = version.logging_configuration;
+        machine.tracing_configuration = version.tracing_configuration;
+        machine.encryption_configuration = version.encryption_configuration;
+    }
+    Ok(StartTarget {
+        machine,
+        arn,
+        version_arn,
+        alias_arn,
+    })
 }
 
 /// Parse an execution ARN for an operation that only knows STANDARD executions.

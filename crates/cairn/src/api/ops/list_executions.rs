@@ -1,8 +1,9 @@
-//! ListExecutions: a state machine's executions, newest first, optionally by status.
+//! ListExecutions: a state machine's executions, newest first, optionally by status; given a
+//! version or alias ARN, the executions started through it.
 
 use super::execution_common::list_item;
 use crate::api::pagination::page_size;
-use crate::api::{parse_input, Ctx};
+use crate::api::{parse_input, versions, Ctx};
 use crate::app::App;
 use cairn_api::{page_token, ApiError, Arn, Resource};
 use cairn_store::Cursor;
@@ -35,10 +36,15 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
         }
     };
     let arn = Arn::parse_as(&machine_arn, &["stateMachine"])?;
-    if !matches!(arn.resource, Resource::StateMachine { .. }) {
-        return Err(ApiError::no_such_state_machine(&machine_arn));
-    }
-    let key = machine_arn.clone();
+    // A version or alias ARN lists the executions started through it (see `qualified`).
+    let qualified = match arn.resource {
+        Resource::StateMachine { .. } => None,
+        Resource::Version { .. } | Resource::Alias { .. } => {
+            Some(super::list_qualified_executions::Qualifier::check(app, &machine_arn, &arn).await?)
+        }
+        _ => return Err(ApiError::no_such_state_machine(&machine_arn)),
+    };
+    let key = versions::base_arn_if(&machine_arn, qualified.is_some());
     let machine = app
         .store(move |s| s.get_state_machine(&key))
         .await?
@@ -55,8 +61,9 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     let limit = page_size(req.max_results);
     let status = req.status_filter.clone();
     let mut rows = app
-        .store(move |s| {
-            s.list_executions(&machine_arn, status.as_deref(), cursor.as_ref(), limit + 1)
+        .store(move |s| match &qualified {
+            Some(q) => q.list(s, status.as_deref(), cursor.as_ref(), limit + 1),
+            None => s.list_executions(&machine_arn, status.as_deref(), cursor.as_ref(), limit + 1),
         })
         .await?;
     let more = rows.len() > limit;

@@ -2,6 +2,7 @@
 //! `pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiError>`
 //! (see `crate::api`).
 
+pub mod alias_common;
 pub mod create_activity;
 pub mod create_state_machine;
 pub mod create_state_machine_alias;
@@ -21,6 +22,7 @@ pub mod get_execution_history;
 pub mod list_activities;
 pub mod list_executions;
 pub mod list_map_runs;
+pub mod list_qualified_executions;
 pub mod list_state_machine_aliases;
 pub mod list_state_machine_versions;
 pub mod list_state_machines;

@@ -28,13 +28,14 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         Some((arn, case)) => (arn, Some(case)),
         None => (req.state_machine_arn.as_str(), None),
     };
-    let (machine, arn) = machine_for_start(app, machine_arn).await?;
-    if machine.machine_type == "EXPRESS" {
+    let target = machine_for_start(&app.store, machine_arn, &name).await?;
+    if target.machine.machine_type == "EXPRESS" {
         return super::start_sync_execution::start_express_async(
-            app, ctx, &machine, name, input_text, test_case,
+            app, ctx, &target, name, input_text, test_case,
         )
         .await;
     }
+    let (machine, arn) = (&target.machine, &target.arn);
     let scope = arn.scope();
     let execution_arn = scope.execution(&machine.name, &name);
     let request = StartRequest {
@@ -46,8 +47,8 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         region: scope.region.clone(),
         definition: machine.definition.clone(),
         input_text,
-        state_machine_version_arn: None,
-        state_machine_alias_arn: None,
+        state_machine_version_arn: target.version_arn.clone(),
+        state_machine_alias_arn: target.alias_arn.clone(),
         mock_test_case: test_case.map(str::to_string),
     };
     match app.engine.start_execution(request).await {

@@ -2,12 +2,13 @@
 //! failed; `status` says how it ended). Also home of the asynchronous Express start used by
 //! StartExecution on an EXPRESS machine.
 
-use super::execution_common::{check_execution_input, execution_name, machine_for_start};
+use super::execution_common::{
+    check_execution_input, execution_name, machine_for_start, StartTarget,
+};
 use crate::api::{parse_input, Ctx};
 use crate::app::App;
 use cairn_api::{time::epoch_seconds, ApiError};
 use cairn_core::{Execution, ExecutionInfo};
-use cairn_store::StateMachineRecord;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -24,7 +25,7 @@ struct Input {
 fn prepare(
     app: &App,
     ctx: &Ctx,
-    machine: &StateMachineRecord,
+    target: &StartTarget,
     name: String,
     input_text: String,
 ) -> Result<
@@ -35,6 +36,7 @@ fn prepare(
     ),
     ApiError,
 > {
+    let machine = &target.machine;
     let definition = app
         .engine
         .parse_definition(&machine.definition)
@@ -52,8 +54,8 @@ fn prepare(
         region: scope.region.clone(),
         start_time_ms: ctx.now_ms,
         input_text,
-        state_machine_version_arn: None,
-        state_machine_alias_arn: None,
+        state_machine_version_arn: target.version_arn.clone(),
+        state_machine_alias_arn: target.alias_arn.clone(),
         redrive_count: 0,
         mock_test_case: None,
     };
@@ -64,12 +66,12 @@ fn prepare(
 pub async fn start_express_async(
     app: &App,
     ctx: &Ctx,
-    machine: &StateMachineRecord,
+    target: &StartTarget,
     name: String,
     input_text: String,
     test_case: Option<&str>,
 ) -> Result<Value, ApiError> {
-    let (info, definition, input) = prepare(app, ctx, machine, name, input_text)?;
+    let (info, definition, input) = prepare(app, ctx, target, name, input_text)?;
     let arn = info.execution_arn.clone();
     if test_case.is_some() {
         app.engine.resource_env().set_test_case(&arn, test_case);
@@ -96,13 +98,13 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         Some((arn, case)) => (arn, Some(case)),
         None => (req.state_machine_arn.as_str(), None),
     };
-    let (machine, _) = machine_for_start(app, machine_arn).await?;
-    if machine.machine_type != "EXPRESS" {
+    let target = machine_for_start(&app.store, machine_arn, &name).await?;
+    if target.machine.machine_type != "EXPRESS" {
         return Err(ApiError::state_machine_type_not_supported(
             "This operation is not supported by this type of state machine",
         ));
     }
-    let (info, definition, input) = prepare(app, ctx, &machine, name, input_text)?;
+    let (info, definition, input) = prepare(app, ctx, &target, name, input_text)?;
     if test_case.is_some() {
         app.engine
             .resource_env()

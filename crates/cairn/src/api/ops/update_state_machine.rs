@@ -3,10 +3,11 @@
 //! At least one of them must be given (`MissingRequiredParameter`). An effective change mints
 //! a new `revisionId`; an update to identical values keeps the current one. Running
 //! executions keep the definition they started with. A version ARN is
-//! `StateMachineDoesNotExist` (observed); `publish: true` is not supported yet.
+//! `StateMachineDoesNotExist` (observed). `publish: true` publishes the resulting revision
+//! (answering the existing version when that revision is already published, observed).
 
 use crate::api::configurations::{encryption, logging, stored, tracing};
-use crate::api::{definition, parse_input, Ctx};
+use crate::api::{definition, parse_input, versions, Ctx};
 use crate::app::App;
 use cairn_api::time::epoch_seconds;
 use cairn_api::{ApiError, Arn, Resource};
@@ -110,6 +111,10 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
     let mut out = json!({
         "updateDate": epoch_seconds(next.update_date_ms.unwrap_or(ctx.now_ms)),
     });
+    if input.publish {
+        let version = versions::publish(app, &next, input.version_description, ctx.now_ms).await?;
+        out["stateMachineVersionArn"] = version.arn.into();
+    }
     if let Some(revision) = next.revision_id {
         out["revisionId"] = revision.into();
     }
