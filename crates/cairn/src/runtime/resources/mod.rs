@@ -6,6 +6,9 @@
 //! - [`http_task`]: `http:invoke`, authenticated from the [`connections`] file;
 //! - [`nested`]: `states:startExecution` (all patterns) and `aws-sdk:sfn:*`, answered by this
 //!   server itself;
+//! - [`aws`]: `aws-sdk:<service>:<action>` for every botocore service and the optimized AWS
+//!   integrations (DynamoDB, SQS, SNS, EventBridge, ECS, Batch, Glue, SageMaker), sent to the
+//!   configured endpoints (`aws-sdk:sfn` goes there only when `sfn` has an endpoint);
 //! - [`mock`]: Step Functions Local's mock configuration, consulted before everything else;
 //! - [`unsupported`]: every other service integration fails with a cause that says how to mock it.
 //!
@@ -17,6 +20,7 @@
 //! Must not: touch the store or the interpreter directly (nested executions go through the
 //! engine and the API handlers), or block the async threads.
 
+mod aws;
 mod connections;
 mod functions_file;
 mod http_client;
@@ -30,6 +34,7 @@ mod unsupported;
 use super::writer::Command;
 use super::Engine;
 use crate::config::Config;
+pub use aws::endpoints::STEP_FUNCTIONS_LOCAL_VARIABLES;
 use cairn_core::Input;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -114,6 +119,7 @@ struct Loaded {
     functions: Option<functions_file::FunctionsFile>,
     connections: Option<connections::Connections>,
     mocks: Option<mock::MockConfig>,
+    aws: aws::endpoints::Aws,
 }
 
 /// What a resource invocation may use: the settings, the loaded files, and (for nested
@@ -144,13 +150,20 @@ impl ResourceEnv {
             .as_deref()
             .map(mock::MockConfig::load)
             .transpose()?;
+        let aws_settings = config
+            .aws_settings_file
+            .as_deref()
+            .map(aws::endpoints::AwsSettings::load)
+            .transpose()?
+            .unwrap_or_default();
         Ok(ResourceEnv {
-            config,
             loaded: Arc::new(Loaded {
                 functions,
                 connections,
                 mocks,
+                aws: aws::endpoints::Aws::new(config.clone(), aws_settings),
             }),
+            config,
             mock_state: Arc::default(),
             engine: Arc::new(OnceLock::new()),
         })
@@ -240,7 +253,17 @@ async fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
         Kind::Service {
             service: "aws-sdk:sfn",
             action,
-        } => nested::sdk(env, call, action).await,
+        } if !env.loaded.aws.explicit("sfn") => nested::sdk(env, call, action).await,
+        Kind::Service { service, action } if service.starts_with("aws-sdk:") => {
+            aws::sdk(env, &service["aws-sdk:".len()..], action, &call.parameters).await
+        }
+        // A callback to a service with no endpoint keeps waiting (below), as before.
+        Kind::Service { service, action }
+            if aws::optimized::handles(service)
+                && (!callback || aws::optimized::configured(env, service)) =>
+        {
+            aws::optimized::run(env, service, action, &call.parameters).await
+        }
         // A callback to a service Cairn cannot call: the token is in the TaskScheduled
         // parameters for whoever plays that service; wait for SendTaskSuccess/Failure.
         Kind::Service { .. } if callback => {

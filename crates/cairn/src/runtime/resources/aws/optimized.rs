@@ -1,0 +1,217 @@
+//! Optimized integrations (`arn:aws:states:::<service>:<action>`) for DynamoDB, SQS, SNS,
+//! EventBridge, ECS, Batch, Glue and SageMaker: the same wire calls as `aws-sdk`, with the
+//! result shapes and error names Step Functions gives these integrations (its Java SDK v1):
+//! - results carry `SdkHttpMetadata` and `SdkResponseMetadata` (DynamoDB, SQS, SNS, ECS,
+//!   Batch, Glue), except EventBridge's `putEvents`;
+//! - errors are `<Name>.<Code>` for modeled errors (`DynamoDB.ConditionalCheckFailedException`)
+//!   and `<Name>.<Client>Exception` otherwise (`DynamoDB.AmazonDynamoDBException`), with the
+//!   cause `<message> (Service: <Client>; Status Code: <n>; Error Code: <code>; Request ID:
+//!   <id>; Proxy: null)`; no answer is `<Name>.SdkClientException`;
+//! - a JSON `MessageBody` (SQS), `Message` (SNS) or entry `Detail` (EventBridge) is sent as its
+//!   JSON text; `putEvents` with failed entries fails with `EventBridge.FailedEntry` and the
+//!   response as cause.
+//!
+//! Must not: poll `.sync` jobs (not built yet: such a task fails saying so).
+
+use super::{call, model, CallError, Called};
+use crate::runtime::resources::{Answer, ResourceEnv, TaskError};
+use serde_json::{json, Map, Value};
+
+/// How Step Functions names one optimized service.
+struct Naming {
+    /// `aws-sdk` name in the service table.
+    sdk: &'static str,
+    /// Error name prefix.
+    error: &'static str,
+    /// The Java SDK v1 client (`Service:` in causes).
+    client: &'static str,
+    /// The generic exception for unmodeled errors.
+    generic: &'static str,
+    metadata: bool,
+}
+
+fn naming(service: &str) -> Option<Naming> {
+    let n = |sdk, error, client, generic| Naming {
+        sdk,
+        error,
+        client,
+        generic,
+        metadata: true,
+    };
+    Some(match service {
+        "dynamodb" => n(
+            "dynamodb",
+            "DynamoDB",
+            "AmazonDynamoDBv2",
+            "AmazonDynamoDBException",
+        ),
+        "sqs" => n("sqs", "SQS", "AmazonSQS", "AmazonSQSException"),
+        "sns" => n("sns", "SNS", "AmazonSNS", "AmazonSNSException"),
+        "events" => Naming {
+            metadata: false,
+            ..n(
+                "eventbridge",
+                "EventBridge",
+                "AmazonEventBridge",
+                "AmazonEventBridgeException",
+            )
+        },
+        "ecs" => n("ecs", "ECS", "AmazonECS", "AmazonECSException"),
+        "batch" => n("batch", "Batch", "AWSBatch", "AWSBatchException"),
+        "glue" => n("glue", "Glue", "AWSGlue", "AWSGlueException"),
+        "sagemaker" => n(
+            "sagemaker",
+            "SageMaker",
+            "AmazonSageMaker",
+            "AmazonSageMakerException",
+        ),
+        _ => return None,
+    })
+}
+
+/// Whether `arn:aws:states:::<service>:…` is one of these integrations.
+pub(crate) fn handles(service: &str) -> bool {
+    naming(service).is_some()
+}
+
+/// Whether the service has an endpoint.
+pub(crate) fn configured(env: &ResourceEnv, service: &str) -> bool {
+    naming(service)
+        .and_then(|n| model::service(n.sdk))
+        .and_then(|s| {
+            env.loaded
+                .aws
+                .endpoint(&s.name, &s.endpoint_prefix, &s.service_id)
+        })
+        .is_some()
+}
+
+/// Run `<service>:<action>`.
+pub(crate) async fn run(env: &ResourceEnv, service: &str, action: &str, params: &Value) -> Answer {
+    let Some(naming) = naming(service) else {
+        return Answer::fail("States.Runtime", format!("Unknown integration {service}"));
+    };
+    if action.ends_with(".sync") || action.contains(".sync:") {
+        return Answer::fail(
+            "States.Runtime",
+            format!(
+                "Cairn does not run '{service}:{action}' yet: the .sync pattern of {service} \
+                 is not built; use the request-response resource '{service}:{}' and poll, or \
+                 mock this state.",
+                action.split(".sync").next().unwrap_or(action)
+            ),
+        );
+    }
+    let Some(svc) = model::service(naming.sdk) else {
+        return Answer::fail("States.Runtime", format!("Unknown service {}", naming.sdk));
+    };
+    let params = adapt(service, action, params);
+    match call(env, &svc, action, &params).await {
+        Ok(called) => finish(service, action, &naming, called),
+        Err(e) => Answer::Failed(error(&svc, &naming, e)),
+    }
+}
+
+/// JSON given where the API takes text is sent as its JSON text.
+fn adapt(service: &str, action: &str, params: &Value) -> Value {
+    let mut p = params.clone();
+    let stringify = |v: &mut Value| {
+        if !v.is_string() && !v.is_null() {
+            *v = Value::String(v.to_string());
+        }
+    };
+    match (service, action) {
+        ("sqs", "sendMessage") => {
+            if let Some(v) = p.get_mut("MessageBody") {
+                stringify(v)
+            }
+        }
+        ("sns", "publish") => {
+            if let Some(v) = p.get_mut("Message") {
+                stringify(v)
+            }
+        }
+        ("events", "putEvents") => {
+            for e in p
+                .get_mut("Entries")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(v) = e.get_mut("Detail") {
+                    stringify(v)
+                }
+            }
+        }
+        _ => {}
+    }
+    p
+}
+
+fn finish(service: &str, action: &str, naming: &Naming, called: Called) -> Answer {
+    let mut result = called.result;
+    if (service, action) == ("events", "putEvents")
+        && result
+            .get("FailedEntryCount")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            > 0
+    {
+        return Answer::fail("EventBridge.FailedEntry", result.to_string());
+    }
+    if naming.metadata {
+        let r = &called.response;
+        let mut all = Map::new();
+        let mut single = Map::new();
+        for (k, v) in &r.headers {
+            all.entry(k.clone())
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .expect("array")
+                .push(json!(v));
+            single.insert(k.clone(), json!(v));
+        }
+        if let Value::Object(o) = &mut result {
+            o.insert(
+                "SdkHttpMetadata".into(),
+                json!({"AllHttpHeaders": all, "HttpHeaders": single, "HttpStatusCode": r.status}),
+            );
+            o.insert(
+                "SdkResponseMetadata".into(),
+                json!({"RequestId": super::request_id(r)}),
+            );
+        }
+    }
+    Answer::json(&result)
+}
+
+fn error(svc: &model::Service, naming: &Naming, e: CallError) -> TaskError {
+    match e {
+        CallError::Task(e) => e,
+        CallError::NoAnswer(m) => TaskError::new(
+            format!("{}.SdkClientException", naming.error),
+            format!("Unable to execute HTTP request: {m}"),
+        ),
+        CallError::Service {
+            status,
+            code,
+            message,
+            request_id,
+            ..
+        } => {
+            let name = match svc.error_shape(&code) {
+                Some(shape) if shape.ends_with("Exception") => shape.to_string(),
+                Some(shape) => format!("{shape}Exception"),
+                None => naming.generic.to_string(),
+            };
+            TaskError::new(
+                format!("{}.{name}", naming.error),
+                format!(
+                    "{message} (Service: {}; Status Code: {status}; Error Code: {code}; Request \
+                     ID: {request_id}; Proxy: null)",
+                    naming.client
+                ),
+            )
+        }
+    }
+}
