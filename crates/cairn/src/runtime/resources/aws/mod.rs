@@ -71,7 +71,8 @@ pub(super) async fn sdk(env: &ResourceEnv, service: &str, action: &str, params: 
             ),
         );
     };
-    match call(env, &svc, action, params).await {
+    let resource = format!("arn:aws:states:::aws-sdk:{service}:{action}");
+    match call(env, &svc, &resource, action, params).await {
         Ok(c) => Answer::json(&c.result),
         Err(e) => Answer::Failed(sdk_error(&svc, e)),
     }
@@ -112,10 +113,12 @@ fn sdk_error(svc: &Service, e: CallError) -> TaskError {
     }
 }
 
-/// Serialise, sign, send one operation, and parse its answer.
+/// Serialise, sign, send one operation, and parse its answer (`resource` names the Task's
+/// resource in messages).
 pub(crate) async fn call(
     env: &ResourceEnv,
     svc: &Arc<Service>,
+    resource: &str,
     action: &str,
     params: &Value,
 ) -> Result<Called, CallError> {
@@ -133,7 +136,7 @@ pub(crate) async fn call(
         .aws
         .endpoint(&svc.name, &svc.endpoint_prefix, &svc.service_id)
     else {
-        return Err(CallError::Task(not_configured(svc)));
+        return Err(CallError::Task(not_configured(svc, resource)));
     };
     let wire = protocol::request(svc, &op, params)
         .map_err(|e| CallError::Task(TaskError::new("States.Runtime", e.0)))?;
@@ -167,16 +170,17 @@ pub(crate) fn request_id(r: &HttpResponse) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-fn not_configured(svc: &Service) -> TaskError {
+fn not_configured(svc: &Service, resource: &str) -> TaskError {
     let env_key = svc.service_id.replace([' ', '-'], "_").to_ascii_uppercase();
     TaskError::new(
         "States.Runtime",
         format!(
-            "Cairn has no endpoint for {id} (aws-sdk:{name}): point it at AWS or a local \
+            "Cairn cannot call the resource '{resource}': it has no endpoint for {id}. Point it at AWS or a local \
              stand-in with `cairn serve --aws-endpoint {name}=URL`, the [endpoints] table of an \
              AWS settings file (--aws-settings), AWS_ENDPOINT_URL_{env_key} or AWS_ENDPOINT_URL \
              (the URL 'aws' means the public endpoint), or mock this state with a Step \
-             Functions Local mock configuration file (--mock-config / SFN_MOCK_CONFIG).",
+             Functions Local mock configuration file (--mock-config / SFN_MOCK_CONFIG) and \
+             start the execution with 'stateMachineArn#TestCase'.",
             id = svc.service_id,
             name = svc.name
         ),

@@ -106,7 +106,8 @@ pub(crate) async fn run(env: &ResourceEnv, service: &str, action: &str, params: 
         return Answer::fail("States.Runtime", format!("Unknown service {}", naming.sdk));
     };
     let params = adapt(service, action, params);
-    match call(env, &svc, action, &params).await {
+    let resource = format!("arn:aws:states:::{service}:{action}");
+    match call(env, &svc, &resource, action, &params).await {
         Ok(called) => finish(service, action, &naming, called),
         Err(e) => Answer::Failed(error(&svc, &naming, e)),
     }

@@ -1,0 +1,500 @@
+//! AWS service integrations through the real server against moto's server
+//! (`CAIRN_TEST_MOTO_URL`, started by `scripts/test`): every protocol family through
+//! `aws-sdk:*` (json: DynamoDB, Secrets Manager, EventBridge, SQS; rest-json: Lambda; rest-xml:
+//! S3; query: SNS; ec2: EC2), the optimized DynamoDB, SQS (with `.waitForTaskToken` and a
+//! consumer that answers), SNS and EventBridge integrations, service errors named as AWS names
+//! them, no answer, and nothing configured.
+//!
+//! Without `CAIRN_TEST_MOTO_URL` the moto tests print why and pass, except in CI (`CI=true`),
+//! where they fail.
+
+#[path = "resources_helpers.rs"]
+mod helpers;
+
+use cairn::config::Config;
+use helpers::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// moto's URL, or `None` (after saying why) when the tests should be skipped.
+fn moto_url() -> Option<String> {
+    match std::env::var("CAIRN_TEST_MOTO_URL") {
+        Ok(u) if !u.is_empty() => Some(u.trim_end_matches('/').to_string()),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("CAIRN_TEST_MOTO_URL is not set in CI: scripts/test starts moto's server")
+        }
+        _ => {
+            eprintln!("skipped: CAIRN_TEST_MOTO_URL is not set (scripts/test starts moto)");
+            None
+        }
+    }
+}
+
+/// A server whose AWS settings file sends every service to `url`.
+async fn server_for(url: &str) -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("aws.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "region = \"us-east-1\"\n[endpoints]\ndefault = \"{url}\"\n\
+             [credentials]\naccess_key_id = \"testing\"\nsecret_access_key = \"testing\"\n"
+        ),
+    )
+    .unwrap();
+    let server = TestServer::start_with(Config {
+        aws_settings_file: Some(settings),
+        ..Config::default()
+    })
+    .await;
+    (server, dir)
+}
+
+/// Run one Task with these parameters: Ok(output) or Err((error, cause)).
+async fn task(
+    server: &TestServer,
+    resource: &str,
+    params: Value,
+) -> Result<Value, (String, String)> {
+    let name = format!("m{}", uuid::Uuid::new_v4().simple());
+    let sm = machine(
+        server,
+        &name,
+        task_machine(json!({"Resource": resource, "Parameters": params})),
+    )
+    .await;
+    let (_, d) = run(server, &sm, json!({})).await;
+    match d.output() {
+        Some(_) => Ok(output(&d)),
+        None => Err((
+            d.error().unwrap_or_default().to_string(),
+            d.cause().unwrap_or_default().to_string(),
+        )),
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+#[tokio::test]
+async fn dynamodb_optimized_and_sdk() {
+    let Some(url) = moto_url() else { return };
+    let (server, _dir) = server_for(&url).await;
+    let table = unique("t");
+    let created = task(
+        &server,
+        "arn:aws:states:::aws-sdk:dynamodb:createTable",
+        json!({
+            "TableName": table,
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST"
+        }),
+    )
+    .await
+    .expect("createTable");
+    assert_eq!(created["TableDescription"]["TableName"], json!(table));
+    // Timestamps come back as ISO 8601 text.
+    let date = created["TableDescription"]["CreationDateTime"]
+        .as_str()
+        .expect("CreationDateTime is text");
+    assert!(date.parse::<jiff::Timestamp>().is_ok(), "{date}");
+
+    let item = json!({"id": {"S": "id1"}, "data": {"S": "HelloWorld"}});
+    let put = task(
+        &server,
+        "arn:aws:states:::dynamodb:putItem",
+        json!({"TableName": table, "Item": item}),
+    )
+    .await
+    .expect("putItem");
+    assert_eq!(put["SdkHttpMetadata"]["HttpStatusCode"], json!(200));
+    assert!(put["SdkResponseMetadata"]["RequestId"].is_string());
+
+    let got = task(
+        &server,
+        "arn:aws:states:::dynamodb:getItem",
+        json!({"TableName": table, "Key": {"id": {"S": "id1"}}}),
+    )
+    .await
+    .expect("getItem");
+    assert_eq!(got["Item"], item);
+
+    let updated = task(
+        &server,
+        "arn:aws:states:::dynamodb:updateItem",
+        json!({
+            "TableName": table,
+            "Key": {"id": {"S": "id1"}},
+            "UpdateExpression": "SET #d = :v",
+            "ExpressionAttributeNames": {"#d": "data"},
+            "ExpressionAttributeValues": {":v": {"S": "Updated"}},
+            "ReturnValues": "ALL_NEW"
+        }),
+    )
+    .await
+    .expect("updateItem");
+    assert_eq!(updated["Attributes"]["data"], json!({"S": "Updated"}));
+
+    let queried = task(
+        &server,
+        "arn:aws:states:::aws-sdk:dynamodb:query",
+        json!({
+            "TableName": table,
+            "KeyConditionExpression": "id = :id",
+            "ExpressionAttributeValues": {":id": {"S": "id1"}}
+        }),
+    )
+    .await
+    .expect("query");
+    assert_eq!(queried["Count"], json!(1));
+
+    let deleted = task(
+        &server,
+        "arn:aws:states:::dynamodb:deleteItem",
+        json!({"TableName": table, "Key": {"id": {"S": "id1"}}}),
+    )
+    .await
+    .expect("deleteItem");
+    assert!(deleted.get("Attributes").is_none());
+
+    // Errors: optimized (SDK v1 names) and aws-sdk (SDK v2 names).
+    let (error, cause) = task(
+        &server,
+        "arn:aws:states:::dynamodb:getItem",
+        json!({"TableName": "no-such-table", "Key": {"id": {"S": "x"}}}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "DynamoDB.ResourceNotFoundException");
+    assert!(
+        cause.contains("(Service: AmazonDynamoDBv2; Status Code: 400; Error Code: ResourceNotFoundException; Request ID: "),
+        "{cause}"
+    );
+    let (error, cause) = task(
+        &server,
+        "arn:aws:states:::aws-sdk:dynamodb:putItem",
+        json!({"TableName": "no-such-table", "Item": item}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "DynamoDb.ResourceNotFoundException");
+    assert!(
+        cause.contains("(Service: DynamoDb, Status Code: 400, Request ID: "),
+        "{cause}"
+    );
+    // A parameter the operation does not have changes nothing and says which.
+    let (error, cause) = task(
+        &server,
+        "arn:aws:states:::aws-sdk:dynamodb:getItem",
+        json!({"TableName": table, "Nope": 1}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("'Nope'"), "{cause}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn secrets_manager_s3_ec2_lambda_eventbridge() {
+    let Some(url) = moto_url() else { return };
+    let (server, _dir) = server_for(&url).await;
+    // json 1.1
+    let name = unique("secret");
+    let created = task(
+        &server,
+        "arn:aws:states:::aws-sdk:secretsmanager:createSecret",
+        json!({"Name": name, "SecretString": "HelloWorld"}),
+    )
+    .await
+    .expect("createSecret");
+    assert_eq!(created["Name"], json!(name));
+    let got = task(
+        &server,
+        "arn:aws:states:::aws-sdk:secretsmanager:getSecretValue",
+        json!({"SecretId": name}),
+    )
+    .await
+    .expect("getSecretValue");
+    assert_eq!(got["SecretString"], json!("HelloWorld"));
+    let (error, _) = task(
+        &server,
+        "arn:aws:states:::aws-sdk:secretsmanager:getSecretValue",
+        json!({"SecretId": "no-such-secret"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "SecretsManager.ResourceNotFoundException");
+
+    // rest-xml
+    let bucket = unique("bucket");
+    task(
+        &server,
+        "arn:aws:states:::aws-sdk:s3:createBucket",
+        json!({"Bucket": bucket}),
+    )
+    .await
+    .expect("createBucket");
+    let put = task(
+        &server,
+        "arn:aws:states:::aws-sdk:s3:putObject",
+        json!({"Bucket": bucket, "Key": "dir/a b.json", "Body": {"hello": "world"}, "ContentType": "application/json"}),
+    )
+    .await
+    .expect("putObject");
+    assert!(put["ETag"].is_string(), "{put}");
+    let got = task(
+        &server,
+        "arn:aws:states:::aws-sdk:s3:getObject",
+        json!({"Bucket": bucket, "Key": "dir/a b.json"}),
+    )
+    .await
+    .expect("getObject");
+    assert_eq!(got["Body"], json!("{\"hello\":\"world\"}"));
+    assert_eq!(got["ContentType"], json!("application/json"));
+    let listed = task(
+        &server,
+        "arn:aws:states:::aws-sdk:s3:listObjectsV2",
+        json!({"Bucket": bucket}),
+    )
+    .await
+    .expect("listObjectsV2");
+    assert_eq!(listed["Contents"][0]["Key"], json!("dir/a b.json"));
+    assert_eq!(listed["KeyCount"], json!(1));
+    let (error, cause) = task(
+        &server,
+        "arn:aws:states:::aws-sdk:s3:listObjects",
+        json!({"Bucket": "someNonexistentBucketName"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "S3.NoSuchBucketException");
+    assert!(
+        cause.starts_with("The specified bucket does not exist (Service: S3, Status Code: 404"),
+        "{cause}"
+    );
+
+    // ec2
+    let regions = task(
+        &server,
+        "arn:aws:states:::aws-sdk:ec2:describeRegions",
+        json!({}),
+    )
+    .await
+    .expect("describeRegions");
+    let regions = regions["Regions"].as_array().expect("Regions");
+    assert!(regions
+        .iter()
+        .any(|r| r["RegionName"] == json!("us-east-1")));
+
+    // rest-json
+    let functions = task(
+        &server,
+        "arn:aws:states:::aws-sdk:lambda:listFunctions",
+        json!({}),
+    )
+    .await
+    .expect("listFunctions");
+    assert!(functions["Functions"].is_array(), "{functions}");
+
+    // Optimized EventBridge: Detail given as JSON is sent as its text.
+    let put = task(
+        &server,
+        "arn:aws:states:::events:putEvents",
+        json!({"Entries": [{"Detail": {"Message": "hi"}, "DetailType": "t", "Source": "some.source"}]}),
+    )
+    .await
+    .expect("putEvents");
+    assert_eq!(put["FailedEntryCount"], json!(0));
+    assert!(put["Entries"][0]["EventId"].is_string(), "{put}");
+    assert!(put.get("SdkHttpMetadata").is_none());
+    server.stop().await;
+}
+
+/// A signed-or-not JSON 1.0 call straight to moto (the test's own SQS consumer).
+async fn sqs_call(url: &str, action: &str, body: Value) -> Value {
+    let addr = url.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let body = body.to_string();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         X-Amz-Target: AmazonSQS.{action}\r\nAuthorization: AWS4-HMAC-SHA256 \
+         Credential=testing/20240101/us-east-1/sqs/aws4_request, SignedHeaders=host, \
+         Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out);
+    let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn sqs_sns_and_callbacks() {
+    let Some(url) = moto_url() else { return };
+    let (server, _dir) = server_for(&url).await;
+    let queue = task(
+        &server,
+        "arn:aws:states:::aws-sdk:sqs:createQueue",
+        json!({"QueueName": unique("q")}),
+    )
+    .await
+    .expect("createQueue");
+    let queue_url = queue["QueueUrl"].as_str().expect("QueueUrl").to_string();
+    let sent = task(
+        &server,
+        "arn:aws:states:::sqs:sendMessage",
+        json!({"QueueUrl": queue_url, "MessageBody": {"a": 1}}),
+    )
+    .await
+    .expect("sendMessage");
+    assert!(sent["MessageId"].is_string(), "{sent}");
+    assert_eq!(
+        sent["MD5OfMessageBody"],
+        // MD5 of `{"a":1}`, the JSON text sent.
+        json!("bb6cb5c68df4652941caf652a366f2d8")
+    );
+    assert_eq!(sent["SdkHttpMetadata"]["HttpStatusCode"], json!(200));
+    let (error, _) = task(
+        &server,
+        "arn:aws:states:::sqs:sendMessage",
+        json!({"QueueUrl": format!("{url}/123456789012/no-such-queue"), "MessageBody": "x"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.starts_with("SQS."), "{error}");
+
+    // .waitForTaskToken: a consumer reads the token from the queue and answers.
+    let drained = sqs_call(
+        &url,
+        "ReceiveMessage",
+        json!({"QueueUrl": queue_url, "MaxNumberOfMessages": 10}),
+    )
+    .await;
+    assert_eq!(drained["Messages"].as_array().map(Vec::len), Some(1));
+    let sm = machine(
+        &server,
+        "callback",
+        task_machine(json!({
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": queue_url, "MessageBody": {"TaskToken.$": "$$.Task.Token"}}
+        })),
+    )
+    .await;
+    let arn = start(&server, &sm, json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let token = loop {
+        let got = sqs_call(
+            &url,
+            "ReceiveMessage",
+            json!({"QueueUrl": queue_url, "WaitTimeSeconds": 1}),
+        )
+        .await;
+        if let Some(m) = got["Messages"].as_array().and_then(|m| m.first()) {
+            let body: Value = serde_json::from_str(m["Body"].as_str().unwrap()).unwrap();
+            break body["TaskToken"].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "no message on the queue");
+    };
+    server
+        .client
+        .send_task_success()
+        .task_token(token)
+        .output(r#"{"answered": true}"#)
+        .send()
+        .await
+        .expect("send task success");
+    let d = wait_done(&server, &arn).await;
+    assert_eq!(output(&d), json!({"answered": true}));
+
+    // query protocol: SNS
+    let topic = task(
+        &server,
+        "arn:aws:states:::aws-sdk:sns:createTopic",
+        json!({"Name": unique("topic")}),
+    )
+    .await
+    .expect("createTopic");
+    let topic_arn = topic["TopicArn"].as_str().expect("TopicArn");
+    let published = task(
+        &server,
+        "arn:aws:states:::sns:publish",
+        json!({"TopicArn": topic_arn, "Message": {"hello": "world"},
+               "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "greeting"}}}),
+    )
+    .await
+    .expect("publish");
+    assert!(published["MessageId"].is_string(), "{published}");
+    let (error, _) = task(
+        &server,
+        "arn:aws:states:::sns:publish",
+        json!({"TopicArn": "arn:aws:sns:us-east-1:123456789012:no-such-topic", "Message": "x"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "SNS.NotFoundException");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn no_answer_and_nothing_configured() {
+    // A closed port: no answer.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let (server, _dir) = server_for(&format!("http://{closed}")).await;
+    let (error, cause) = task(
+        &server,
+        "arn:aws:states:::dynamodb:getItem",
+        json!({"TableName": "t", "Key": {"id": {"S": "x"}}}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "DynamoDB.SdkClientException");
+    assert!(
+        cause.starts_with("Unable to execute HTTP request: "),
+        "{cause}"
+    );
+    let (error, _) = task(
+        &server,
+        "arn:aws:states:::aws-sdk:dynamodb:listTables",
+        json!({}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "DynamoDb.SdkClientException");
+    server.stop().await;
+
+    // Nothing configured: says how to configure or mock.
+    let server = TestServer::start().await;
+    let (error, cause) = task(
+        &server,
+        "arn:aws:states:::aws-sdk:dynamodb:listTables",
+        json!({}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("--aws-endpoint dynamodb=URL"), "{cause}");
+    assert!(cause.contains("AWS_ENDPOINT_URL_DYNAMODB"), "{cause}");
+    assert!(cause.contains("mock"), "{cause}");
+    let (error, cause) = task(
+        &server,
+        "arn:aws:states:::aws-sdk:nosuchservice:doIt",
+        json!({}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("nosuchservice"), "{cause}");
+    server.stop().await;
+}
