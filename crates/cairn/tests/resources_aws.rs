@@ -114,6 +114,11 @@ async fn dynamodb_optimized_and_sdk() {
     .await
     .expect("putItem");
     assert_eq!(put["SdkHttpMetadata"]["HttpStatusCode"], json!(200));
+    // Header names as the Java SDK shows them.
+    assert_eq!(
+        put["SdkHttpMetadata"]["HttpHeaders"]["Content-Type"],
+        json!("application/x-amz-json-1.0")
+    );
     assert!(put["SdkResponseMetadata"]["RequestId"].is_string());
 
     let got = task(
@@ -370,7 +375,20 @@ async fn sqs_sns_and_callbacks() {
     )
     .await
     .unwrap_err();
-    assert!(error.starts_with("SQS."), "{error}");
+    assert_eq!(error, "SQS.QueueDoesNotExistException");
+    // Requests go to the queue URL's host, as AWS's SDKs send them.
+    let (error, cause) = task(
+        &server,
+        "arn:aws:states:::sqs:sendMessage",
+        json!({"QueueUrl": "http://no-such-queue-host.invalid", "MessageBody": "x"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "SQS.SdkClientException");
+    assert!(
+        cause.starts_with("Unable to execute HTTP request: no-such-queue-host.invalid"),
+        "{cause}"
+    );
 
     // .waitForTaskToken: a consumer reads the token from the queue and answers.
     let drained = sqs_call(

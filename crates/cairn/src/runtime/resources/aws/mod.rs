@@ -122,6 +122,19 @@ pub(crate) async fn call(
     action: &str,
     params: &Value,
 ) -> Result<Called, CallError> {
+    call_at(env, svc, resource, action, params, None).await
+}
+
+/// [`call`], sent to `endpoint` instead of the configured one when given (SQS sends to the
+/// host of the `QueueUrl`, as AWS's SDKs do).
+pub(crate) async fn call_at(
+    env: &ResourceEnv,
+    svc: &Arc<Service>,
+    resource: &str,
+    action: &str,
+    params: &Value,
+    endpoint: Option<String>,
+) -> Result<Called, CallError> {
     let Some(op) = svc.operation(action) else {
         return Err(CallError::Task(TaskError::new(
             "States.Runtime",
@@ -131,11 +144,11 @@ pub(crate) async fn call(
             ),
         )));
     };
-    let Some(endpoint) = env
-        .loaded
-        .aws
-        .endpoint(&svc.name, &svc.endpoint_prefix, &svc.service_id)
-    else {
+    let Some(endpoint) = endpoint.or_else(|| {
+        env.loaded
+            .aws
+            .endpoint(&svc.name, &svc.endpoint_prefix, &svc.service_id)
+    }) else {
         return Err(CallError::Task(not_configured(svc, resource)));
     };
     let wire = protocol::request(svc, &op, params)
@@ -250,6 +263,16 @@ async fn send(
     };
     match http_client::send(request, env.config.http_timeout).await {
         Ok(r) => Sent::Ok(r),
+        // As the Java SDK words an unknown host: `<host>: Name or service not known`.
+        Err(http_client::HttpError::Connect { reason, .. })
+            if reason.starts_with("failed to lookup address information: ") =>
+        {
+            let host = uri.host().unwrap_or_default();
+            Sent::NoAnswer(format!(
+                "{host}: {}",
+                &reason["failed to lookup address information: ".len()..]
+            ))
+        }
         Err(e) => Sent::NoAnswer(e.to_string()),
     }
 }

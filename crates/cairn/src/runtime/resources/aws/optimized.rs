@@ -13,7 +13,7 @@
 //!
 //! Must not: poll `.sync` jobs (not built yet: such a task fails saying so).
 
-use super::{call, model, CallError, Called};
+use super::{call_at, model, CallError, Called};
 use crate::runtime::resources::{Answer, ResourceEnv, TaskError};
 use serde_json::{json, Map, Value};
 
@@ -107,7 +107,17 @@ pub(crate) async fn run(env: &ResourceEnv, service: &str, action: &str, params: 
     };
     let params = adapt(service, action, params);
     let resource = format!("arn:aws:states:::{service}:{action}");
-    match call(env, &svc, &resource, action, &params).await {
+    // SQS calls go to the queue's own host, as AWS's SDKs send them, once SQS has an
+    // endpoint at all (with none, the task fails saying how to configure it).
+    let endpoint = match service {
+        "sqs" if configured(env, service) => params
+            .get("QueueUrl")
+            .and_then(Value::as_str)
+            .and_then(|u| u.parse::<hyper::Uri>().ok())
+            .and_then(|u| Some(format!("{}://{}", u.scheme_str()?, u.authority()?))),
+        _ => None,
+    };
+    match call_at(env, &svc, &resource, action, &params, endpoint).await {
         Ok(called) => finish(service, action, &naming, called),
         Err(e) => Answer::Failed(error(&svc, &naming, e)),
     }
@@ -165,6 +175,7 @@ fn finish(service: &str, action: &str, naming: &Naming, called: Called) -> Answe
         let mut all = Map::new();
         let mut single = Map::new();
         for (k, v) in &r.headers {
+            let k = &header_name(k);
             all.entry(k.clone())
                 .or_insert_with(|| json!([]))
                 .as_array_mut()
@@ -184,6 +195,24 @@ fn finish(service: &str, action: &str, naming: &Naming, called: Called) -> Answe
         }
     }
     Answer::json(&result)
+}
+
+/// A header's name as the Java SDK shows it: `Content-Type`, `x-amzn-RequestId`.
+fn header_name(name: &str) -> String {
+    match name.to_ascii_lowercase().as_str() {
+        "x-amzn-requestid" => "x-amzn-RequestId".into(),
+        n if n.starts_with("x-") => n.to_string(),
+        n => n
+            .split('-')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("-"),
+    }
 }
 
 fn error(svc: &model::Service, naming: &Naming, e: CallError) -> TaskError {

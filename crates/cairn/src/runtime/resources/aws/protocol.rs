@@ -175,7 +175,8 @@ fn from_json(svc: &Service, target: &str, v: &Value) -> Value {
             let mut m = Map::new();
             if let Value::Object(o) = v {
                 for member in &members {
-                    if let Some(x) = o.get(member.wire_name()) {
+                    // A null member is an absent one, as the SDKs read it.
+                    if let Some(x) = o.get(member.wire_name()).filter(|x| !x.is_null()) {
                         m.insert(pascal(member.name), from_json(svc, member.target, x));
                     }
                 }
