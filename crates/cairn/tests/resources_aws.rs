@@ -516,3 +516,119 @@ async fn no_answer_and_nothing_configured() {
     assert!(cause.contains("nosuchservice"), "{cause}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn glue_job_run_sync_to_its_end() {
+    let Some(url) = moto_url() else { return };
+    let (server, _dir) = server_for(&url).await;
+    let job = unique("job");
+    task(
+        &server,
+        "arn:aws:states:::aws-sdk:glue:createJob",
+        json!({"Name": job, "Role": "r", "Command": {"Name": "glueetl", "ScriptLocation": "s3://b/s.py"}}),
+    )
+    .await
+    .expect("createJob");
+    let sm = machine(
+        &server,
+        "glue-sync",
+        task_machine(json!({
+            "Resource": "arn:aws:states:::glue:startJobRun.sync",
+            "Parameters": {"JobName": job}
+        })),
+    )
+    .await;
+    let (arn, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    let out = output(&d);
+    assert_eq!(out["JobRunState"], json!("SUCCEEDED"), "{out}");
+    assert_eq!(out["JobName"], json!(job));
+    let types = history_types(&server, &arn).await;
+    let submitted = types.iter().position(|t| t == "TaskSubmitted");
+    let succeeded = types.iter().position(|t| t == "TaskSucceeded");
+    assert!(submitted.is_some() && submitted < succeeded, "{types:?}");
+    server.stop().await;
+}
+
+/// A Glue stand-in whose job runs until stopped: records BatchStopJobRun.
+async fn endless_glue() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::http::HeaderMap;
+    let stops = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = stops.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let recorded = recorded.clone();
+            async move {
+                let target = headers
+                    .get("x-amz-target")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let answer = match target.as_str() {
+                    "AWSGlue.StartJobRun" => json!({"JobRunId": "jr_1"}),
+                    "AWSGlue.GetJobRun" => {
+                        json!({"JobRun": {"Id": "jr_1", "JobName": body["JobName"], "JobRunState": "RUNNING"}})
+                    }
+                    "AWSGlue.BatchStopJobRun" => {
+                        recorded.lock().unwrap().push(body.clone());
+                        json!({"SuccessfulSubmissions": [{"JobName": body["JobName"], "JobRunId": "jr_1"}], "Errors": []})
+                    }
+                    _ => json!({}),
+                };
+                (
+                    [("content-type", "application/x-amz-json-1.1")],
+                    answer.to_string(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), stops)
+}
+
+#[tokio::test]
+async fn sync_job_is_stopped_when_the_execution_is() {
+    let (url, stops) = endless_glue().await;
+    let mut config = Config::default();
+    config.aws_endpoints.insert("glue".into(), url);
+    let server = TestServer::start_with(config).await;
+    let sm = machine(
+        &server,
+        "glue-endless",
+        task_machine(json!({
+            "Resource": "arn:aws:states:::glue:startJobRun.sync",
+            "Parameters": {"JobName": "etl"}
+        })),
+    )
+    .await;
+    let arn = start(&server, &sm, json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !history_types(&server, &arn)
+        .await
+        .contains(&"TaskSubmitted".to_string())
+    {
+        assert!(Instant::now() < deadline, "never submitted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server
+        .client
+        .stop_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("stop execution");
+    while stops.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the job run was never stopped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        stops.lock().unwrap()[0],
+        json!({"JobName": "etl", "JobRunIds": ["jr_1"]})
+    );
+    assert_eq!(wait_done(&server, &arn).await.status().as_str(), "ABORTED");
+    server.stop().await;
+}

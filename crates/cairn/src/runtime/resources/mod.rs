@@ -453,8 +453,17 @@ impl ResourceRunner {
         }
         if let Some(child) = r.child {
             let env = self.env.clone();
-            self.runtime
-                .spawn(async move { nested::stop_child(&env, &child).await });
+            match child.strip_prefix(aws::sync::CHILD_PREFIX) {
+                Some(job) => {
+                    let job = job.to_string();
+                    self.runtime
+                        .spawn(async move { aws::sync::stop(&env, &job).await });
+                }
+                None => {
+                    self.runtime
+                        .spawn(async move { nested::stop_child(&env, &child).await });
+                }
+            }
         }
     }
 }

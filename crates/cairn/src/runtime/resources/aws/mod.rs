@@ -3,6 +3,7 @@
 //! - [`model`]: the botocore-generated service table (`services.gz`);
 //! - [`protocol`]: the five wire protocols (request serialisers, result and error parsers);
 //! - [`endpoints`]: endpoint and credential resolution;
+//! - [`sync`]: `.sync` for ECS, Batch and Glue (poll to the end, stop when withdrawn);
 //! - [`optimized`]: the optimized integrations (`dynamodb:putItem`, `sqs:sendMessage`, …) with
 //!   their own result shapes and error names;
 //! - this file: `aws-sdk:<service>:<action>`, SigV4 signing and sending, error naming.
@@ -21,6 +22,7 @@ pub(crate) mod endpoints;
 pub(crate) mod model;
 pub(crate) mod optimized;
 pub(crate) mod protocol;
+pub(crate) mod sync;
 
 use super::http_client::{self, HttpRequest, HttpResponse};
 use super::{Answer, ResourceEnv, TaskError};

@@ -11,7 +11,9 @@
 //!   JSON text; `putEvents` with failed entries fails with `EventBridge.FailedEntry` and the
 //!   response as cause.
 //!
-//! Must not: poll `.sync` jobs (not built yet: such a task fails saying so).
+//! `.sync` jobs are polled by [`super::sync`].
+//!
+//! Must not: retry (the state's `Retry` does).
 
 use super::{call_at, model, CallError, Called};
 use crate::runtime::resources::{Answer, ResourceEnv, TaskError};
@@ -91,17 +93,20 @@ pub(crate) async fn run(env: &ResourceEnv, service: &str, action: &str, params: 
     let Some(naming) = naming(service) else {
         return Answer::fail("States.Runtime", format!("Unknown integration {service}"));
     };
-    if action.ends_with(".sync") || action.contains(".sync:") {
-        return Answer::fail(
-            "States.Runtime",
-            format!(
-                "Cairn does not run '{service}:{action}' yet: the .sync pattern of {service} \
-                 is not built; use the request-response resource '{service}:{}' and poll, or \
-                 mock this state.",
-                action.split(".sync").next().unwrap_or(action)
-            ),
-        );
-    }
+    let (action, sync) = match action.strip_suffix(".sync") {
+        Some(base) if super::sync::supports(service) => (base, true),
+        _ if action.contains(".sync") => {
+            return Answer::fail(
+                "States.Runtime",
+                format!(
+                    "Cairn does not run '{service}:{action}': the .sync pattern is built for \
+                     ecs:runTask, batch:submitJob and glue:startJobRun; use the request-response \
+                     resource and poll, or mock this state."
+                ),
+            )
+        }
+        _ => (action, false),
+    };
     let Some(svc) = model::service(naming.sdk) else {
         return Answer::fail("States.Runtime", format!("Unknown service {}", naming.sdk));
     };
@@ -118,6 +123,19 @@ pub(crate) async fn run(env: &ResourceEnv, service: &str, action: &str, params: 
         _ => None,
     };
     match call_at(env, &svc, &resource, action, &params, endpoint).await {
+        Ok(called) if sync => {
+            let Some(job) = super::sync::job(service, &params, &called.result) else {
+                return finish(service, action, &naming, called);
+            };
+            match finish(service, action, &naming, called) {
+                Answer::Succeeded(output) => Answer::Submitted {
+                    output,
+                    later: Some(super::sync::later(env, job.clone())),
+                    child: Some(format!("{}{job}", super::sync::CHILD_PREFIX)),
+                },
+                other => other,
+            }
+        }
         Ok(called) => finish(service, action, &naming, called),
         Err(e) => Answer::Failed(error(&svc, &naming, e)),
     }
