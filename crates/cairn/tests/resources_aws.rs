@@ -632,3 +632,74 @@ async fn sync_job_is_stopped_when_the_execution_is() {
     assert_eq!(wait_done(&server, &arn).await.status().as_str(), "ABORTED");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn sync_job_times_out_and_is_stopped() {
+    let (url, stops) = endless_glue().await;
+    let mut config = Config::default();
+    config.aws_endpoints.insert("glue".into(), url);
+    let server = TestServer::start_with(config).await;
+    let sm = machine(
+        &server,
+        "glue-timeout",
+        task_machine(json!({
+            "Resource": "arn:aws:states:::glue:startJobRun.sync",
+            "Parameters": {"JobName": "etl"},
+            "TimeoutSeconds": 1
+        })),
+    )
+    .await;
+    let (_, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.error(), Some("States.Timeout"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stops.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the job run was never stopped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn step_functions_against_another_endpoint() {
+    // Server B plays "another Step Functions"; server A sends aws-sdk:sfn there.
+    let b = TestServer::start().await;
+    let remote = b
+        .create_machine(
+            "remote-machine",
+            &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        )
+        .await;
+    let mut config = Config::default();
+    config
+        .aws_endpoints
+        .insert("sfn".into(), b.endpoint.clone());
+    let a = TestServer::start_with(config).await;
+    let listed = task(
+        &a,
+        "arn:aws:states:::aws-sdk:sfn:listStateMachines",
+        json!({}),
+    )
+    .await
+    .expect("listStateMachines");
+    let arns: Vec<&Value> = listed["StateMachines"]
+        .as_array()
+        .expect("StateMachines")
+        .iter()
+        .map(|m| &m["StateMachineArn"])
+        .collect();
+    assert_eq!(arns, [&json!(remote)]);
+    let (error, cause) = task(
+        &a,
+        "arn:aws:states:::aws-sdk:sfn:describeStateMachine",
+        json!({"StateMachineArn": format!("{remote}-nope")}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "Sfn.StateMachineDoesNotExistException");
+    assert!(
+        cause.contains("(Service: Sfn, Status Code: 400, Request ID: "),
+        "{cause}"
+    );
+    a.stop().await;
+    b.stop().await;
+}

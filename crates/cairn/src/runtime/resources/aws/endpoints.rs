@@ -166,3 +166,52 @@ pub const STEP_FUNCTIONS_LOCAL_VARIABLES: &[(&str, &str)] = &[
     ("S3_ENDPOINT", "s3"),
     ("SECRETS_MANAGER_ENDPOINT", "secretsmanager"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_precedence() {
+        let mut config = Config::default();
+        config
+            .aws_endpoint_urls
+            .insert(String::new(), "http://global".into());
+        config
+            .aws_endpoint_urls
+            .insert("SECRETS_MANAGER".into(), "http://sdk-env".into());
+        config
+            .aws_endpoints
+            .insert("dynamodb".into(), "http://flag/".into());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("aws.toml");
+        std::fs::write(
+            &file,
+            "region = \"eu-west-1\"\n[endpoints]\nsqs = \"http://file\"\ns3 = \"aws\"\n\
+             [credentials]\naccess_key_id = \"a\"\nsecret_access_key = \"b\"\n",
+        )
+        .unwrap();
+        let aws = Aws::new(config.clone(), AwsSettings::load(&file).unwrap());
+        let e = |n: &str, p: &str, id: &str| aws.endpoint(n, p, id);
+        assert_eq!(
+            e("dynamodb", "dynamodb", "DynamoDB").unwrap(),
+            "http://flag"
+        );
+        assert_eq!(e("sqs", "sqs", "SQS").unwrap(), "http://file");
+        assert_eq!(
+            e("s3", "s3", "S3").unwrap(),
+            "https://s3.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            e("secretsmanager", "secretsmanager", "Secrets Manager").unwrap(),
+            "http://sdk-env"
+        );
+        assert_eq!(e("sns", "sns", "SNS").unwrap(), "http://global");
+        assert!(aws.explicit("sqs") && aws.explicit("dynamodb") && !aws.explicit("sns"));
+        assert_eq!(aws.region(), "eu-west-1");
+        let none = Aws::new(Config::default(), AwsSettings::default());
+        assert!(none.endpoint("sns", "sns", "SNS").is_none());
+        std::fs::write(&file, "[credentials]\naccess_key_id = \"a\"\n").unwrap();
+        assert!(AwsSettings::load(&file).is_err());
+    }
+}
