@@ -2,7 +2,8 @@
 //!
 //! Endpoint of a service, first found wins:
 //! 1. `cairn serve --aws-endpoint SERVICE=URL` and Step Functions Local's variables
-//!    (`DYNAMODB_ENDPOINT`, `SQS_ENDPOINT`, …, see `cli`), by `aws-sdk` service name;
+//!    (`DYNAMODB_ENDPOINT`, `SQS_ENDPOINT`, …, see `cli`; `LAMBDA_ENDPOINT` for `lambda`), by
+//!    `aws-sdk` service name;
 //! 2. the `[endpoints]` table of the AWS settings file (`--aws-settings`), by service name
 //!    (`dynamodb = "http://127.0.0.1:8000"`), or `default`;
 //! 3. the AWS SDKs' `AWS_ENDPOINT_URL_<SERVICE_ID>` (service id upper case, spaces as `_`),
@@ -78,7 +79,12 @@ pub(crate) struct Aws {
     config: Config,
     settings: AwsSettings,
     chain: OnceCell<Option<aws_credential_types::provider::SharedCredentialsProvider>>,
+    /// When the chain last found nothing: it is asked again only after [`CHAIN_RETRY`], so an
+    /// unconfigured machine does not probe instance metadata on every call.
+    chain_failed: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+const CHAIN_RETRY: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Aws {
     pub(crate) fn new(config: Config, settings: AwsSettings) -> Aws {
@@ -86,6 +92,7 @@ impl Aws {
             config,
             settings,
             chain: OnceCell::new(),
+            chain_failed: Default::default(),
         }
     }
 
@@ -105,6 +112,12 @@ impl Aws {
             .aws_endpoints
             .get(name)
             .or_else(|| self.config.aws_endpoints.get(prefix))
+            // Step Functions Local's LAMBDA_ENDPOINT serves aws-sdk:lambda too.
+            .or_else(|| {
+                (name == "lambda")
+                    .then_some(self.config.lambda_endpoint.as_ref())
+                    .flatten()
+            })
             .or_else(|| self.settings.endpoints.get(name))
             .or_else(|| self.settings.endpoints.get(prefix))
             .or_else(|| self.settings.endpoints.get("default"))
@@ -142,9 +155,22 @@ impl Aws {
                 conf.credentials_provider()
             })
             .await;
-        if let Some(p) = chain {
-            if let Ok(c) = p.provide_credentials().await {
-                return c;
+        let failed_lately = self
+            .chain_failed
+            .lock()
+            .expect("chain_failed")
+            .is_some_and(|t| t.elapsed() < CHAIN_RETRY);
+        if let (Some(p), false) = (chain, failed_lately) {
+            match p.provide_credentials().await {
+                Ok(c) => return c,
+                Err(e) => {
+                    tracing::info!(
+                        "no AWS credentials from the standard chain ({e}); signing with a \
+                         placeholder key, which local stand-ins accept"
+                    );
+                    *self.chain_failed.lock().expect("chain_failed") =
+                        Some(std::time::Instant::now());
+                }
             }
         }
         Credentials::new("cairn", "cairn", None, None, "cairn-local-fallback")
@@ -209,6 +235,17 @@ mod tests {
         assert_eq!(e("sns", "sns", "SNS").unwrap(), "http://global");
         assert!(aws.explicit("sqs") && aws.explicit("dynamodb") && !aws.explicit("sns"));
         assert_eq!(aws.region(), "eu-west-1");
+        let lambda = Aws::new(
+            Config {
+                lambda_endpoint: Some("http://lambda".into()),
+                ..Config::default()
+            },
+            AwsSettings::default(),
+        );
+        assert_eq!(
+            lambda.endpoint("lambda", "lambda", "Lambda").unwrap(),
+            "http://lambda"
+        );
         let none = Aws::new(Config::default(), AwsSettings::default());
         assert!(none.endpoint("sns", "sns", "SNS").is_none());
         std::fs::write(&file, "[credentials]\naccess_key_id = \"a\"\n").unwrap();
