@@ -703,3 +703,131 @@ async fn step_functions_against_another_endpoint() {
     a.stop().await;
     b.stop().await;
 }
+
+/// A DynamoDB stand-in: throttles the first call, answers the others; records each call's
+/// Authorization and X-Amz-Target headers.
+async fn throttling_dynamodb() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+) {
+    use axum::http::{HeaderMap, StatusCode};
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = calls.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |headers: HeaderMap| {
+            let recorded = recorded.clone();
+            async move {
+                let h = |n: &str| {
+                    headers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let n = {
+                    let mut calls = recorded.lock().unwrap();
+                    calls.push((h("authorization"), h("x-amz-target")));
+                    calls.len()
+                };
+                let ct = [("content-type", "application/x-amz-json-1.0")];
+                if n == 1 {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        ct,
+                        json!({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+                               "message": "Rate of requests exceeds the allowed throughput."})
+                        .to_string(),
+                    )
+                } else {
+                    (StatusCode::OK, ct, json!({"TableNames": ["t"]}).to_string())
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), calls)
+}
+
+#[tokio::test]
+async fn throttling_is_the_services_error_for_retry_and_requests_are_signed() {
+    let (url, calls) = throttling_dynamodb().await;
+    let (server, _dir) = server_for(&url).await;
+    let sm = machine(
+        &server,
+        "throttled",
+        task_machine(json!({
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:listTables",
+            "Parameters": {},
+            "Retry": [{"ErrorEquals": ["DynamoDb.ThrottlingException"], "IntervalSeconds": 1, "MaxAttempts": 1}]
+        })),
+    )
+    .await;
+    let (arn, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    assert_eq!(output(&d), json!({"TableNames": ["t"]}));
+    let failed: Vec<String> = history(&server, &arn)
+        .await
+        .iter()
+        .filter_map(|e| e.task_failed_event_details())
+        .map(|f| {
+            format!(
+                "{} / {}",
+                f.error().unwrap_or_default(),
+                f.cause().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(
+        failed[0].starts_with("DynamoDb.ThrottlingException / Rate of requests exceeds the allowed throughput. (Service: DynamoDb, Status Code: 400, Request ID: "),
+        "{failed:?}"
+    );
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2);
+    for (auth, target) in &calls {
+        // SigV4 with the settings file's key, for DynamoDB in the settings' region.
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=testing/")
+                && auth.contains("/us-east-1/dynamodb/aws4_request")
+                && auth.contains("SignedHeaders=")
+                && auth.contains("Signature="),
+            "{auth}"
+        );
+        assert_eq!(target, "DynamoDB_20120810.ListTables");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn mocks_win_over_configured_endpoints() {
+    let (url, calls) = throttling_dynamodb().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mocks = dir.path().join("mocks.json");
+    std::fs::write(
+        &mocks,
+        r#"{"StateMachines": {"mocked": {"TestCases": {"T": {"Put": "PutOk"}}}},
+            "MockedResponses": {"PutOk": {"0": {"Return": {"mocked": true}}}}}"#,
+    )
+    .unwrap();
+    let mut config = Config {
+        mock_config: Some(mocks),
+        ..Config::default()
+    };
+    config.aws_endpoints.insert("dynamodb".into(), url);
+    let server = TestServer::start_with(config).await;
+    let sm = server
+        .create_machine(
+            "mocked",
+            &json!({"StartAt": "Put", "States": {"Put": {"Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:putItem",
+                "Parameters": {"TableName": "t", "Item": {}}, "End": true}}}),
+        )
+        .await;
+    let (_, d) = run(&server, &format!("{sm}#T"), json!({})).await;
+    assert_eq!(output(&d), json!({"mocked": true}));
+    assert!(calls.lock().unwrap().is_empty());
+    server.stop().await;
+}
