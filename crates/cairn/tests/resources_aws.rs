@@ -831,3 +831,79 @@ async fn mocks_win_over_configured_endpoints() {
     assert!(calls.lock().unwrap().is_empty());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn batch_job_sync_that_fails_fails_the_task() {
+    // A Batch stand-in (REST-JSON): the job is RUNNING once, then FAILED.
+    let polls = std::sync::Arc::new(std::sync::Mutex::new(0));
+    let counted = polls.clone();
+    let app = axum::Router::new()
+        .route(
+            "/v1/submitjob",
+            axum::routing::post(|body: String| async move {
+                let body: Value = serde_json::from_str(&body).unwrap();
+                axum::Json(
+                    json!({"jobArn": "arn:aws:batch:us-east-1:123456789012:job/j-1",
+                                  "jobId": "j-1", "jobName": body["jobName"]}),
+                )
+            }),
+        )
+        .route(
+            "/v1/describejobs",
+            axum::routing::post(move |body: String| {
+                let counted = counted.clone();
+                async move {
+                    let body: Value = serde_json::from_str(&body).unwrap();
+                    assert_eq!(body, json!({"jobs": ["j-1"]}));
+                    let n = {
+                        let mut p = counted.lock().unwrap();
+                        *p += 1;
+                        *p
+                    };
+                    let status = if n == 1 { "RUNNING" } else { "FAILED" };
+                    axum::Json(json!({"jobs": [{"jobId": "j-1", "jobName": "nightly",
+                        "status": status, "statusReason": "Essential container in task exited",
+                        "createdAt": 1700000000000_i64}]}))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut config = Config {
+        wait_time_scale: 0.05,
+        ..Config::default()
+    };
+    config
+        .aws_endpoints
+        .insert("batch".into(), format!("http://{addr}"));
+    let server = TestServer::start_with(config).await;
+    let sm = machine(
+        &server,
+        "batch-sync",
+        task_machine(json!({
+            "Resource": "arn:aws:states:::batch:submitJob.sync",
+            "Parameters": {"JobName": "nightly", "JobQueue": "q", "JobDefinition": "d"}
+        })),
+    )
+    .await;
+    let (arn, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.error(), Some("States.TaskFailed"));
+    let cause: Value = serde_json::from_str(d.cause().unwrap()).unwrap();
+    assert_eq!(cause["Status"], json!("FAILED"));
+    assert_eq!(cause["JobId"], json!("j-1"));
+    assert_eq!(*polls.lock().unwrap(), 2);
+    // The submission answer is the TaskSubmitted output.
+    let submitted = history(&server, &arn)
+        .await
+        .iter()
+        .find_map(|e| {
+            e.task_submitted_event_details()
+                .map(|s| s.output().unwrap_or_default().to_string())
+        })
+        .expect("TaskSubmitted");
+    let submitted: Value = serde_json::from_str(&submitted).unwrap();
+    assert_eq!(submitted["JobId"], json!("j-1"));
+    assert_eq!(submitted["SdkHttpMetadata"]["HttpStatusCode"], json!(200));
+    server.stop().await;
+}
