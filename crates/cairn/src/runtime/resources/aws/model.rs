@@ -1,4 +1,5 @@
-//! The service table generated from botocore (`services.gz`, see `scripts/gen-aws-services.py`):
+//! The service table generated from botocore 1.44.8 (`services.gz`, 445 services, 1.7 MB; see
+//! `scripts/gen-aws-services.py`):
 //! decompressed on first use, each service parsed once when a task first names it.
 //!
 //! Must not: know any service by name (that is the optimized integrations' business).
