@@ -48,8 +48,8 @@ pub struct EngineArgs {
     /// Endpoint of an AWS service for its integrations, `SERVICE=URL` (`dynamodb=http://127.0.0.1:8000`;
     /// the URL `aws` is the public endpoint). Repeatable. Step Functions Local's variables
     /// (DYNAMODB_ENDPOINT, SQS_ENDPOINT, …) and AWS_ENDPOINT_URL[_<SERVICE>] are read too.
-    #[arg(long = "aws-endpoint", value_name = "SERVICE=URL")]
-    pub aws_endpoint: Vec<String>,
+    #[arg(long = "aws-endpoint", value_name = "SERVICE=URL", value_parser = service_endpoint)]
+    pub aws_endpoint: Vec<(String, String)>,
     /// AWS settings file (TOML or JSON): `region`, `[endpoints]` per service, `[credentials]`.
     #[arg(long = "aws-settings", env = "CAIRN_AWS_SETTINGS")]
     pub aws_settings_file: Option<std::path::PathBuf>,
@@ -61,7 +61,39 @@ pub struct EngineArgs {
     pub mock_config: Option<std::path::PathBuf>,
 }
 
+/// `SERVICE=URL` of `--aws-endpoint` (`URL` may be `aws`, the public endpoint).
+fn service_endpoint(text: &str) -> Result<(String, String), String> {
+    let (service, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected SERVICE=URL, got '{text}'"))?;
+    let (service, url) = (service.trim().to_ascii_lowercase(), url.trim().to_string());
+    if service.is_empty()
+        || !(url == "aws" || url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(format!(
+            "expected SERVICE=URL with an http(s) URL or 'aws', got '{text}'"
+        ));
+    }
+    Ok((service, url))
+}
+
 impl EngineArgs {
+    /// `--aws-endpoint` flags over Step Functions Local's variables.
+    fn aws_endpoints(&self) -> std::collections::BTreeMap<String, String> {
+        let mut m = std::collections::BTreeMap::new();
+        for (var, service) in crate::runtime::resources::STEP_FUNCTIONS_LOCAL_VARIABLES {
+            if let Ok(url) = std::env::var(var) {
+                if !url.is_empty() {
+                    m.insert(service.to_string(), url);
+                }
+            }
+        }
+        for (k, v) in &self.aws_endpoint {
+            m.insert(k.clone(), v.clone());
+        }
+        m
+    }
+
     pub fn config(&self) -> Config {
         Config {
             account_id: self.account_id.clone(),
@@ -82,28 +114,6 @@ impl EngineArgs {
             mock_config: self.mock_config.clone(),
             ..Config::default()
         }
-    }
-}
-
-impl EngineArgs {
-    /// `--aws-endpoint` flags over Step Functions Local's variables.
-    fn aws_endpoints(&self) -> std::collections::BTreeMap<String, String> {
-        let mut m = std::collections::BTreeMap::new();
-        for (var, service) in crate::runtime::resources::STEP_FUNCTIONS_LOCAL_VARIABLES {
-            if let Ok(url) = std::env::var(var) {
-                if !url.is_empty() {
-                    m.insert(service.to_string(), url);
-                }
-            }
-        }
-        for e in &self.aws_endpoint {
-            if let Some((k, v)) = e.split_once('=') {
-                m.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-            } else {
-                tracing::warn!("--aws-endpoint {e}: expected SERVICE=URL; ignored");
-            }
-        }
-        m
     }
 }
 
