@@ -19,6 +19,13 @@ pub struct Config {
     /// A Lambda-compatible Invoke endpoint for functions the functions file does not name
     /// (`LAMBDA_ENDPOINT`).
     pub lambda_endpoint: Option<String>,
+    /// AWS endpoints by `aws-sdk` service name (`dynamodb`, `sqs`, `sfn`), from
+    /// `--aws-endpoint NAME=URL` and Step Functions Local's `DYNAMODB_ENDPOINT`, `SQS_ENDPOINT`….
+    pub aws_endpoints: std::collections::BTreeMap<String, String>,
+    /// The AWS SDKs' `AWS_ENDPOINT_URL_<SERVICE_ID>` by suffix; `""` for `AWS_ENDPOINT_URL`.
+    pub aws_endpoint_urls: std::collections::BTreeMap<String, String>,
+    /// Endpoints per service, signing region and credentials (`--aws-settings`, TOML or JSON).
+    pub aws_settings_file: Option<std::path::PathBuf>,
     /// Authentication for HTTP Tasks by ConnectionArn (`--connections`).
     pub connections_file: Option<std::path::PathBuf>,
     /// A Step Functions Local mock configuration file (`SFN_MOCK_CONFIG`).
@@ -44,6 +51,9 @@ impl Default for Config {
             activity_long_poll: std::time::Duration::from_secs(60),
             functions_file: None,
             lambda_endpoint: None,
+            aws_endpoints: Default::default(),
+            aws_endpoint_urls: Default::default(),
+            aws_settings_file: None,
             connections_file: None,
             mock_config: None,
             http_timeout: std::time::Duration::from_secs(60),

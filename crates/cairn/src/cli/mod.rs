@@ -45,6 +45,14 @@ pub struct EngineArgs {
     /// Lambda-compatible Invoke endpoint for functions the functions file does not name.
     #[arg(long, env = "LAMBDA_ENDPOINT")]
     pub lambda_endpoint: Option<String>,
+    /// Endpoint of an AWS service for its integrations, `SERVICE=URL` (`dynamodb=http://127.0.0.1:8000`;
+    /// the URL `aws` is the public endpoint). Repeatable. Step Functions Local's variables
+    /// (DYNAMODB_ENDPOINT, SQS_ENDPOINT, …) and AWS_ENDPOINT_URL[_<SERVICE>] are read too.
+    #[arg(long = "aws-endpoint", value_name = "SERVICE=URL", value_parser = service_endpoint)]
+    pub aws_endpoint: Vec<(String, String)>,
+    /// AWS settings file (TOML or JSON): `region`, `[endpoints]` per service, `[credentials]`.
+    #[arg(long = "aws-settings", env = "CAIRN_AWS_SETTINGS")]
+    pub aws_settings_file: Option<std::path::PathBuf>,
     /// Authentication for HTTP Tasks: TOML or JSON file keyed by ConnectionArn.
     #[arg(long = "connections", env = "CAIRN_CONNECTIONS")]
     pub connections_file: Option<std::path::PathBuf>,
@@ -53,7 +61,39 @@ pub struct EngineArgs {
     pub mock_config: Option<std::path::PathBuf>,
 }
 
+/// `SERVICE=URL` of `--aws-endpoint` (`URL` may be `aws`, the public endpoint).
+fn service_endpoint(text: &str) -> Result<(String, String), String> {
+    let (service, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected SERVICE=URL, got '{text}'"))?;
+    let (service, url) = (service.trim().to_ascii_lowercase(), url.trim().to_string());
+    if service.is_empty()
+        || !(url == "aws" || url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(format!(
+            "expected SERVICE=URL with an http(s) URL or 'aws', got '{text}'"
+        ));
+    }
+    Ok((service, url))
+}
+
 impl EngineArgs {
+    /// `--aws-endpoint` flags over Step Functions Local's variables.
+    fn aws_endpoints(&self) -> std::collections::BTreeMap<String, String> {
+        let mut m = std::collections::BTreeMap::new();
+        for (var, service) in crate::runtime::resources::STEP_FUNCTIONS_LOCAL_VARIABLES {
+            if let Ok(url) = std::env::var(var) {
+                if !url.is_empty() {
+                    m.insert(service.to_string(), url);
+                }
+            }
+        }
+        for (k, v) in &self.aws_endpoint {
+            m.insert(k.clone(), v.clone());
+        }
+        m
+    }
+
     pub fn config(&self) -> Config {
         Config {
             account_id: self.account_id.clone(),
@@ -61,6 +101,15 @@ impl EngineArgs {
             wait_time_scale: self.wait_time_scale,
             functions_file: self.functions_file.clone(),
             lambda_endpoint: self.lambda_endpoint.clone(),
+            aws_endpoints: self.aws_endpoints(),
+            aws_endpoint_urls: std::env::vars()
+                .filter_map(|(k, v)| {
+                    let rest = k.strip_prefix("AWS_ENDPOINT_URL")?;
+                    let key = rest.strip_prefix('_').unwrap_or(rest);
+                    (rest.is_empty() || rest.starts_with('_')).then(|| (key.to_string(), v))
+                })
+                .collect(),
+            aws_settings_file: self.aws_settings_file.clone(),
             connections_file: self.connections_file.clone(),
             mock_config: self.mock_config.clone(),
             ..Config::default()

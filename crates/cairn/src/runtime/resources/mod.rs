@@ -6,6 +6,9 @@
 //! - [`http_task`]: `http:invoke`, authenticated from the [`connections`] file;
 //! - [`nested`]: `states:startExecution` (all patterns) and `aws-sdk:sfn:*`, answered by this
 //!   server itself;
+//! - [`aws`]: `aws-sdk:<service>:<action>` for every botocore service and the optimized AWS
+//!   integrations (DynamoDB, SQS, SNS, EventBridge, ECS, Batch, Glue, SageMaker), sent to the
+//!   configured endpoints (`aws-sdk:sfn` goes there only when `sfn` has an endpoint);
 //! - [`mock`]: Step Functions Local's mock configuration, consulted before everything else;
 //! - [`unsupported`]: every other service integration fails with a cause that says how to mock it.
 //!
@@ -17,6 +20,7 @@
 //! Must not: touch the store or the interpreter directly (child executions go through the
 //! runtime's `Children`, `aws-sdk:sfn:*` through the API handlers), or block the async threads.
 
+mod aws;
 mod connections;
 mod functions_file;
 mod http_client;
@@ -31,6 +35,7 @@ use super::children::Children;
 use super::writer::Command;
 use super::Engine;
 use crate::config::Config;
+pub use aws::endpoints::STEP_FUNCTIONS_LOCAL_VARIABLES;
 use cairn_core::Input;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -115,6 +120,7 @@ struct Loaded {
     functions: Option<functions_file::FunctionsFile>,
     connections: Option<connections::Connections>,
     mocks: Option<mock::MockConfig>,
+    aws: aws::endpoints::Aws,
 }
 
 /// What a resource invocation may use: the settings, the loaded files, and (for nested
@@ -149,13 +155,20 @@ impl ResourceEnv {
             .as_deref()
             .map(mock::MockConfig::load)
             .transpose()?;
+        let aws_settings = config
+            .aws_settings_file
+            .as_deref()
+            .map(aws::endpoints::AwsSettings::load)
+            .transpose()?
+            .unwrap_or_default();
         Ok(ResourceEnv {
-            config,
             loaded: Arc::new(Loaded {
                 functions,
                 connections,
                 mocks,
+                aws: aws::endpoints::Aws::new(config.clone(), aws_settings),
             }),
+            config,
             mock_state: Arc::default(),
             children: None,
             api_engine: Arc::new(OnceLock::new()),
@@ -259,7 +272,17 @@ async fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
         Kind::Service {
             service: "aws-sdk:sfn",
             action,
-        } => nested::sdk(env, call, action).await,
+        } if !env.loaded.aws.explicit("sfn") => nested::sdk(env, call, action).await,
+        Kind::Service { service, action } if service.starts_with("aws-sdk:") => {
+            aws::sdk(env, &service["aws-sdk:".len()..], action, &call.parameters).await
+        }
+        // A callback to a service with no endpoint keeps waiting (below), as before.
+        Kind::Service { service, action }
+            if aws::optimized::handles(service)
+                && (!callback || aws::optimized::configured(env, service)) =>
+        {
+            aws::optimized::run(env, service, action, &call.parameters).await
+        }
         // A callback to a service Cairn cannot call: the token is in the TaskScheduled
         // parameters for whoever plays that service; wait for SendTaskSuccess/Failure.
         Kind::Service { .. } if callback => {
@@ -449,8 +472,17 @@ impl ResourceRunner {
         }
         if let Some(child) = r.child {
             let env = self.env.clone();
-            self.runtime
-                .spawn(async move { nested::stop_child(&env, &child).await });
+            match child.strip_prefix(aws::sync::CHILD_PREFIX) {
+                Some(job) => {
+                    let job = job.to_string();
+                    self.runtime
+                        .spawn(async move { aws::sync::stop(&env, &job).await });
+                }
+                None => {
+                    self.runtime
+                        .spawn(async move { nested::stop_child(&env, &child).await });
+                }
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Service integrations Cairn cannot perform itself (SQS, DynamoDB, ECS, …): the task fails
+//! Optimized integrations Cairn does not perform (Bedrock, EMR, CodeBuild, …; `aws-sdk:*` and the
+//! optimized DynamoDB, SQS, SNS, EventBridge, ECS, Batch, Glue ones are in `aws`): the task fails
 //! with `States.Runtime` and a cause that names the resource and says how to mock it.
 //!
 //! Must not: pretend to succeed.
@@ -11,9 +12,10 @@ pub(super) fn answer(resource: &str) -> Answer {
         format!(
             "Cairn cannot call the resource '{resource}': it runs Lambda functions (--functions, \
              LAMBDA_ENDPOINT), HTTP Tasks, nested executions (states:startExecution, \
-             aws-sdk:sfn) and activities itself. Mock this state with a Step Functions Local \
-             mock configuration file (--mock-config / SFN_MOCK_CONFIG) and start the execution \
-             with 'stateMachineArn#TestCase'."
+             aws-sdk:sfn), activities, every aws-sdk:<service>:<action> resource and the \
+             optimized DynamoDB, SQS, SNS, EventBridge, ECS, Batch and Glue integrations. Mock \
+             this state with a Step Functions Local mock configuration file (--mock-config / \
+             SFN_MOCK_CONFIG) and start the execution with 'stateMachineArn#TestCase'."
         ),
     )
 }

@@ -1,0 +1,165 @@
+//! The `.sync` pattern of ECS `runTask`, Batch `submitJob` and Glue `startJobRun`: after the
+//! request-response call (recorded as `TaskSubmitted`), poll the job until it ends, as Step
+//! Functions does, and stop it when the task is withdrawn (execution stopped, timed out,
+//! branch failed).
+//!
+//! The task succeeds with the job's final description (ECS: the task from DescribeTasks;
+//! Batch: the job from DescribeJobs; Glue: the `JobRun` from GetJobRun) and fails with
+//! `States.TaskFailed` and that description as cause when the job did not succeed.
+//!
+//! Must not: poll without pause (every [`interval`], scaled like Wait states), or keep
+//! anything beyond the job's reference (`child`: `aws-job:<json>`).
+
+use super::{call, model, CallError};
+use crate::runtime::resources::{Answer, Later, ResourceEnv};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// How a job is named in the runner's `child` (nested executions are ARNs).
+pub(crate) const CHILD_PREFIX: &str = "aws-job:";
+
+/// The services whose `.sync` is built.
+pub(crate) fn supports(service: &str) -> bool {
+    matches!(service, "ecs" | "batch" | "glue")
+}
+
+/// What identifies a submitted job, from the call's parameters and result.
+pub(crate) fn job(service: &str, params: &Value, result: &Value) -> Option<Value> {
+    match service {
+        "ecs" => {
+            let task = result.get("Tasks")?.get(0)?;
+            Some(json!({
+                "service": "ecs",
+                "cluster": task.get("ClusterArn").or(params.get("Cluster")),
+                "task": task.get("TaskArn")?,
+            }))
+        }
+        "batch" => Some(json!({"service": "batch", "job": result.get("JobId")?})),
+        "glue" => Some(json!({
+            "service": "glue",
+            "name": params.get("JobName")?,
+            "run": result.get("JobRunId")?,
+        })),
+        _ => None,
+    }
+}
+
+/// How long between two polls.
+fn interval(env: &ResourceEnv) -> Duration {
+    Duration::from_secs_f64((2.0 * env.config.wait_time_scale).clamp(0.05, 2.0))
+}
+
+/// Poll the job to its end.
+pub(crate) fn later(env: &ResourceEnv, job: Value) -> Later {
+    let env = env.clone();
+    Box::pin(async move {
+        loop {
+            tokio::time::sleep(interval(&env)).await;
+            match describe(&env, &job).await {
+                Ok(Some((true, d))) => return Answer::json(&d),
+                Ok(Some((false, d))) => return Answer::fail("States.TaskFailed", d.to_string()),
+                Ok(None) => continue,
+                Err(e) => return Answer::Failed(e),
+            }
+        }
+    })
+}
+
+/// The job's description once it has ended: (succeeded, description); `None` while running.
+async fn describe(
+    env: &ResourceEnv,
+    job: &Value,
+) -> Result<Option<(bool, Value)>, crate::runtime::resources::TaskError> {
+    let s = |k: &str| job.get(k).cloned().unwrap_or(Value::Null);
+    let (service, action, params) = match job["service"].as_str() {
+        Some("ecs") => (
+            "ecs",
+            "describeTasks",
+            json!({"Cluster": s("cluster"), "Tasks": [s("task")]}),
+        ),
+        Some("batch") => ("batch", "describeJobs", json!({"Jobs": [s("job")]})),
+        _ => (
+            "glue",
+            "getJobRun",
+            json!({"JobName": s("name"), "RunId": s("run")}),
+        ),
+    };
+    let svc = model::service(service).expect("known service");
+    let resource = format!("arn:aws:states:::{service}:{action}");
+    let called = match call(env, &svc, &resource, action, &params).await {
+        Ok(c) => c.result,
+        // A lost answer or a throttled poll: try again at the next poll.
+        Err(CallError::NoAnswer(_)) => return Ok(None),
+        Err(CallError::Service { status, .. }) if status == 429 || status >= 500 => {
+            return Ok(None)
+        }
+        Err(CallError::Service { code, message, .. }) => {
+            return Err(crate::runtime::resources::TaskError::new(
+                "States.TaskFailed",
+                format!("{code}: {message}"),
+            ))
+        }
+        Err(CallError::Task(e)) => return Err(e),
+    };
+    Ok(match service {
+        "ecs" => {
+            let task = called["Tasks"].get(0).cloned().unwrap_or(Value::Null);
+            if task["LastStatus"] != "STOPPED" {
+                return Ok(None);
+            }
+            let ok = task["Containers"]
+                .as_array()
+                .map(|cs| cs.iter().all(|c| c["ExitCode"] == 0))
+                .unwrap_or(false);
+            Some((ok, task))
+        }
+        "batch" => {
+            let j = called["Jobs"].get(0).cloned().unwrap_or(Value::Null);
+            match j["Status"].as_str() {
+                Some("SUCCEEDED") => Some((true, j)),
+                Some("FAILED") => Some((false, j)),
+                _ => None,
+            }
+        }
+        _ => {
+            let r = called["JobRun"].clone();
+            match r["JobRunState"].as_str() {
+                Some("SUCCEEDED") => Some((true, r)),
+                Some("FAILED" | "STOPPED" | "TIMEOUT" | "ERROR" | "EXPIRED") => Some((false, r)),
+                _ => None,
+            }
+        }
+    })
+}
+
+/// Stop a job whose task was withdrawn (best effort: the task has ended either way).
+pub(crate) async fn stop(env: &ResourceEnv, job: &str) {
+    let Ok(job) = serde_json::from_str::<Value>(job) else {
+        return;
+    };
+    let s = |k: &str| job.get(k).cloned().unwrap_or(Value::Null);
+    let reason = "Task stopped by Step Functions: the state was aborted";
+    let (service, action, params) = match job["service"].as_str() {
+        Some("ecs") => (
+            "ecs",
+            "stopTask",
+            json!({"Cluster": s("cluster"), "Task": s("task"), "Reason": reason}),
+        ),
+        Some("batch") => (
+            "batch",
+            "terminateJob",
+            json!({"JobId": s("job"), "Reason": reason}),
+        ),
+        Some("glue") => (
+            "glue",
+            "batchStopJobRun",
+            json!({"JobName": s("name"), "JobRunIds": [s("run")]}),
+        ),
+        _ => return,
+    };
+    let svc = model::service(service).expect("known service");
+    let resource = format!("arn:aws:states:::{service}:{action}");
+    if call(env, &svc, &resource, action, &params).await.is_err() {
+        tracing::warn!("could not stop {job} after its task was withdrawn");
+    }
+}
