@@ -336,3 +336,49 @@ async fn variables_and_context_and_bad_requests() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn unmocked_task_calls_the_local_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = dir.path().join("functions.toml");
+    std::fs::write(
+        &functions,
+        r#"
+[functions.echo]
+command = "cat"
+
+[functions.fails]
+command = ["sh", "-c", "cat >/dev/null; echo '{\"errorType\": \"ValueError\", \"errorMessage\": \"bad input\"}'"]
+"#,
+    )
+    .unwrap();
+    let config = cairn::config::Config {
+        functions_file: Some(functions),
+        ..cairn::config::Config::default()
+    };
+    let server = TestServer::start_with(config).await;
+    let task = |f: &str| {
+        json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"FunctionName": f, "Payload": {"n": "{% $states.input.n %}"}},
+            "Output": "{% $states.result.Payload %}", "QueryLanguage": "JSONata", "End": true})
+    };
+    let ok = call(&server, task("echo"), json!({"n": 7}))
+        .inspection_level(InspectionLevel::Debug)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(parse(ok.output()), json!({"n": 7}));
+    let d = ok.inspection_data().unwrap();
+    assert_eq!(
+        parse(d.after_arguments()),
+        json!({"FunctionName": "echo", "Payload": {"n": 7}})
+    );
+    let failed = call(&server, task("fails"), json!({"n": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), Some(&TestExecutionStatus::Failed));
+    assert_eq!(failed.error(), Some("ValueError"));
+    server.stop().await;
+}

@@ -7,8 +7,10 @@
 //! shape of the answer for each `inspectionLevel`. The evaluation itself is
 //! `cairn_core::test_state`; this handler must not re-implement any data flow.
 //!
-//! Unmocked Task states are not called from here yet: they answer `States.TaskFailed`
-//! unless mocked, as an activity or `.waitForTaskToken` task must be on AWS.
+//! An unmocked Task calls its resource through Cairn's local resources (functions file,
+//! HTTP Task, nested executions, the mock file; `runtime::resources::run`) with the
+//! arguments the core computed, then the core finishes the state with that outcome. An
+//! activity or `.waitForTaskToken` Task needs a mock, as on AWS.
 
 use crate::api::service_shapes::{self, ValidationMode};
 use crate::api::{parse_input, Ctx};
@@ -62,7 +64,7 @@ struct ConfigInput {
 /// The name AWS gives a state sent on its own (seen in `$$.State.Name`).
 const SINGLE_STATE_NAME: &str = "StateName";
 
-pub async fn handle(_app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
     let input: Input = parse_input(input)?;
     let machine = machine_of(&input)?;
     let state = find_state(&machine, input.state_name.as_deref())?;
@@ -125,7 +127,7 @@ pub async fn handle(_app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErr
         redrive_count: 0,
         mock_test_case: None,
     };
-    let req = TestRequest {
+    let mut req = TestRequest {
         state,
         input: state_input,
         variables,
@@ -136,6 +138,14 @@ pub async fn handle(_app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErr
         now_ms: ctx.now_ms,
         entropy: rand_seed(),
     };
+    if req.outcome.is_none() {
+        if let StateKind::Task(t) = &state.kind {
+            // An argument that cannot be evaluated fails the state in the core.
+            if let Ok(parameters) = test_state::task_arguments(&req) {
+                req.outcome = Some(call_resource(app, &info, state, &t.resource, parameters).await);
+            }
+        }
+    }
     let result = test_state::run(&req).map_err(|e| ApiError::validation(e.0))?;
     let mut out = Map::new();
     out.insert("status".into(), json!(result.status));
@@ -159,6 +169,34 @@ pub async fn handle(_app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErr
         );
     }
     Ok(Value::Object(out))
+}
+
+/// Run the Task's resource once, locally, as an execution would.
+async fn call_resource(
+    app: &App,
+    info: &ExecutionInfo,
+    state: &State,
+    resource: &str,
+    parameters: Value,
+) -> TaskOutcome {
+    let call = crate::runtime::resources::Invocation {
+        execution_arn: info.execution_arn.clone(),
+        task: 1,
+        resource: resource.to_string(),
+        parameters,
+        token: String::new(),
+        state_name: state.name.clone(),
+    };
+    match crate::runtime::resources::run(app.engine.resource_env(), &call).await {
+        cairn_core::Input::TaskSucceeded { output, .. } => {
+            TaskOutcome::Result(serde_json::from_str(&output).unwrap_or(Value::String(output)))
+        }
+        cairn_core::Input::TaskFailed { error, cause, .. } => TaskOutcome::Error { error, cause },
+        other => TaskOutcome::Error {
+            error: Some("States.Runtime".into()),
+            cause: Some(format!("Unexpected answer from the resource: {other:?}")),
+        },
+    }
 }
 
 /// `InspectionData` as the model has it: the data-flow values as JSON text, the rest as is.
