@@ -382,3 +382,75 @@ command = ["sh", "-c", "cat >/dev/null; echo '{\"errorType\": \"ValueError\", \"
     assert_eq!(failed.error(), Some("ValueError"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn trace_shows_the_http_exchange_with_secrets_hidden() {
+    let app = axum::Router::new().route(
+        "/echo",
+        axum::routing::any(|body: String| async move { axum::Json(json!({"got": body})) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let dir = tempfile::tempdir().unwrap();
+    let connections = dir.path().join("connections.toml");
+    std::fs::write(
+        &connections,
+        r#"
+[connections."arn:aws:events:us-east-1:123456789012:connection/key/1"]
+api_key = { name = "x-api-key", value = "s3cret" }
+query_parameters = { tenant = "t7" }
+"#,
+    )
+    .unwrap();
+    let server = TestServer::start_with(cairn::config::Config {
+        connections_file: Some(connections),
+        ..cairn::config::Config::default()
+    })
+    .await;
+    let def = json!({"Type": "Task", "Resource": "arn:aws:states:::http:invoke", "End": true,
+        "Parameters": {"ApiEndpoint": format!("http://{addr}/echo"), "Method": "POST",
+            "RequestBody": {"a": 1},
+            "Authentication": {"ConnectionArn": "arn:aws:events:us-east-1:123456789012:connection/key/1"}}});
+    let traced = |reveal: bool| {
+        call(&server, def.clone(), json!({}))
+            .inspection_level(InspectionLevel::Trace)
+            .reveal_secrets(reveal)
+    };
+    let hidden = traced(false).send().await.unwrap();
+    assert_eq!(hidden.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(
+        parse(hidden.output())["ResponseBody"],
+        json!({"got": "{\"a\":1}"})
+    );
+    let d = hidden.inspection_data().unwrap();
+    let req = d.request().expect("the request");
+    assert_eq!(
+        (req.method(), req.body()),
+        (Some("POST"), Some("{\"a\":1}"))
+    );
+    assert!(
+        req.url().unwrap().contains("tenant=*****"),
+        "{:?}",
+        req.url()
+    );
+    assert!(!req.headers().unwrap().contains("s3cret"));
+    let resp = d.response().expect("the response");
+    assert_eq!(resp.status_code(), Some("200"));
+    assert_eq!(parse(resp.body()), json!({"got": "{\"a\":1}"}));
+
+    let shown = traced(true).send().await.unwrap();
+    let req = shown.inspection_data().unwrap().request().unwrap().clone();
+    assert!(req.url().unwrap().contains("tenant=t7"));
+    assert!(req.headers().unwrap().contains("s3cret"));
+    let debug = call(&server, def, json!({}))
+        .inspection_level(InspectionLevel::Debug)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        debug.inspection_data().unwrap().request().is_none(),
+        "only TRACE"
+    );
+    server.stop().await;
+}

@@ -10,7 +10,9 @@
 //! An unmocked Task calls its resource through Cairn's local resources (functions file,
 //! HTTP Task, nested executions, the mock file; `runtime::resources::run`) with the
 //! arguments the core computed, then the core finishes the state with that outcome. An
-//! activity or `.waitForTaskToken` Task needs a mock, as on AWS.
+//! activity or `.waitForTaskToken` Task needs a mock, as on AWS. At inspection level TRACE
+//! an HTTP Task's request and response are reported, the connection's authentication
+//! hidden unless `revealSecrets` (the text form of `headers` is Cairn's: JSON, unrecorded).
 
 use crate::api::service_shapes::{self, ValidationMode};
 use crate::api::{parse_input, Ctx};
@@ -138,11 +140,25 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         now_ms: ctx.now_ms,
         entropy: rand_seed(),
     };
+    let mut trace = crate::runtime::resources::Trace::default();
     if req.outcome.is_none() {
         if let StateKind::Task(t) = &state.kind {
             // An argument that cannot be evaluated fails the state in the core.
             if let Ok(parameters) = test_state::task_arguments(&req) {
-                req.outcome = Some(call_resource(app, &info, state, &t.resource, parameters).await);
+                if level == "TRACE" && t.resource.ends_with(":states:::http:invoke") {
+                    let env = app.engine.resource_env();
+                    let (answer, t) = crate::runtime::resources::run_http_traced(
+                        env,
+                        &parameters,
+                        input.reveal_secrets,
+                    )
+                    .await;
+                    req.outcome = Some(outcome_of(answer));
+                    trace = t;
+                } else {
+                    req.outcome =
+                        Some(call_resource(app, &info, state, &t.resource, parameters).await);
+                }
             }
         }
     }
@@ -162,11 +178,14 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         out.insert("nextState".into(), json!(n));
     }
     if level != "INFO" {
-        let _ = input.reveal_secrets;
-        out.insert(
-            "inspectionData".into(),
-            Value::Object(inspection_data(result.inspection)),
-        );
+        let mut data = inspection_data(result.inspection);
+        if let Some(r) = trace.request {
+            data.insert("request".into(), r);
+        }
+        if let Some(r) = trace.response {
+            data.insert("response".into(), r);
+        }
+        out.insert("inspectionData".into(), Value::Object(data));
     }
     Ok(Value::Object(out))
 }
@@ -187,7 +206,12 @@ async fn call_resource(
         token: String::new(),
         state_name: state.name.clone(),
     };
-    match crate::runtime::resources::run(app.engine.resource_env(), &call).await {
+    outcome_of(crate::runtime::resources::run(app.engine.resource_env(), &call).await)
+}
+
+/// A resource's answer as the outcome of the state's work.
+fn outcome_of(answer: cairn_core::Input) -> TaskOutcome {
+    match answer {
         cairn_core::Input::TaskSucceeded { output, .. } => {
             TaskOutcome::Result(serde_json::from_str(&output).unwrap_or(Value::String(output)))
         }
