@@ -928,4 +928,64 @@ mod tests {
         );
         assert_eq!(r.next_state.as_deref(), Some("One"));
     }
+
+    #[test]
+    fn jsonata_task_catch_sees_the_error_output() {
+        let def = json!({"Type": "Task", "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"n": "{% $states.input.n %}"},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H",
+                "Output": {"e": "{% $states.errorOutput.Error %}", "n": "{% $states.input.n %}"}}],
+            "End": true});
+        let err = Some(TaskOutcome::Error {
+            error: Some("Boom".into()),
+            cause: None,
+        });
+        let r = test(def, json!({"n": 3}), err, StateConfiguration::default());
+        assert_eq!(r.status, "CAUGHT_ERROR");
+        assert_eq!(r.output, Some(json!({"e": "Boom", "n": 3})));
+        assert_eq!(r.inspection["afterArguments"], json!({"n": 3}));
+        assert_eq!(r.inspection["errorDetails"], json!({"catchIndex": 0}));
+    }
+
+    #[test]
+    fn wait_and_fail_and_parallel() {
+        let w = test(
+            json!({"Type": "Wait", "SecondsPath": "$.s", "OutputPath": "$.o", "Next": "N"}),
+            json!({"s": 5, "o": 1}),
+            None,
+            StateConfiguration::default(),
+        );
+        assert_eq!(
+            (w.output, w.next_state.as_deref()),
+            (Some(json!(1)), Some("N"))
+        );
+        let bad = test(
+            json!({"Type": "Wait", "SecondsPath": "$.missing", "End": true}),
+            json!({}),
+            None,
+            StateConfiguration::default(),
+        );
+        assert_eq!(bad.status, "FAILED");
+        assert_eq!(bad.error.as_deref(), Some("States.Runtime"));
+        let f = test(
+            json!({"Type": "Fail", "ErrorPath": "$.e", "Cause": "c"}),
+            json!({"e": "E"}),
+            None,
+            StateConfiguration::default(),
+        );
+        assert_eq!(
+            (f.error.as_deref(), f.cause.as_deref()),
+            (Some("E"), Some("c"))
+        );
+        let p = test(
+            json!({"Type": "Parallel", "ResultSelector": {"first.$": "$[0]"}, "End": true,
+                "Branches": [{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}]}),
+            json!({}),
+            Some(TaskOutcome::Result(json!([7]))),
+            StateConfiguration::default(),
+        );
+        assert_eq!(p.output, Some(json!({"first": 7})));
+        assert!(!p.inspection.contains_key("result"));
+    }
 }
