@@ -274,8 +274,25 @@ async fn parallel_and_map_with_state_configuration() {
     assert_eq!(over.next_state(), Some("Over"));
     let (_, msg) = refused(with_failures(4)).await;
     assert!(msg.starts_with("Map iteration failure count"), "{msg}");
-    let (code, _) = refused(call(&server, map, json!({"items": []}))).await;
+    let (code, _) = refused(call(&server, map.clone(), json!({"items": []}))).await;
     assert_eq!(code, "InvalidDefinition", "a Map needs a mock");
+    let caused_by = |name: &str| {
+        call(&server, map.clone(), json!({"items": [1]}))
+            .mock(error_mock("Boom"))
+            .state_configuration(
+                TestStateConfiguration::builder()
+                    .error_caused_by_state(name)
+                    .build(),
+            )
+    };
+    let failed = caused_by("T").send().await.unwrap();
+    assert_eq!(
+        (failed.status(), failed.error()),
+        (Some(&TestExecutionStatus::Failed), Some("Boom"))
+    );
+    let (code, msg) = refused(caused_by("Elsewhere")).await;
+    assert_eq!(code, "ValidationException");
+    assert!(msg.contains("Elsewhere"), "{msg}");
     server.stop().await;
 }
 

@@ -82,6 +82,9 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
     let mut config = StateConfiguration::default();
     if let Some(c) = &input.state_configuration {
         config.retrier_retry_count = c.retrier_retry_count.unwrap_or(0);
+        if let Some(name) = &c.error_caused_by_state {
+            check_error_caused_by_state(state, name, input.mock.as_ref())?;
+        }
         config.error_caused_by_state = c.error_caused_by_state.clone();
         config.map_iteration_failure_count = c.map_iteration_failure_count;
         if let Some(text) = &c.map_item_reader_data {
@@ -401,6 +404,35 @@ fn mock_outcome(state: &State, mock: Option<&MockInput>) -> Result<Option<TaskOu
         _ => {}
     }
     Ok(Some(TaskOutcome::Result(result)))
+}
+
+/// `errorCausedByState` names a state inside the tested Map or Parallel, and goes with an
+/// `errorOutput` mock (AWS's wording for these refusals is unrecorded).
+fn check_error_caused_by_state(
+    state: &State,
+    name: &str,
+    mock: Option<&MockInput>,
+) -> Result<(), ApiError> {
+    let children: Vec<&StateMachine> = match &state.kind {
+        StateKind::Map(m) => vec![&m.processor],
+        StateKind::Parallel(p) => p.branches.iter().collect(),
+        _ => {
+            return Err(ApiError::validation(
+                "errorCausedByState can only be used with a Map or Parallel state",
+            ))
+        }
+    };
+    if !children.iter().any(|m| find_state(m, Some(name)).is_ok()) {
+        return Err(ApiError::validation(format!(
+            "errorCausedByState '{name}' is not a state inside the tested state"
+        )));
+    }
+    if mock.and_then(|m| m.error_output.as_ref()).is_none() {
+        return Err(ApiError::validation(
+            "errorCausedByState requires a mock with errorOutput",
+        ));
+    }
+    Ok(())
 }
 
 /// The caller's context object, checked as AWS checks it.
