@@ -38,6 +38,14 @@ impl<'a> Eval<'a> {
         }
     }
 
+    /// Use this context object instead of building one (TestState's `context`).
+    pub fn with_context(self, context: Value) -> Self {
+        Eval {
+            context: OnceCell::from(context),
+            ..self
+        }
+    }
+
     fn context(&self, needed: bool) -> &Value {
         static NULL: Value = Value::Null;
         if needed {

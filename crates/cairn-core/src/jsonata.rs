@@ -145,6 +145,14 @@ impl<'a> Query<'a> {
         }
     }
 
+    /// Use this context object instead of building one (TestState's `context`).
+    pub fn with_context(self, context: Value) -> Self {
+        Query {
+            context: OnceCell::from(context),
+            ..self
+        }
+    }
+
     /// The value of `$states` for one field.
     fn states(&self, needs: Needs, input: &Value, extra: Extra) -> Value {
         let mut m = Map::new();

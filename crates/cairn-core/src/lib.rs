@@ -27,7 +27,8 @@
 //!   expressions cached), `context` (`$$`, `$states.context`), `variables` (`Assign`, both
 //!   languages), `language` (which of the two a state uses);
 //! - [`replay`] — re-derive inputs from a history and check it is reproduced;
-//! - `recovery` — [`Execution::outstanding_effects`] after a crash.
+//! - `recovery` — [`Execution::outstanding_effects`] after a crash;
+//! - [`test_state`] — the TestState API: one state evaluated alone, with its inspection data.
 
 mod catch;
 mod choice;
@@ -51,6 +52,7 @@ mod retry;
 mod run;
 mod task;
 mod terminal;
+pub mod test_state;
 pub mod token;
 mod variables;
 mod wait;

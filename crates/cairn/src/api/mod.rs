@@ -33,6 +33,7 @@ pub mod internal;
 pub mod metrics;
 pub mod ops;
 pub mod pagination;
+pub mod service_shapes;
 pub mod sigv4;
 pub mod tags;
 pub mod versions;

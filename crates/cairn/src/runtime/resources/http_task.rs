@@ -16,12 +16,73 @@ use serde_json::{json, Map, Value};
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];
 
 pub(super) async fn invoke(env: &ResourceEnv, parameters: &Value) -> Answer {
-    let request = match build(env, parameters) {
+    invoke_traced(env, parameters, None).await
+}
+
+/// What TestState shows at inspection level TRACE: the request sent and the response
+/// received (`InspectionDataRequest` / `InspectionDataResponse`).
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    pub request: Option<Value>,
+    pub response: Option<Value>,
+}
+
+/// [`invoke`], also recording the exchange into `trace`. Unless `reveal` is set, the values
+/// the connection added (its authentication headers and query parameters) are hidden.
+pub(super) async fn invoke_traced(
+    env: &ResourceEnv,
+    parameters: &Value,
+    trace: Option<(&mut Trace, bool)>,
+) -> Answer {
+    let (request, secrets) = match build(env, parameters) {
         Ok(r) => r,
         Err(cause) => return Answer::fail("States.Runtime", cause),
     };
+    let mut trace = trace;
+    if let Some((t, reveal)) = trace.as_mut() {
+        let hide = |name: &str, value: &str| {
+            if !*reveal && secrets.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+                "*****".to_string()
+            } else {
+                value.to_string()
+            }
+        };
+        let headers: Map<String, Value> = request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), Value::String(hide(n, v))))
+            .collect();
+        let mut url = request.url.clone();
+        if !*reveal {
+            for (name, value) in &secrets_query(env, parameters) {
+                url = url.replace(&format!("{name}={value}"), &format!("{name}=*****"));
+            }
+        }
+        t.request = Some(json!({
+            "protocol": protocol(&request.url),
+            "method": request.method,
+            "url": url,
+            "headers": Value::Object(headers).to_string(),
+            "body": String::from_utf8_lossy(&request.body),
+        }));
+    }
+    let scheme = protocol(&request.url);
     match http_client::send(request, env.config.http_timeout).await {
         Ok(r) => {
+            if let Some((t, _)) = trace.as_mut() {
+                let headers: Map<String, Value> = r
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.clone(), Value::String(v.clone())))
+                    .collect();
+                t.response = Some(json!({
+                    "protocol": scheme,
+                    "statusCode": r.status.to_string(),
+                    "statusMessage": r.status_text,
+                    "headers": Value::Object(headers).to_string(),
+                    "body": String::from_utf8_lossy(&r.body),
+                }));
+            }
             let mut headers = Map::new();
             for (name, value) in &r.headers {
                 let slot = headers
@@ -59,7 +120,35 @@ pub(super) async fn invoke(env: &ResourceEnv, parameters: &Value) -> Answer {
     }
 }
 
-fn build(env: &ResourceEnv, p: &Value) -> Result<HttpRequest, String> {
+fn protocol(url: &str) -> &'static str {
+    if url.starts_with("http://") {
+        "http"
+    } else {
+        "https"
+    }
+}
+
+/// The query parameters a connection adds (hidden in a trace), percent-encoded as sent.
+fn secrets_query(env: &ResourceEnv, p: &Value) -> Vec<(String, String)> {
+    let arn = p
+        .pointer("/Authentication/ConnectionArn")
+        .and_then(Value::as_str);
+    match (arn, &env.loaded.connections) {
+        (Some(arn), Some(connections)) => connections
+            .get(arn)
+            .map(|c| {
+                c.query
+                    .iter()
+                    .map(|(k, v)| (percent(k), percent(v)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// The request, and the names of the headers its connection added (secrets).
+fn build(env: &ResourceEnv, p: &Value) -> Result<(HttpRequest, Vec<String>), String> {
     let endpoint = p
         .get("ApiEndpoint")
         .and_then(Value::as_str)
@@ -77,6 +166,7 @@ fn build(env: &ResourceEnv, p: &Value) -> Result<HttpRequest, String> {
     }
     let mut headers: Vec<(String, String)> = Vec::new();
     let mut query: Vec<(String, String)> = Vec::new();
+    let mut secrets: Vec<String> = Vec::new();
     if let Some(arn) = p
         .pointer("/Authentication/ConnectionArn")
         .and_then(Value::as_str)
@@ -89,6 +179,7 @@ fn build(env: &ResourceEnv, p: &Value) -> Result<HttpRequest, String> {
                 )
             })?;
             headers.extend(c.headers.iter().cloned());
+            secrets.extend(c.headers.iter().map(|(n, _)| n.clone()));
             query.extend(c.query.iter().cloned());
         }
     }
@@ -148,12 +239,15 @@ fn build(env: &ResourceEnv, p: &Value) -> Result<HttpRequest, String> {
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(&encode_pairs(&query));
     }
-    Ok(HttpRequest {
-        method,
-        url,
-        headers,
-        body,
-    })
+    Ok((
+        HttpRequest {
+            method,
+            url,
+            headers,
+            body,
+        },
+        secrets,
+    ))
 }
 
 fn set_default(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
@@ -264,7 +358,7 @@ mod tests {
     #[test]
     fn request_from_parameters() {
         let env = ResourceEnv::new(Default::default()).unwrap();
-        let r = build(
+        let (r, _) = build(
             &env,
             &json!({"ApiEndpoint": "http://h/p", "Method": "post",
                     "Headers": {"X-A": 1}, "QueryParameters": {"q": "a b", "r": ["1", "2"]},

@@ -205,6 +205,28 @@ impl ResourceEnv {
     }
 }
 
+pub use http_task::Trace;
+
+/// TestState at inspection level TRACE: run an HTTP Task (`http:invoke`) once with these
+/// parameters and record the request and response (secrets hidden unless `reveal`).
+pub async fn run_http_traced(
+    env: &ResourceEnv,
+    parameters: &Value,
+    reveal: bool,
+) -> (Input, Trace) {
+    let mut trace = Trace::default();
+    let answer = http_task::invoke_traced(env, parameters, Some((&mut trace, reveal))).await;
+    let input = match first_input(1, answer) {
+        (Some(input), _, _) => input,
+        _ => Input::TaskFailed {
+            task: 1,
+            error: Some("States.Runtime".into()),
+            cause: Some("The resource gave no answer".into()),
+        },
+    };
+    (input, trace)
+}
+
 /// Run one resource invocation to its first outcome (the continuation of a `.sync` task is
 /// dropped: Express machines, the only other caller, cannot use `.sync`).
 pub async fn run(env: &ResourceEnv, call: &Invocation) -> Input {
