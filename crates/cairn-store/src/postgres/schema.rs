@@ -175,6 +175,11 @@ const MIGRATIONS: &[&str] = &[
     END
     $fence$;
     "#,
+    // RedriveExecution: when the execution was last redriven (DescribeExecution/ListExecutions
+    // `redriveDate`). `redrive_count` exists since the first migration.
+    r#"
+    ALTER TABLE executions ADD COLUMN redrive_date_ms bigint;
+    "#,
 ];
 
 /// The schema version this build writes.

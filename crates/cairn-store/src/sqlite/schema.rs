@@ -119,6 +119,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution_arn, timer)
     ) WITHOUT ROWID;
     "#,
+    // RedriveExecution: when the execution was last redriven (DescribeExecution/ListExecutions
+    // `redriveDate`). `redrive_count` exists since the first migration.
+    r#"
+    ALTER TABLE executions ADD COLUMN redrive_date_ms INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.
