@@ -75,7 +75,7 @@ impl Execution {
             return Some("Execution has exceeded the max execution time");
         }
         let stopped = self.stop_time_ms.unwrap_or(now_ms);
-        if window_ms.is_some_and(|w| now_ms.saturating_sub(stopped) > w) {
+        if window_ms.is_some_and(|w| now_ms.saturating_sub(stopped) >= w) {
             return Some("Execution redrivable period exceeded");
         }
         None

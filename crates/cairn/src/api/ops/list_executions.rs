@@ -15,6 +15,8 @@ struct Input {
     state_machine_arn: Option<String>,
     map_run_arn: Option<String>,
     status_filter: Option<String>,
+    /// `REDRIVEN` / `NOT_REDRIVEN` (the model checks the value).
+    redrive_filter: Option<String>,
     max_results: Option<i64>,
     next_token: Option<String>,
 }
@@ -54,9 +56,17 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     };
     let limit = page_size(req.max_results);
     let status = req.status_filter.clone();
+    let redriven = req.redrive_filter.as_deref().map(|f| f == "REDRIVEN");
     let mut rows = app
-        .store(move |s| {
-            s.list_executions(&machine_arn, status.as_deref(), cursor.as_ref(), limit + 1)
+        .store(move |s| match redriven {
+            None => s.list_executions(&machine_arn, status.as_deref(), cursor.as_ref(), limit + 1),
+            Some(r) => s.list_executions_redriven(
+                &machine_arn,
+                status.as_deref(),
+                Some(r),
+                cursor.as_ref(),
+                limit + 1,
+            ),
         })
         .await?;
     let more = rows.len() > limit;
