@@ -574,3 +574,53 @@ async fn a_redrive_carries_on_after_kill_9() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// A redriven `.sync` Task runs again like any Task: it starts a new child execution (the
+/// failed child stays as it was). AWS documents child redrives only for Distributed Map Runs;
+/// see README "Redriving executions".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_sync_task_starts_a_new_child() {
+    let server = TestServer::start().await;
+    let child = server
+        .create_machine(
+            "child",
+            &json!({"StartAt": "C", "States": {
+                "C": {"Type": "Choice", "Choices": [{"Variable": "$.r",
+                    "NumericEquals": 0, "Next": "F"}], "Default": "Ok"},
+                "F": {"Type": "Fail", "Error": "ChildFailed"},
+                "Ok": {"Type": "Pass", "End": true}}}),
+        )
+        .await;
+    let parent = server
+        .create_machine(
+            "parent",
+            &json!({"StartAt": "Run", "States": {"Run": {"Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": child,
+                    "Input": {"r.$": "$$.Execution.RedriveCount"}},
+                "OutputPath": "$.Output", "End": true}}}),
+        )
+        .await;
+    let arn = server.start_execution(&parent, &json!({})).await;
+    let d = server.wait_done(&arn).await;
+    assert_eq!(d.status(), &ExecutionStatus::Failed);
+    redrive(&server, &arn, None).await.unwrap();
+    let d = server.wait_done(&arn).await;
+    assert_eq!(d.status(), &ExecutionStatus::Succeeded, "{:?}", d.cause());
+    assert_eq!(d.output(), Some(r#"{"r":1}"#));
+    let children = server
+        .client
+        .list_executions()
+        .state_machine_arn(&child)
+        .send()
+        .await
+        .unwrap();
+    let mut statuses: Vec<&str> = children
+        .executions()
+        .iter()
+        .map(|e| e.status().as_str())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["FAILED", "SUCCEEDED"]);
+    server.stop().await;
+}
