@@ -21,6 +21,7 @@ fn info(input: &str) -> ExecutionInfo {
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
         redrive_count: 0,
+        redrive_time_ms: None,
         mock_test_case: None,
     }
 }

@@ -33,6 +33,9 @@ impl ContextParts<'_> {
         execution.insert("Name".into(), Value::String(info.name.clone()));
         execution.insert("RoleArn".into(), Value::String(info.role_arn.clone()));
         execution.insert("RedriveCount".into(), Value::from(info.redrive_count));
+        if let Some(t) = info.redrive_time_ms {
+            execution.insert("RedriveTime".into(), Value::String(iso_millis(t)));
+        }
         let mut machine = Map::new();
         machine.insert(
             "Id".into(),

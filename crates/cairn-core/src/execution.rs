@@ -85,8 +85,12 @@ impl Run<'_> {
         }
     }
 
-    /// Withdraw every open task and timer and drop all threads.
+    /// Withdraw every open task and timer and drop all threads. An execution that did not
+    /// succeed parks its root thread first: a redrive resumes from there.
     pub fn close_everything(&mut self) {
+        if !matches!(self.end, Some(End::Succeeded(_)) | None) {
+            self.park_root();
+        }
         let tasks: Vec<u64> = self.m.tasks.keys().copied().collect();
         for task in tasks {
             self.effect(Effect::CancelTask { task });

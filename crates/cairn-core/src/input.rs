@@ -70,6 +70,12 @@ pub enum Input {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// RedriveExecution of a FAILED, TIMED_OUT or ABORTED execution (see [`crate::redrive`]).
+    /// `window_ms`: how long after its stop an execution stays redrivable (`None`: no limit).
+    Redrive {
+        client_token: Option<String>,
+        window_ms: Option<i64>,
+    },
 }
 
 /// Something for the runtime to do once the step is committed. Every effect is idempotent
@@ -119,6 +125,12 @@ pub enum Outcome {
     TaskClosed,
     /// The execution is not running any more.
     NotRunning,
+    /// RedriveExecution applied now, or earlier under the same client token: the redrive's
+    /// date.
+    Redriven { date_ms: i64 },
+    /// RedriveExecution refused: the execution cannot be redriven (the reason follows from
+    /// the execution: [`crate::Execution::redrive_refusal`]).
+    NotRedrivable,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -29,6 +29,7 @@
 //! - [`replay`] — re-derive inputs from a history and check it is reproduced;
 //! - `recovery` — [`Execution::outstanding_effects`] after a crash;
 //! - [`test_state`] — the TestState API: one state evaluated alone, with its inspection data.
+//! - `redrive` — [`redrive`]: RedriveExecution, resuming an execution that did not succeed.
 
 mod catch;
 mod choice;
@@ -47,6 +48,7 @@ mod map;
 mod parallel;
 mod pass;
 mod recovery;
+mod redrive;
 pub mod replay;
 mod retry;
 mod run;
@@ -60,6 +62,7 @@ mod wait;
 pub use event::HistoryEvent;
 pub use event_type::EventType;
 pub use input::{Ctx, Decision, Effect, Input, OpenWorld, Outcome, World};
+pub use redrive::{redrive, Redrive, RedriveToken};
 
 use machine::Machine;
 use run::{End, Run};
@@ -119,6 +122,10 @@ pub struct ExecutionInfo {
     pub state_machine_version_arn: Option<String>,
     pub state_machine_alias_arn: Option<String>,
     pub redrive_count: u32,
+    /// When the latest redrive happened (`$$.Execution.RedriveTime`, DescribeExecution's
+    /// `redriveDate`); `None` until the first redrive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_time_ms: Option<i64>,
     /// The mock configuration's test case (`stateMachineArn#TestCase` at start). A runtime
     /// matter, kept here so that it is durable with the execution and survives a restart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,6 +145,9 @@ pub struct Execution {
     pub error: Option<String>,
     pub cause: Option<String>,
     pub stop_time_ms: Option<i64>,
+    /// Client tokens of the latest redrives (RedriveExecution idempotency).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redrive_tokens: Vec<RedriveToken>,
     /// The interpreter's own state (threads, pending tasks, timers, variables). Owned by the
     /// interpreter modules; opaque to everybody else.
     pub(crate) machine: Machine,
@@ -159,6 +169,7 @@ pub fn start(
         error: None,
         cause: None,
         stop_time_ms: None,
+        redrive_tokens: Vec::new(),
         machine: Machine::default(),
     };
     let mut machine = std::mem::take(&mut execution.machine);
@@ -180,6 +191,35 @@ pub fn step(
     input: Input,
     ctx: &Ctx,
 ) -> Decision {
+    if let Input::Redrive {
+        client_token,
+        window_ms,
+    } = &input
+    {
+        return match redrive(
+            execution,
+            definition,
+            client_token.as_deref(),
+            *window_ms,
+            ctx,
+        ) {
+            Redrive::Applied {
+                mut decision,
+                date_ms,
+            } => {
+                decision.outcome = Outcome::Redriven { date_ms };
+                decision
+            }
+            Redrive::Repeated { date_ms } => Decision {
+                outcome: Outcome::Redriven { date_ms },
+                ..Decision::default()
+            },
+            Redrive::Refused(_) => Decision {
+                outcome: Outcome::NotRedrivable,
+                ..Decision::default()
+            },
+        };
+    }
     if execution.status != ExecutionStatus::Running {
         return Decision {
             outcome: Outcome::NotRunning,
@@ -204,6 +244,7 @@ pub fn step(
                 run.stop(error.as_deref(), cause.as_deref());
                 Outcome::Applied
             }
+            Input::Redrive { .. } => unreachable!("handled above"),
             other => run.task_input(other),
         };
         run.finish_step();
@@ -214,7 +255,7 @@ pub fn step(
 }
 
 /// Fold a step's result into the execution.
-fn finish(
+pub(crate) fn finish(
     execution: &mut Execution,
     out: history::Emitter,
     end: Option<End>,

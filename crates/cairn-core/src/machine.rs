@@ -26,6 +26,10 @@ pub(crate) struct Machine {
     /// Ids for tasks of hidden (Distributed Map child) threads, which write no events.
     #[serde(default)]
     pub next_hidden_task: u64,
+    /// The root thread as it stood when the execution ended unsuccessfully: where a
+    /// RedriveExecution resumes (see `redrive.rs`). `None` while running or after success.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked: Option<Box<Thread>>,
 }
 
 /// One flow of control in one scope of the definition.
@@ -64,6 +68,12 @@ pub(crate) struct Thread {
     /// Events of this thread are not written (Distributed Map children run elsewhere on AWS).
     #[serde(default)]
     pub hidden: bool,
+    /// The fan-out of this thread's Parallel/Map state as it stood when the state failed
+    /// (or the execution stopped) with the failure left unhandled: which branches and
+    /// iterations succeeded, and their results. Only a redrive reads it; Retry and Catch
+    /// drop it, since they run the whole state again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<Box<Fanout>>,
     pub phase: Phase,
 }
 
@@ -133,6 +143,10 @@ pub(crate) struct Fanout {
     pub failures: u32,
     pub tolerated_count: Option<u64>,
     pub tolerated_percentage: Option<f64>,
+    /// Slots whose branch/iteration succeeded (their result is in `results`); a redrive
+    /// re-runs only the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub done: Vec<bool>,
 }
 
 impl Machine {
@@ -190,6 +204,7 @@ impl Thread {
             effective: Value::Null,
             item_index: None,
             hidden: false,
+            kept: None,
             phase: Phase::Enter,
         }
     }

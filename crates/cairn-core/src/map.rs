@@ -124,11 +124,17 @@ impl<'a> Run<'a> {
             0 => INLINE_LIMIT,
             l => l.min(u32::MAX as u64) as u32,
         };
+        // A redrive keeps the iterations that succeeded before (see `redrive.rs`), as long
+        // as the items are the same number as then.
+        let (done, results) = match self.m.thread_mut(tid).kept.take() {
+            Some(k) if k.done.len() == n && k.results.len() == n => (k.done, k.results),
+            _ => (vec![false; n], vec![Value::Null; n]),
+        };
         self.m.thread_mut(tid).phase = Phase::Fanout(Box::new(Fanout {
             is_map: true,
             distributed,
             children: vec![None; n],
-            results: vec![Value::Null; n],
+            results,
             running: 0,
             next: 0,
             total: n as u32,
@@ -140,6 +146,7 @@ impl<'a> Run<'a> {
             failures: 0,
             tolerated_count,
             tolerated_percentage,
+            done,
         }));
         self.pump_map(tid)
     }
@@ -406,6 +413,14 @@ impl<'a> Run<'a> {
                 break;
             }
             let i = f.next;
+            if f.done[i as usize] {
+                // Succeeded in an attempt before a redrive: not run again.
+                let Phase::Fanout(f) = &mut self.m.thread_mut(tid).phase else {
+                    unreachable!()
+                };
+                f.next += 1;
+                continue;
+            }
             let (distributed, cursor) = (f.distributed, f.cursor);
             let (mut scope, state, hidden) = (t.scope.clone(), t.state, t.hidden);
             scope.push((state, 0));
@@ -481,6 +496,7 @@ impl<'a> Run<'a> {
                 f.children[slot as usize] = None;
                 f.running -= 1;
                 f.results[slot as usize] = v;
+                f.done[slot as usize] = true;
                 if !distributed {
                     f.cursor = child_source;
                     f.last_done = done;
@@ -526,7 +542,9 @@ impl<'a> Run<'a> {
                 );
                 let t = self.m.thread_mut(tid);
                 t.source = id;
-                t.phase = Phase::Enter;
+                if let Phase::Fanout(fan) = std::mem::replace(&mut t.phase, Phase::Enter) {
+                    t.kept = Some(fan);
+                }
                 let mut f = Failure::new(Some(error.into()), Some(cause.into()));
                 f.from_children = true;
                 Some(Step::Fail(f))

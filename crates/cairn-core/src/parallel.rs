@@ -61,6 +61,12 @@ impl<'a> Run<'a> {
         }
         let started = self.emit_in(tid, EventType::ParallelStateStarted, None);
         let n = p.branches.len();
+        // A redrive keeps the branches that succeeded before (see `redrive.rs`).
+        let (done, kept_results) = match self.m.thread_mut(tid).kept.take() {
+            Some(k) if k.done.len() == n && k.results.len() == n => (k.done, k.results),
+            _ => (vec![false; n], vec![Value::Null; n]),
+        };
+        let to_run = done.iter().filter(|d| !**d).count();
         let t = self.m.thread(tid);
         let (scope, state, hidden) = (t.scope.clone(), t.state, t.hidden);
         let effective = t.effective.clone();
@@ -68,10 +74,10 @@ impl<'a> Run<'a> {
             is_map: false,
             distributed: false,
             children: vec![None; n],
-            results: vec![Value::Null; n],
+            results: kept_results,
             // Every branch counts as running from the start, so that a branch finishing
             // before its siblings are created does not end the state.
-            running: n as u32,
+            running: to_run as u32,
             next: n as u32,
             total: n as u32,
             limit: n as u32,
@@ -82,8 +88,21 @@ impl<'a> Run<'a> {
             failures: 0,
             tolerated_count: None,
             tolerated_percentage: None,
+            done,
         }));
+        if to_run == 0 && n > 0 {
+            // Every branch succeeded in an earlier attempt: the state succeeds at once.
+            let Phase::Fanout(f) = &mut self.m.thread_mut(tid).phase else {
+                unreachable!()
+            };
+            let results = std::mem::take(&mut f.results);
+            self.emit_at(tid, started, EventType::ParallelStateSucceeded, None);
+            return self.complete_with_result(tid, Value::Array(results));
+        }
         for (i, branch) in p.branches.iter().enumerate() {
+            if matches!(&self.m.thread(tid).phase, Phase::Fanout(f) if f.done[i]) {
+                continue;
+            }
             let mut child_scope = scope.clone();
             child_scope.push((state, i as u32));
             let start = branch.index.get(&branch.start_at).copied().unwrap_or(0) as u32;
@@ -126,6 +145,7 @@ impl<'a> Run<'a> {
                 f.children[slot as usize] = None;
                 f.running -= 1;
                 f.results[slot as usize] = v;
+                f.done[slot as usize] = true;
                 f.last_done = f.last_done.max(child_source);
                 if f.running > 0 {
                     return None;
@@ -158,8 +178,10 @@ impl<'a> Run<'a> {
             self.emit_at(child, failing, EventType::TaskStateAborted, None);
         }
         self.m.remove_thread(child);
-        let siblings: Vec<(u32, u32)> = match &mut self.m.thread_mut(tid).phase {
-            Phase::Fanout(fan) => {
+        let t = self.m.thread_mut(tid);
+        let phase = std::mem::replace(&mut t.phase, Phase::Enter);
+        let siblings: Vec<(u32, u32)> = match phase {
+            Phase::Fanout(mut fan) => {
                 fan.children[slot as usize] = None;
                 let list = fan
                     .children
@@ -169,6 +191,8 @@ impl<'a> Run<'a> {
                     .collect();
                 fan.children.iter_mut().for_each(|c| *c = None);
                 fan.running = 0;
+                // What succeeded so far, for a redrive if the failure ends the execution.
+                t.kept = Some(fan);
                 list
             }
             _ => Vec::new(),
@@ -181,7 +205,6 @@ impl<'a> Run<'a> {
         }
         let t = self.m.thread_mut(tid);
         t.source = failing;
-        t.phase = Phase::Enter;
         f.from_children = true;
         Step::Fail(f)
     }

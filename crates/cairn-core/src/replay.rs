@@ -154,6 +154,10 @@ fn derive_input(history: &[HistoryEvent], event: &HistoryEvent) -> Option<Input>
             error: owned("error"),
             cause: owned("cause"),
         },
+        EventType::ExecutionRedriven => Input::Redrive {
+            client_token: None,
+            window_ms: None,
+        },
         _ => return None,
     })
 }

@@ -487,6 +487,9 @@ impl<'a> Run<'a> {
             StateKind::Map(m) => (&m.retry[..], &m.catch[..], Some(EventType::MapStateFailed)),
             _ => (&[][..], &[][..], None),
         };
+        // Retry and Catch run the whole state again; only an unhandled failure keeps the
+        // fan-out's successes for a redrive.
+        let kept = self.m.thread_mut(tid).kept.take();
         let seed = retry::mix(self.ctx.entropy ^ self.out.next_id.rotate_left(17));
         let delay = {
             let t = self.m.thread_mut(tid);
@@ -504,6 +507,7 @@ impl<'a> Run<'a> {
             }
         }
         let Some(catcher) = catch::find(catchers, &failure) else {
+            self.m.thread_mut(tid).kept = kept;
             return Step::Fail(failure.propagated());
         };
         let raw = std::mem::take(&mut self.m.thread_mut(tid).input);

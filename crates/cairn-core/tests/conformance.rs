@@ -119,6 +119,7 @@ fn run_case(case: &Value) -> Result<Outcome, String> {
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
         redrive_count: 0,
+        redrive_time_ms: None,
         mock_test_case: None,
     };
     let mut existing = HashSet::new();
@@ -571,6 +572,7 @@ fn run_recorded(case: &Value) -> Result<Outcome, String> {
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
         redrive_count: 0,
+        redrive_time_ms: None,
         mock_test_case: None,
     };
     let world: Arc<dyn World> = Arc::new(cairn_core::OpenWorld);

@@ -187,6 +187,7 @@ fn execution(i: usize, definition: &str) -> ExecutionRecord {
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
         redrive_count: 0,
+        redrive_date_ms: None,
         snapshot: snapshot(0),
         seq: 0,
     }

@@ -156,6 +156,16 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>>;
+    /// [`Store::list_executions`] with ListExecutions' `redriveFilter`: `Some(true)` only
+    /// executions redriven at least once, `Some(false)` only never redriven ones.
+    fn list_executions_redriven(
+        &self,
+        state_machine_arn: &str,
+        status: Option<&str>,
+        redriven: Option<bool>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>>;
     /// Every execution whose status is RUNNING (recovery after a restart).
     fn running_executions(&self) -> Result<Vec<ExecutionRecord>>;
     /// History events with `id > after_id` ascending (or `id < before_id` descending when

@@ -65,6 +65,8 @@ pub struct ExecutionRecord {
     pub state_machine_version_arn: Option<String>,
     pub state_machine_alias_arn: Option<String>,
     pub redrive_count: u32,
+    /// When the execution was last redriven (RedriveExecution), if ever.
+    pub redrive_date_ms: Option<i64>,
     /// The interpreter's snapshot of the execution (JSON text), enough to continue it.
     pub snapshot: String,
     /// Insertion sequence, assigned by the store (ignored on upsert).

@@ -69,6 +69,10 @@ pub const CASES: &[(&str, Case)] = &[
         "executions_filter_by_status_across_pages",
         executions_filter_by_status_across_pages,
     ),
+    (
+        "executions_keep_redrive_fields_and_filter_by_them",
+        executions_keep_redrive_fields_and_filter_by_them,
+    ),
     ("running_executions_are_found", running_executions_are_found),
     ("history_pages_both_ways", history_pages_both_ways),
     (
@@ -148,6 +152,7 @@ macro_rules! store_suite {
             commit_upserts_executions,
             executions_list_newest_first,
             executions_filter_by_status_across_pages,
+            executions_keep_redrive_fields_and_filter_by_them,
             running_executions_are_found,
             history_pages_both_ways,
             failed_batch_leaves_nothing_behind,
@@ -237,6 +242,7 @@ fn execution(machine: &str, name: &str, start_ms: i64) -> ExecutionRecord {
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
         redrive_count: 0,
+        redrive_date_ms: None,
         snapshot: format!(r#"{{"at":"{name}"}}"#),
         seq: 0,
     }
@@ -727,6 +733,50 @@ pub fn executions_filter_by_status_across_pages(db: &dyn Database) {
         .list_executions(&m, Some("ABORTED"), None, 3)
         .unwrap()
         .is_empty());
+}
+
+/// RedriveExecution's fields survive a commit, and ListExecutions' `redriveFilter` selects
+/// by them. Writers keep `redrive_date_ms` equal to the snapshot's `info.redrive_time_ms`
+/// (PostgreSQL takes it from there).
+pub fn executions_keep_redrive_fields_and_filter_by_them(db: &dyn Database) {
+    let store = db.open();
+    let never = finished(execution("m", "never", 1_000), "FAILED");
+    let mut twice = finished(execution("m", "twice", 2_000), "FAILED");
+    twice.redrive_count = 2;
+    twice.redrive_date_ms = Some(9_000);
+    twice.snapshot = r#"{"info":{"redrive_time_ms":9000}}"#.to_owned();
+    let mut running = execution("m", "running", 3_000);
+    running.redrive_count = 1;
+    running.redrive_date_ms = Some(8_000);
+    running.snapshot = r#"{"info":{"redrive_time_ms":8000}}"#.to_owned();
+    for e in [&never, &twice, &running] {
+        store.commit(&start(e, 1)).unwrap();
+    }
+    let got = store.get_execution(&twice.arn).unwrap().unwrap();
+    assert_eq!(got, stored(&twice, got.seq, |r, s| r.seq = s));
+    let m = never.state_machine_arn.clone();
+    let list = |status: Option<&str>, redriven: Option<bool>| {
+        let rows = store
+            .list_executions_redriven(&m, status, redriven, None, 10)
+            .unwrap();
+        names(&rows)
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(None, None), ["running", "twice", "never"]);
+    assert_eq!(list(None, Some(true)), ["running", "twice"]);
+    assert_eq!(list(None, Some(false)), ["never"]);
+    assert_eq!(list(Some("FAILED"), Some(true)), ["twice"]);
+    assert!(list(Some("RUNNING"), Some(false)).is_empty());
+    // Paging with the filter.
+    let first = store
+        .list_executions_redriven(&m, None, Some(true), None, 1)
+        .unwrap();
+    let next = store
+        .list_executions_redriven(&m, None, Some(true), Some(&Cursor { seq: first[0].seq }), 5)
+        .unwrap();
+    assert_eq!(names(&next), ["twice"]);
 }
 
 pub fn running_executions_are_found(db: &dyn Database) {

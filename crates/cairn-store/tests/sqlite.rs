@@ -47,6 +47,7 @@ fn execution() -> ExecutionRecord {
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
         redrive_count: 0,
+        redrive_date_ms: None,
         snapshot: "{}".into(),
         seq: 0,
     }

@@ -39,6 +39,9 @@ pub struct Config {
     /// Cluster: how long a partition lease lasts unrenewed (`--lease-ttl`); a dead node's
     /// executions are taken over within about 4/3 of it.
     pub lease_ttl: std::time::Duration,
+    /// How long after it stopped an execution can be redriven (`--redrive-window-days`;
+    /// AWS: 14 days). `None`: no limit.
+    pub redrive_window: Option<std::time::Duration>,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             node_id: None,
             advertise: None,
             lease_ttl: std::time::Duration::from_secs(6),
+            redrive_window: Some(std::time::Duration::from_secs(14 * 24 * 3600)),
         }
     }
 }

@@ -31,6 +31,7 @@ pub fn info(input: &str) -> ExecutionInfo {
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
         redrive_count: 0,
+        redrive_time_ms: None,
         mock_test_case: None,
     }
 }

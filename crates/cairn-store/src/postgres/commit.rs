@@ -55,10 +55,15 @@ macro_rules! writes {
 upserted AS (
     INSERT INTO executions (partition, arn, state_machine_arn, name, status, start_date_ms,
         stop_date_ms, input, output, error, cause, definition, role_arn,
-        state_machine_version_arn, state_machine_alias_arn, redrive_count, snapshot)
+        state_machine_version_arn, state_machine_alias_arn, redrive_count, snapshot,
+        redrive_date_ms)
     SELECT u.partition, u.arn, u.state_machine_arn, u.name, u.status, u.start_date_ms,
         u.stop_date_ms, u.input, u.output, u.error, u.cause, u.definition, u.role_arn,
-        u.state_machine_version_arn, u.state_machine_alias_arn, u.redrive_count, u.snapshot
+        u.state_machine_version_arn, u.state_machine_alias_arn, u.redrive_count, u.snapshot,
+        -- The redrive date is read from the snapshot (ExecutionInfo.redrive_time_ms), and
+        -- only for redriven executions: the commit's parameters stay as they are.
+        CASE WHEN u.redrive_count > 0
+            THEN (u.snapshot::jsonb #>> '{info,redrive_time_ms}')::bigint END
     FROM UNNEST($1::smallint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
         $7::bigint[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
         $13::text[], $14::text[], $15::text[], $16::bigint[], $17::text[])
@@ -74,7 +79,8 @@ upserted AS (
         role_arn = excluded.role_arn,
         state_machine_version_arn = excluded.state_machine_version_arn,
         state_machine_alias_arn = excluded.state_machine_alias_arn,
-        redrive_count = excluded.redrive_count, snapshot = excluded.snapshot
+        redrive_count = excluded.redrive_count, snapshot = excluded.snapshot,
+        redrive_date_ms = excluded.redrive_date_ms
     RETURNING arn, seq
 ), appended AS (
     INSERT INTO events (execution, id, body)

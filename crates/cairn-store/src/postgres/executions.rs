@@ -9,7 +9,7 @@ use sqlx::{PgPool, Row};
 pub(super) const COLUMNS: &str =
     "seq, arn, state_machine_arn, name, status, start_date_ms, stop_date_ms, \
     input, output, error, cause, definition, role_arn, state_machine_version_arn, \
-    state_machine_alias_arn, redrive_count, snapshot";
+    state_machine_alias_arn, redrive_count, snapshot, redrive_date_ms";
 
 pub(super) fn from_row(r: &PgRow) -> Result<ExecutionRecord> {
     let redrive_count: i64 = r.try_get(15)?;
@@ -33,6 +33,7 @@ pub(super) fn from_row(r: &PgRow) -> Result<ExecutionRecord> {
             StoreError::Corrupt(format!("redrive count {redrive_count} is out of range"))
         })?,
         snapshot: r.try_get(16)?,
+        redrive_date_ms: r.try_get(17)?,
     })
 }
 
@@ -58,6 +59,7 @@ pub async fn list(
     pool: &PgPool,
     machine: &str,
     status: Option<&str>,
+    redriven: Option<bool>,
     after: Option<&Cursor>,
     n: usize,
 ) -> Result<Vec<ExecutionRecord>> {
@@ -73,9 +75,14 @@ pub async fn list(
     } else {
         "AND $3::bigint IS NULL"
     };
+    let redrive_filter = match redriven {
+        None => "",
+        Some(true) => "AND redrive_count > 0",
+        Some(false) => "AND redrive_count = 0",
+    };
     let sql = format!(
         "SELECT {COLUMNS} FROM executions WHERE state_machine_arn = $1 {status_filter} \
-         {cursor_filter} ORDER BY start_date_ms DESC, seq DESC LIMIT $4"
+         {redrive_filter} {cursor_filter} ORDER BY start_date_ms DESC, seq DESC LIMIT $4"
     );
     let rows = sqlx::query(&sql)
         .bind(machine)

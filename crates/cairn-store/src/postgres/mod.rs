@@ -381,6 +381,25 @@ impl Store for PostgresStore {
             &self.pool,
             state_machine_arn,
             status,
+            None,
+            after,
+            limit,
+        ))
+    }
+
+    fn list_executions_redriven(
+        &self,
+        state_machine_arn: &str,
+        status: Option<&str>,
+        redriven: Option<bool>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        self.run(executions::list(
+            &self.pool,
+            state_machine_arn,
+            status,
+            redriven,
             after,
             limit,
         ))

@@ -132,8 +132,9 @@ fn upsert_execution(conn: &Connection, e: &ExecutionRecord) -> Result<i64> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO executions (arn, state_machine_arn, name, status, start_date_ms, \
              stop_date_ms, input, output, error, cause, definition, role_arn, \
-             state_machine_version_arn, state_machine_alias_arn, redrive_count, snapshot) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+             state_machine_version_arn, state_machine_alias_arn, redrive_count, snapshot, \
+             redrive_date_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
          ON CONFLICT (arn) DO UPDATE SET \
              state_machine_arn = excluded.state_machine_arn, name = excluded.name, \
              status = excluded.status, start_date_ms = excluded.start_date_ms, \
@@ -142,7 +143,8 @@ fn upsert_execution(conn: &Connection, e: &ExecutionRecord) -> Result<i64> {
              definition = excluded.definition, role_arn = excluded.role_arn, \
              state_machine_version_arn = excluded.state_machine_version_arn, \
              state_machine_alias_arn = excluded.state_machine_alias_arn, \
-             redrive_count = excluded.redrive_count, snapshot = excluded.snapshot \
+             redrive_count = excluded.redrive_count, snapshot = excluded.snapshot, \
+             redrive_date_ms = excluded.redrive_date_ms \
          RETURNING seq",
     )?;
     let seq = stmt.query_row(
@@ -163,6 +165,7 @@ fn upsert_execution(conn: &Connection, e: &ExecutionRecord) -> Result<i64> {
             e.state_machine_alias_arn,
             e.redrive_count,
             e.snapshot,
+            e.redrive_date_ms,
         ],
         |r| r.get(0),
     )?;

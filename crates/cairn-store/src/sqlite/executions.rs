@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 pub(super) const COLUMNS: &str =
     "seq, arn, state_machine_arn, name, status, start_date_ms, stop_date_ms, \
     input, output, error, cause, definition, role_arn, state_machine_version_arn, \
-    state_machine_alias_arn, redrive_count, snapshot";
+    state_machine_alias_arn, redrive_count, snapshot, redrive_date_ms";
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
     Ok(ExecutionRecord {
@@ -29,6 +29,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         state_machine_alias_arn: r.get(14)?,
         redrive_count: r.get(15)?,
         snapshot: r.get(16)?,
+        redrive_date_ms: r.get(17)?,
     })
 }
 
@@ -54,6 +55,7 @@ pub fn list(
     conn: &Connection,
     machine: &str,
     status: Option<&str>,
+    redriven: Option<bool>,
     after: Option<&Cursor>,
     n: usize,
 ) -> Result<Vec<ExecutionRecord>> {
@@ -68,9 +70,14 @@ pub fn list(
     } else {
         "AND ?3 IS NULL"
     };
+    let redrive_filter = match redriven {
+        None => "",
+        Some(true) => "AND redrive_count > 0",
+        Some(false) => "AND redrive_count = 0",
+    };
     let sql = format!(
         "SELECT {COLUMNS} FROM executions WHERE state_machine_arn = ?1 {status_filter} \
-         {cursor_filter} ORDER BY start_date_ms DESC, seq DESC LIMIT ?4"
+         {redrive_filter} {cursor_filter} ORDER BY start_date_ms DESC, seq DESC LIMIT ?4"
     );
     let params = params![machine, status, after.map(|c| c.seq), limit(n)];
     query_all(conn, &sql, params, from_row)

@@ -336,7 +336,18 @@ impl Store for SqliteStore {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>> {
-        self.read(|c| executions::list(c, state_machine_arn, status, after, limit))
+        self.read(|c| executions::list(c, state_machine_arn, status, None, after, limit))
+    }
+
+    fn list_executions_redriven(
+        &self,
+        state_machine_arn: &str,
+        status: Option<&str>,
+        redriven: Option<bool>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        self.read(|c| executions::list(c, state_machine_arn, status, redriven, after, limit))
     }
 
     fn running_executions(&self) -> Result<Vec<ExecutionRecord>> {

@@ -168,6 +168,11 @@ const MIGRATIONS: &[&str] = &[
         ON executions (state_machine_alias_arn, start_date_ms, seq)
         WHERE state_machine_alias_arn IS NOT NULL;
     "#,
+    // RedriveExecution: when the execution was last redriven (DescribeExecution/ListExecutions
+    // `redriveDate`). `redrive_count` exists since the first migration.
+    r#"
+    ALTER TABLE executions ADD COLUMN redrive_date_ms INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

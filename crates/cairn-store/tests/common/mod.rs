@@ -119,6 +119,7 @@ pub fn execution(name: &str) -> ExecutionRecord {
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
         redrive_count: 0,
+        redrive_date_ms: None,
         snapshot: "{}".into(),
         seq: 0,
     }

@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// are taken over after about 4/3 of this; shorter means faster takeover, more renewals.
     #[arg(long, env = "CAIRN_LEASE_TTL", default_value_t = 6.0)]
     pub lease_ttl: f64,
+    /// Days after it stopped that an execution can still be redriven (RedriveExecution).
+    /// AWS allows 14; `0` means no limit, so anything kept in the database can be redriven.
+    #[arg(long, env = "CAIRN_REDRIVE_WINDOW_DAYS", default_value_t = 14)]
+    pub redrive_window_days: u32,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -56,6 +60,10 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
         anyhow::bail!("--lease-ttl must be at least 0.3 seconds");
     }
     config.lease_ttl = std::time::Duration::from_secs_f64(args.lease_ttl);
+    config.redrive_window = match args.redrive_window_days {
+        0 => None,
+        days => Some(std::time::Duration::from_secs(u64::from(days) * 24 * 3600)),
+    };
     let advertise = match &args.advertise {
         Some(a) => a.clone(),
         None => {

@@ -15,7 +15,9 @@ use super::resources::ResourceEnv;
 use super::router::Router;
 use super::writer::{StartError, StartRequest};
 use super::{on_store, EngineError};
-use crate::api::ops::execution_common::{check_execution_input, machine_for_start, StartTarget};
+use crate::api::ops::execution_common::{
+    check_execution_input, machine_for_start, RedrivePolicy, StartTarget,
+};
 use crate::config::Config;
 use cairn_api::ApiError;
 use cairn_core::{ExecutionInfo, Input};
@@ -116,6 +118,7 @@ impl Children {
                 state_machine_alias_arn: alias_arn,
                 redrive_count: 0,
                 mock_test_case: None,
+                redrive_time_ms: None,
             };
             let execution_arn = info.execution_arn.clone();
             if test_case.is_some() {
@@ -197,6 +200,11 @@ impl Children {
         on_store(&self.router.store, move |s| s.get_execution(&key))
             .await
             .map_err(engine_error)
+    }
+
+    /// What decides a child's `redriveStatus` in DescribeExecution-shaped answers, now.
+    pub fn redrive_policy(&self) -> RedrivePolicy {
+        RedrivePolicy::of_config(&self.config, now_ms())
     }
 
     /// The machine a child starts from (a version or alias ARN resolved as StartExecution

@@ -544,6 +544,7 @@ impl Writer {
             state_machine_version_arn: request.state_machine_version_arn,
             state_machine_alias_arn: request.state_machine_alias_arn,
             redrive_count: 0,
+            redrive_time_ms: None,
             mock_test_case: request.mock_test_case,
         };
         if let Some(case) = &info.mock_test_case {
@@ -685,7 +686,10 @@ impl Writer {
         let Some(live) = self.load(arn)? else {
             return Err(EngineError::NoSuchExecution(arn.to_string()));
         };
-        if live.execution.status != cairn_core::ExecutionStatus::Running {
+        // A redrive is the one input for an execution that is not running.
+        if live.execution.status != cairn_core::ExecutionStatus::Running
+            && !matches!(input, Input::Redrive { .. })
+        {
             return Ok(Outcome::NotRunning);
         }
         let definition = live.definition.clone();
@@ -776,6 +780,7 @@ impl Writer {
             state_machine_version_arn: e.info.state_machine_version_arn.clone(),
             state_machine_alias_arn: e.info.state_machine_alias_arn.clone(),
             redrive_count: e.info.redrive_count,
+            redrive_date_ms: e.info.redrive_time_ms,
             snapshot: serde_json::to_string(e).unwrap_or_default(),
             seq: live.seq,
         })

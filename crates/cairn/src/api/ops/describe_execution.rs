@@ -1,6 +1,6 @@
 //! DescribeExecution: the execution's row as AWS shapes it.
 
-use super::execution_common::{describe, load_execution};
+use super::execution_common::{describe, load_execution, RedrivePolicy};
 use crate::api::{parse_input, Ctx};
 use crate::app::App;
 use cairn_api::ApiError;
@@ -14,9 +14,13 @@ struct Input {
     included_data: Option<String>,
 }
 
-pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
     let req: Input = parse_input(input)?;
     let record = load_execution(app, &req.execution_arn).await?;
     let include = req.included_data.as_deref() != Some("METADATA_ONLY");
-    Ok(describe(&record, include))
+    Ok(describe(
+        &record,
+        include,
+        RedrivePolicy::of(app, ctx.now_ms),
+    ))
 }

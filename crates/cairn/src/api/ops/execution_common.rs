@@ -123,17 +123,58 @@ pub async fn load_execution(app: &App, arn: &str) -> Result<ExecutionRecord, Api
         .ok_or_else(|| ApiError::no_such_execution(arn))
 }
 
-/// `redriveStatus` and its reason for a closed execution. Redrive is not built yet, but the
-/// status reports what AWS would (FAILED/ABORTED/TIMED_OUT are redrivable there).
-fn redrive_status(status: &str) -> Option<(&'static str, String)> {
-    match status {
-        "RUNNING" => None,
-        "SUCCEEDED" => Some((
-            "NOT_REDRIVABLE",
-            "Execution is SUCCEEDED and cannot be redriven".into(),
-        )),
-        _ => Some(("REDRIVABLE", String::new())),
+/// Why RedriveExecution would refuse this execution now (AWS's `redriveStatusReason`), or
+/// `None` if it can be redriven. `window_ms`: the redrivable period (`None`: no limit).
+pub fn redrive_refusal(
+    record: &ExecutionRecord,
+    now_ms: i64,
+    window_ms: Option<i64>,
+) -> Option<&'static str> {
+    match record.status.as_str() {
+        "RUNNING" | "PENDING_REDRIVE" => Some("Execution is RUNNING and cannot be redriven"),
+        "SUCCEEDED" => Some("Execution is SUCCEEDED and cannot be redriven"),
+        // Only closed, unsuccessful executions need their snapshot read.
+        _ => match serde_json::from_str::<cairn_core::Execution>(&record.snapshot) {
+            Ok(execution) => execution.redrive_refusal(now_ms, window_ms),
+            Err(_) => Some("Execution was started before the launch of RedriveExecution"),
+        },
     }
+}
+
+/// What decides `redriveStatus`: now and the redrivable period (`--redrive-window-days`).
+#[derive(Debug, Clone, Copy)]
+pub struct RedrivePolicy {
+    pub now_ms: i64,
+    pub window_ms: Option<i64>,
+}
+
+impl RedrivePolicy {
+    pub fn of(app: &App, now_ms: i64) -> Self {
+        Self::of_config(&app.config, now_ms)
+    }
+
+    pub fn of_config(config: &crate::config::Config, now_ms: i64) -> Self {
+        RedrivePolicy {
+            now_ms,
+            window_ms: config.redrive_window.map(|w| w.as_millis() as i64),
+        }
+    }
+}
+
+/// `redriveStatus` and its reason for a closed execution (none while it runs, observed).
+fn redrive_status(
+    record: &ExecutionRecord,
+    policy: RedrivePolicy,
+) -> Option<(&'static str, &'static str)> {
+    if record.status == "RUNNING" {
+        return None;
+    }
+    Some(
+        match redrive_refusal(record, policy.now_ms, policy.window_ms) {
+            Some(reason) => ("NOT_REDRIVABLE", reason),
+            None => ("REDRIVABLE", ""),
+        },
+    )
 }
 
 /// The members DescribeExecution and ListExecutions items start with.
@@ -159,10 +200,13 @@ fn qualifiers(record: &ExecutionRecord, out: &mut Map<String, Value>) {
         out.insert("stateMachineAliasArn".into(), json!(a));
     }
     out.insert("redriveCount".into(), json!(record.redrive_count));
+    if let Some(date) = record.redrive_date_ms {
+        out.insert("redriveDate".into(), epoch_seconds(date));
+    }
 }
 
 /// DescribeExecution's answer.
-pub fn describe(record: &ExecutionRecord, include_data: bool) -> Value {
+pub fn describe(record: &ExecutionRecord, include_data: bool, policy: RedrivePolicy) -> Value {
     let mut out = summary(record);
     if include_data {
         out.insert("input".into(), json!(record.input));
@@ -183,7 +227,7 @@ pub fn describe(record: &ExecutionRecord, include_data: bool) -> Value {
         out.insert("cause".into(), json!(c));
     }
     qualifiers(record, &mut out);
-    if let Some((status, reason)) = redrive_status(&record.status) {
+    if let Some((status, reason)) = redrive_status(record, policy) {
         out.insert("redriveStatus".into(), json!(status));
         if !reason.is_empty() {
             out.insert("redriveStatusReason".into(), json!(reason));

@@ -16,6 +16,8 @@ struct Input {
     state_machine_arn: Option<String>,
     map_run_arn: Option<String>,
     status_filter: Option<String>,
+    /// `REDRIVEN` / `NOT_REDRIVEN` (the model checks the value).
+    redrive_filter: Option<String>,
     max_results: Option<i64>,
     next_token: Option<String>,
 }
@@ -60,10 +62,26 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     };
     let limit = page_size(req.max_results);
     let status = req.status_filter.clone();
+    let redriven = req.redrive_filter.as_deref().map(|f| f == "REDRIVEN");
     let mut rows = app
-        .store(move |s| match &qualified {
-            Some(q) => q.list(s, status.as_deref(), cursor.as_ref(), limit + 1),
-            None => s.list_executions(&machine_arn, status.as_deref(), cursor.as_ref(), limit + 1),
+        .store(move |s| match (&qualified, redriven) {
+            // By version or alias ARN: the redrive filter is applied to the page read (a page
+            // may then come back shorter than maxResults; the token still continues it).
+            (Some(q), r) => Ok(q
+                .list(s, status.as_deref(), cursor.as_ref(), limit + 1)?
+                .into_iter()
+                .filter(|e| r.is_none_or(|r| (e.redrive_count > 0) == r))
+                .collect()),
+            (None, None) => {
+                s.list_executions(&machine_arn, status.as_deref(), cursor.as_ref(), limit + 1)
+            }
+            (None, Some(r)) => s.list_executions_redriven(
+                &machine_arn,
+                status.as_deref(),
+                Some(r),
+                cursor.as_ref(),
+                limit + 1,
+            ),
         })
         .await?;
     let more = rows.len() > limit;

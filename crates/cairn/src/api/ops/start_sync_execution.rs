@@ -57,6 +57,7 @@ fn prepare(
         state_machine_version_arn: target.version_arn.clone(),
         state_machine_alias_arn: target.alias_arn.clone(),
         redrive_count: 0,
+        redrive_time_ms: None,
         mock_test_case: None,
     };
     Ok((info, definition, input))

@@ -30,7 +30,8 @@ pub async fn answer(
         .await
     {
         Ok(Outcome::Applied) => Ok(()),
-        Ok(Outcome::TaskClosed) | Ok(Outcome::NotRunning) => Err(ApiError::task_timed_out(CLOSED)),
+        Ok(Outcome::TaskClosed | Outcome::NotRunning | Outcome::NotRedrivable)
+        | Ok(Outcome::Redriven { .. }) => Err(ApiError::task_timed_out(CLOSED)),
         Err(EngineError::NoSuchExecution(_)) => Err(ApiError::task_does_not_exist(format!(
             "Task Does Not Exist: '{}'",
             preview(task_token)

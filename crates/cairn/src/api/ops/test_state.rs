@@ -131,6 +131,7 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         state_machine_alias_arn: None,
         redrive_count: 0,
         mock_test_case: None,
+        redrive_time_ms: None,
     };
     let mut req = TestRequest {
         state,

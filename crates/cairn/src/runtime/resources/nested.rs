@@ -269,7 +269,7 @@ fn wait_for_child(children: Arc<Children>, execution_arn: String, version: u8) -
             }
             Err(_) => return shutting_down(),
         };
-        let described = describe(&record, true);
+        let described = describe(&record, true, children.redrive_policy());
         let out = sync_output(&described, version);
         if record.status == "SUCCEEDED" {
             Answer::json(&out)
