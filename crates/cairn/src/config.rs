@@ -32,6 +32,9 @@ pub struct Config {
     /// Cluster: how long a partition lease lasts unrenewed (`--lease-ttl`); a dead node's
     /// executions are taken over within about 4/3 of it.
     pub lease_ttl: std::time::Duration,
+    /// A virtual clock that tests can read, advance and freeze, and that jumps to the next
+    /// timer when the engine is idle (`--virtual-clock`, `cairn run --skip-time`).
+    pub virtual_clock: bool,
 }
 
 impl Default for Config {
@@ -50,6 +53,7 @@ impl Default for Config {
             node_id: None,
             advertise: None,
             lease_ttl: std::time::Duration::from_secs(6),
+            virtual_clock: false,
         }
     }
 }

@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// are taken over after about 4/3 of this; shorter means faster takeover, more renewals.
     #[arg(long, env = "CAIRN_LEASE_TTL", default_value_t = 6.0)]
     pub lease_ttl: f64,
+    /// Run on a virtual clock: it jumps to the next timer whenever nothing is in flight, and
+    /// tests read, advance and freeze it with `X-Amz-Target: CairnClock.*` (see README).
+    #[arg(long, env = "CAIRN_VIRTUAL_CLOCK")]
+    pub virtual_clock: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -56,6 +60,11 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
         anyhow::bail!("--lease-ttl must be at least 0.3 seconds");
     }
     config.lease_ttl = std::time::Duration::from_secs_f64(args.lease_ttl);
+    config.virtual_clock = args.virtual_clock;
+    if args.virtual_clock && store.cluster().is_some() {
+        // Every node would keep its own clock, and jump on its own idea of idle.
+        anyhow::bail!("--virtual-clock needs a single node (a SQLite database)");
+    }
     let advertise = match &args.advertise {
         Some(a) => a.clone(),
         None => {
@@ -100,7 +109,9 @@ fn redacted(database: &str) -> String {
 }
 
 /// A `postgres://` or `postgresql://` URL opens PostgreSQL; anything else is a SQLite file.
-fn open_store(database: &std::path::Path) -> anyhow::Result<Arc<dyn cairn_store::Store>> {
+pub(super) fn open_store(
+    database: &std::path::Path,
+) -> anyhow::Result<Arc<dyn cairn_store::Store>> {
     let text = database.to_string_lossy();
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
         let store = cairn_store::postgres::PostgresStore::connect(&text)
