@@ -352,3 +352,31 @@ async fn the_system_clock_cannot_be_moved() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_nested_child_s_wait_is_skipped_too() {
+    let server = TestServer::start_with(virtual_config()).await;
+    let child = server
+        .create_machine(
+            "child",
+            &json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 86400, "End": true}}}),
+        )
+        .await;
+    // The parent waits on its child: a nested execution is not work outside the engine.
+    let parent = server
+        .create_machine(
+            "parent",
+            &json!({"StartAt": "Run", "States": {"Run": {"Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {"StateMachineArn": child, "Input": {}},
+                "End": true}}}),
+        )
+        .await;
+    let arn = server.start_execution(&parent, &json!({})).await;
+    let d = server.wait_done(&arn).await;
+    assert_eq!(d.status, aws_sdk_sfn::types::ExecutionStatus::Succeeded);
+    let (_, times) = history(&server, &arn).await;
+    let span = times.last().unwrap() - times[0];
+    assert!(span >= 86_400_000, "span {span} ms");
+    server.stop().await;
+}
