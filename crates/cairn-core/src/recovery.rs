@@ -91,4 +91,29 @@ impl Execution {
             }
         })
     }
+
+    /// The activity ARNs of this execution's activity tasks that no worker has taken yet
+    /// (one entry per task). The runtime lets a virtual clock jump past them only while no
+    /// worker is about to take them.
+    pub fn queued_activities(&self, definition: &StateMachine) -> Vec<String> {
+        if self.status != ExecutionStatus::Running {
+            return Vec::new();
+        }
+        let m = &self.machine;
+        m.tasks
+            .values()
+            .filter(|&&tid| m.alive(tid))
+            .filter_map(|&tid| {
+                let t = m.thread(tid);
+                match (&t.phase, &state_of(definition, t).kind) {
+                    (Phase::Task(run), StateKind::Task(def))
+                        if run.kind == ResourceKind::Activity && !run.started =>
+                    {
+                        Some(def.resource.clone())
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
 }

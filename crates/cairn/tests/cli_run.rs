@@ -328,3 +328,46 @@ fn skip_time_finishes_a_one_year_wait_with_its_timestamps() {
         "the Wait took {waited} s on the virtual clock"
     );
 }
+
+#[test]
+fn skip_time_never_times_out_a_task_its_activity_command_is_working_on() {
+    let dir = Dir::new();
+    let task = |next: &str| {
+        json!({"Type": "Task",
+            "Resource": "arn:aws:states:us-east-1:123456789012:activity:slow",
+            "TimeoutSeconds": 60, "HeartbeatSeconds": 30, "Next": next})
+    };
+    let file = dir.write(
+        "slow.asl.json",
+        &json!({"StartAt": "One", "States": {
+            "One": task("Two"),
+            "Two": task("Later"),
+            "Later": {"Type": "Wait", "Seconds": 86400, "Next": "Done"},
+            "Done": {"Type": "Succeed"}}})
+        .to_string(),
+    );
+    // The command takes real time; the clock must not jump past its timeouts meanwhile,
+    // nor between the two tasks (before the worker polls again). The Wait is then skipped.
+    let out = cairn_run(
+        &dir,
+        &[
+            file.to_str().unwrap(),
+            "--skip-time",
+            "--activity",
+            "slow=sleep 0.3; cat",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let (events, _) = json_lines(&out);
+    assert!(!events.iter().any(|e| e["type"] == "ActivityTimedOut"));
+    let first = events[0]["timestamp"].as_f64().unwrap();
+    let last = events.last().unwrap()["timestamp"].as_f64().unwrap();
+    assert!(last - first >= 86400.0, "{}", last - first);
+}

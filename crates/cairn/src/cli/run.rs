@@ -304,6 +304,7 @@ async fn drive(args: &RunArgs, prepared: Prepared, app: &Arc<App>) -> anyhow::Re
         }));
         for (name, command) in &prepared.activities {
             let arn = activity_arns[name].clone();
+            app.engine.serve_activity(&arn);
             let command = vec!["sh".to_string(), "-c".to_string(), command.clone()];
             let mut stop = stop_rx.clone();
             let endpoint = endpoint.clone();

@@ -16,8 +16,10 @@
 //! or in the batch, and no running execution of this node has work outside the engine in
 //! flight: an activity task handed to a worker and not answered, a resource invocation
 //! running (Lambda, HTTP Task, a function command, an AWS SDK call), or a `.waitForTaskToken`
-//! token handed out and not answered. Activity tasks still queued (no worker took them) and
-//! nested `states:startExecution` children (their own timers count) do not hold the clock.
+//! token handed out and not answered; nor a queued activity task a worker is about to take
+//! (a GetActivityTask is parked on its activity, or this process serves the activity, as
+//! `cairn run --activity` does). Other queued activity tasks and nested
+//! `states:startExecution` children (their own timers count) do not hold the clock.
 //! So a worker's heartbeat or a task's timeout can only fire on a jump while nobody is
 //! working on the task; [`Clock::advance`] is a deliberate act and moves time regardless.
 //!

@@ -207,6 +207,12 @@ impl Engine {
         rx
     }
 
+    /// This process serves the activity itself (`cairn run --activity`): a virtual clock
+    /// treats its queued tasks as taken, so it never jumps past a task about to be worked on.
+    pub fn serve_activity(&self, activity_arn: &str) {
+        self.dispatch.serve(activity_arn);
+    }
+
     /// What resource invocations run with (Express runs use it too).
     pub fn resource_env(&self) -> &resources::ResourceEnv {
         &self.resource_env

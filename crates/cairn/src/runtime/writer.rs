@@ -188,6 +188,8 @@ pub struct Writer {
     clock: Arc<Clock>,
     /// Virtual clock: the cached executions with work in flight outside the engine.
     busy: HashSet<String>,
+    /// Virtual clock: the activity ARNs of each cached execution's untaken activity tasks.
+    queued: HashMap<String, Vec<String>>,
     /// Virtual clock: told after every batch whether the writer is idle.
     quiet: watch::Sender<Quiet>,
     batches: u64,
@@ -261,6 +263,7 @@ impl Writer {
             watchers: HashMap::new(),
             clock,
             busy: HashSet::new(),
+            queued: HashMap::new(),
             quiet,
             batches: 0,
             events,
@@ -341,7 +344,7 @@ impl Writer {
                 return;
             }
             if self.clock.is_virtual() {
-                let idle = rx.is_empty() && self.busy.is_empty();
+                let idle = rx.is_empty() && self.idle();
                 if let Some(to_ms) = jump.filter(|_| alone && idle) {
                     if self.clock.jump_to(to_ms) {
                         tracing::debug!(to_ms, "virtual clock jumped to the next timer");
@@ -350,6 +353,38 @@ impl Writer {
                 self.batches += 1;
                 let _ = self.quiet.send((idle, self.batches));
             }
+        }
+    }
+
+    /// Virtual clock: no cached execution has work in flight outside the engine, nor an
+    /// activity task a worker is about to take (see `clock.rs`).
+    fn idle(&self) -> bool {
+        self.busy.is_empty()
+            && !self
+                .queued
+                .values()
+                .flatten()
+                .any(|a| self.dispatch.about_to_take(a))
+    }
+
+    /// Virtual clock: what this cached execution holds the clock with.
+    fn track(&mut self, arn: &str) {
+        let (in_flight, queued) = match self.live.get(arn) {
+            Some(l) => (
+                l.execution.work_in_flight(&l.definition),
+                l.execution.queued_activities(&l.definition),
+            ),
+            None => (false, Vec::new()),
+        };
+        if in_flight {
+            self.busy.insert(arn.to_string());
+        } else {
+            self.busy.remove(arn);
+        }
+        if queued.is_empty() {
+            self.queued.remove(arn);
+        } else {
+            self.queued.insert(arn.to_string(), queued);
         }
     }
 
@@ -413,9 +448,9 @@ impl Writer {
         }
         let token_key = self.token_key;
         let effects = match self.load(arn) {
-            Ok(Some(live)) => {
-                if live.execution.work_in_flight(&live.definition) {
-                    self.busy.insert(arn.to_string());
+            Ok(Some(_)) => {
+                if self.clock.is_virtual() {
+                    self.track(arn);
                 }
                 let live = self.live.get(arn).expect("loaded above");
                 live.execution
@@ -678,6 +713,8 @@ impl Writer {
             .retain(|arn, _| !partitions.contains(&partition_of(arn)));
         self.busy
             .retain(|arn| !partitions.contains(&partition_of(arn)));
+        self.queued
+            .retain(|arn, _| !partitions.contains(&partition_of(arn)));
         self.watchers
             .retain(|arn, _| !partitions.contains(&partition_of(arn)));
     }
@@ -856,6 +893,7 @@ impl Writer {
             for arn in &pending.touched {
                 self.live.remove(arn);
                 self.busy.remove(arn);
+                self.queued.remove(arn);
             }
             for (reply, _) in pending.start_replies {
                 let _ = reply.send(Err(if fenced {
@@ -882,15 +920,7 @@ impl Writer {
         self.events.publish(&pending.batch.events);
         if self.clock.is_virtual() {
             for arn in &pending.touched {
-                let in_flight = self
-                    .live
-                    .get(arn)
-                    .is_some_and(|l| l.execution.work_in_flight(&l.definition));
-                if in_flight {
-                    self.busy.insert(arn.clone());
-                } else {
-                    self.busy.remove(arn);
-                }
+                self.track(arn);
             }
         }
         for (reply, result) in pending.start_replies {
