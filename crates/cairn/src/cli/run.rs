@@ -72,7 +72,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 .build()
                 .context("cannot start the async runtime")?;
             let (store, _temp) = match &args.database {
-                Some(d) => (super::serve::open_store(d)?, None),
+                Some(d) => {
+                    let store = super::serve::open_store(d)?;
+                    if args.skip_time && store.cluster().is_some() {
+                        // Other nodes on the database would keep their own clocks.
+                        eprintln!("--skip-time needs a SQLite database (or none)");
+                        std::process::exit(EXIT_BAD_INPUT);
+                    }
+                    (store, None)
+                }
                 None => {
                     let dir = tempfile::tempdir().context("cannot create a temporary store")?;
                     let store = cairn_store::sqlite::SqliteStore::open(&dir.path().join("run.db"))
