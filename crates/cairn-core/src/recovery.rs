@@ -58,4 +58,62 @@ impl Execution {
         }
         out
     }
+
+    /// Whether work outside the engine is in flight for this execution: an activity task a
+    /// worker took and has not answered, a resource invocation running, or a
+    /// `.waitForTaskToken` token handed out and not answered. Activity tasks no worker took
+    /// and nested `states:startExecution` children (which are executions of their own) are
+    /// not. The runtime lets a virtual clock jump only while no execution answers true.
+    pub fn work_in_flight(&self, definition: &StateMachine) -> bool {
+        if self.status != ExecutionStatus::Running {
+            return false;
+        }
+        let m = &self.machine;
+        m.tasks.values().any(|&tid| {
+            if !m.alive(tid) {
+                return false;
+            }
+            let t = m.thread(tid);
+            let (Phase::Task(run), StateKind::Task(def)) =
+                (&t.phase, &state_of(definition, t).kind)
+            else {
+                return false;
+            };
+            match run.kind {
+                ResourceKind::Activity => run.started,
+                _ => {
+                    let nested = def
+                        .resource
+                        .starts_with("arn:aws:states:::states:startExecution")
+                        || def.resource.contains(":states:::states:startExecution");
+                    !nested || def.resource.ends_with(".waitForTaskToken")
+                }
+            }
+        })
+    }
+
+    /// The activity ARNs of this execution's activity tasks that no worker has taken yet
+    /// (one entry per task). The runtime lets a virtual clock jump past them only while no
+    /// worker is about to take them.
+    pub fn queued_activities(&self, definition: &StateMachine) -> Vec<String> {
+        if self.status != ExecutionStatus::Running {
+            return Vec::new();
+        }
+        let m = &self.machine;
+        m.tasks
+            .values()
+            .filter(|&&tid| m.alive(tid))
+            .filter_map(|&tid| {
+                let t = m.thread(tid);
+                match (&t.phase, &state_of(definition, t).kind) {
+                    (Phase::Task(run), StateKind::Task(def))
+                        if run.kind == ResourceKind::Activity && !run.started =>
+                    {
+                        Some(def.resource.clone())
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
+    }
 }

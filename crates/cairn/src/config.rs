@@ -42,6 +42,9 @@ pub struct Config {
     /// How long after it stopped an execution can be redriven (`--redrive-window-days`;
     /// AWS: 14 days). `None`: no limit.
     pub redrive_window: Option<std::time::Duration>,
+    /// A virtual clock that tests can read, advance and freeze, and that jumps to the next
+    /// timer when the engine is idle (`--virtual-clock`, `cairn run --skip-time`).
+    pub virtual_clock: bool,
 }
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             advertise: None,
             lease_ttl: std::time::Duration::from_secs(6),
             redrive_window: Some(std::time::Duration::from_secs(14 * 24 * 3600)),
+            virtual_clock: false,
         }
     }
 }

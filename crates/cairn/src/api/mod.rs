@@ -24,9 +24,13 @@
 //! `operations!` table below (`"Name" => name`). A test checks that the table routes exactly
 //! the model's operations.
 //!
+//! Besides the AWS operations: `CairnClock.*` (the engine's clock, for tests; see
+//! [`clock`]) and `CairnInternal.*` (node to node, see [`internal`]).
+//!
 //! Must not: hold state between requests, or talk to the database except through
 //! [`App::store`] (blocking pool) and the engine.
 
+pub mod clock;
 pub mod configurations;
 pub mod definition;
 pub mod internal;
@@ -77,7 +81,7 @@ impl Ctx {
             ),
             access_key: None,
             trace_header: None,
-            now_ms: now_ms(),
+            now_ms: app.engine.clock.now_ms(),
         }
     }
 
@@ -210,7 +214,10 @@ pub async fn handle_http(
     }
     let ctx = Ctx::from_headers(&app, &headers);
     let result = match body {
-        Ok(body) => call(&app, &ctx, target, &body).await,
+        Ok(body) => match target.filter(|t| t.starts_with(clock::PREFIX)) {
+            Some(clock_target) => clock::call(&app, clock_target, &body).await,
+            None => call(&app, &ctx, target, &body).await,
+        },
         Err(rejection) => Err(ApiError::validation(format!(
             "Request body could not be read: {}",
             rejection.body_text()

@@ -1,8 +1,8 @@
-//! The `cairn` command line: one file per subcommand (`serve` today; `run`, `worker`, `bench`
-//! join as siblings). Settings shared by subcommands that run an engine live in
+//! The `cairn` command line: one file per subcommand (`serve`, `run`, `worker`, `bench`). Settings shared by subcommands that run an engine live in
 //! [`EngineArgs`], read from flags or the environment variables of Step Functions Local.
 
 mod bench;
+mod run;
 mod serve;
 mod worker;
 
@@ -23,6 +23,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Measure throughput and latency against an in-process server or any endpoint.
     Bench(crate::bench::BenchArgs),
+    /// Run one execution of a definition file in-process and print its history.
+    Run(run::RunArgs),
     /// Run a program for each task of an activity: stdin = input, stdout = output.
     Worker(worker::WorkerArgs),
 }
@@ -120,19 +122,27 @@ impl EngineArgs {
 /// Parse the command line and run the chosen subcommand.
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing();
+    // `cairn run` prints the history on stdout; only problems go to stderr.
+    init_tracing(if matches!(cli.command, Command::Run(_)) {
+        "warn"
+    } else {
+        "info"
+    });
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Worker(args) => worker::run(args),
+        Command::Run(args) => run::run(args),
     }
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
-fn init_tracing() {
+fn init_tracing(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         // PostgreSQL's notices ("relation … already exists, skipping") are not news.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx::postgres::notice=warn"));
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("{level},sqlx::postgres::notice=warn"))
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// AWS allows 14; `0` means no limit, so anything kept in the database can be redriven.
     #[arg(long, env = "CAIRN_REDRIVE_WINDOW_DAYS", default_value_t = 14)]
     pub redrive_window_days: u32,
+    /// Run on a virtual clock: it jumps to the next timer whenever nothing is in flight, and
+    /// tests read, advance and freeze it with `X-Amz-Target: CairnClock.*` (see README).
+    #[arg(long, env = "CAIRN_VIRTUAL_CLOCK")]
+    pub virtual_clock: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -64,6 +68,11 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
         0 => None,
         days => Some(std::time::Duration::from_secs(u64::from(days) * 24 * 3600)),
     };
+    config.virtual_clock = args.virtual_clock;
+    if args.virtual_clock && store.cluster().is_some() {
+        // Every node would keep its own clock, and jump on its own idea of idle.
+        anyhow::bail!("--virtual-clock needs a single node (a SQLite database)");
+    }
     let advertise = match &args.advertise {
         Some(a) => a.clone(),
         None => {
@@ -108,7 +117,9 @@ fn redacted(database: &str) -> String {
 }
 
 /// A `postgres://` or `postgresql://` URL opens PostgreSQL; anything else is a SQLite file.
-fn open_store(database: &std::path::Path) -> anyhow::Result<Arc<dyn cairn_store::Store>> {
+pub(super) fn open_store(
+    database: &std::path::Path,
+) -> anyhow::Result<Arc<dyn cairn_store::Store>> {
     let text = database.to_string_lossy();
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
         let store = cairn_store::postgres::PostgresStore::connect(&text)

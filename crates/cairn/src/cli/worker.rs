@@ -122,6 +122,31 @@ async fn work(args: WorkerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Serve `activity_arn` at `endpoint` with `command` (program and arguments) until `stop`
+/// resolves, with the same program convention as `cairn worker` (`cairn run --activity`).
+pub(super) async fn serve_activity(
+    endpoint: String,
+    activity_arn: String,
+    command: Vec<String>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(!command.is_empty(), "the activity's command is empty");
+    // Nobody interrupts these commands: `cairn run` stops its workers once the execution
+    // has ended, when no task can be running.
+    let (_never, interrupted) = watch::channel(false);
+    let program = Arc::new(Program {
+        command,
+        endpoint: endpoint.clone(),
+        interrupted,
+    });
+    let handler = move |ctx: TaskContext, input: String| run_program(program.clone(), ctx, input);
+    Worker::new(endpoint, activity_arn)
+        .heartbeat(Duration::from_secs(10))
+        .run(handler, stop)
+        .await?;
+    Ok(())
+}
+
 /// A bare name → CreateActivity (idempotent by name) → its ARN; an ARN as is.
 async fn resolve_activity(args: &WorkerArgs) -> anyhow::Result<String> {
     if args.activity.starts_with("arn:") {

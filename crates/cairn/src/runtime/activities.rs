@@ -24,9 +24,38 @@ pub struct ActivityQueue {
 #[derive(Default)]
 pub struct Dispatch {
     queues: Mutex<HashMap<String, Arc<ActivityQueue>>>,
+    /// Activities this process serves itself (`cairn run --activity`): their queued tasks
+    /// are as good as taken for the virtual clock.
+    served: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Dispatch {
+    /// Record that a worker of this process serves the activity.
+    pub fn serve(&self, activity_arn: &str) {
+        self.served
+            .lock()
+            .expect("dispatch lock")
+            .insert(activity_arn.to_string());
+    }
+
+    /// Whether a queued task of this activity is about to be taken: a poller is parked on
+    /// it, or this process serves it. Such a task holds a virtual clock.
+    pub fn about_to_take(&self, activity_arn: &str) -> bool {
+        if self
+            .served
+            .lock()
+            .expect("dispatch lock")
+            .contains(activity_arn)
+        {
+            return true;
+        }
+        self.queues
+            .lock()
+            .expect("dispatch lock")
+            .get(activity_arn)
+            .is_some_and(|q| q.pollers.load(Ordering::SeqCst) > 0)
+    }
+
     fn queue(&self, activity_arn: &str) -> Arc<ActivityQueue> {
         let mut queues = self.queues.lock().expect("dispatch lock");
         queues.entry(activity_arn.to_string()).or_default().clone()

@@ -14,6 +14,7 @@
 
 mod activities;
 pub mod children;
+pub mod clock;
 pub mod cluster;
 pub mod express;
 pub mod resources;
@@ -26,7 +27,8 @@ pub use writer::{StartError, StartRequest, StartResult};
 use crate::config::Config;
 use activities::Dispatch;
 use cairn_core::{Input, Outcome};
-use cairn_store::{Notification, Store};
+use cairn_store::{EventRecord, Notification, Store};
+pub use clock::Clock;
 use cluster::{Keeper, NodeIdentity, Ownership, Peers};
 use router::Router;
 use std::sync::Arc;
@@ -57,6 +59,9 @@ pub enum EngineError {
 pub struct Engine {
     pub store: Arc<dyn Store>,
     pub config: Config,
+    /// The one clock of this node: history events, timers and request times read it.
+    pub clock: Arc<Clock>,
+    events: Arc<EventTap>,
     token_key: [u8; 32],
     /// Reaches executions on this node's writer or on their owner.
     router: Arc<Router>,
@@ -98,7 +103,19 @@ impl Engine {
         } else {
             Ownership::single()
         };
-        let timers = timers::TimerService::start(tx.clone(), config.wait_time_scale);
+        let clock = Arc::new(if config.virtual_clock {
+            Clock::virtual_clock()
+        } else {
+            Clock::real()
+        });
+        let (quiet, quiet_rx) = tokio::sync::watch::channel((false, 0));
+        let events = Arc::new(EventTap::default());
+        let timers = timers::TimerService::start(
+            tx.clone(),
+            config.wait_time_scale,
+            clock.clone(),
+            quiet_rx,
+        );
         if !shared {
             // A cluster node arms the timers of the partitions it adopts instead.
             for t in store.timers()? {
@@ -122,7 +139,11 @@ impl Engine {
             dispatch.clone(),
             timers,
             resources,
-            config.clone(),
+            writer::WriterTime {
+                clock: clock.clone(),
+                quiet,
+                events: events.clone(),
+            },
         );
         let handle = std::thread::Builder::new()
             .name("cairn-writer".into())
@@ -153,6 +174,8 @@ impl Engine {
         let engine = Arc::new(Engine {
             store,
             config,
+            clock,
+            events,
             token_key,
             router,
             dispatch,
@@ -182,6 +205,20 @@ impl Engine {
             }
         });
         Ok(engine)
+    }
+
+    /// Every history event this node commits from now on, in commit order, as
+    /// (execution ARN, event id, wire JSON). `cairn run` prints its execution's from it.
+    pub fn subscribe_events(&self) -> mpsc::UnboundedReceiver<EventRecord> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.events.lock().push(tx);
+        rx
+    }
+
+    /// This process serves the activity itself (`cairn run --activity`): a virtual clock
+    /// treats its queued tasks as taken, so it never jumps past a task about to be worked on.
+    pub fn serve_activity(&self, activity_arn: &str) {
+        self.dispatch.serve(activity_arn);
     }
 
     /// What resource invocations run with (Express runs use it too).
@@ -340,6 +377,27 @@ impl Engine {
 }
 
 pub use activities::PollError;
+
+/// Subscribers to committed history events (see [`Engine::subscribe_events`]); the writer
+/// publishes after each commit, and only clones events when someone listens.
+#[derive(Default)]
+pub(crate) struct EventTap {
+    subscribers: std::sync::Mutex<Vec<mpsc::UnboundedSender<EventRecord>>>,
+}
+
+impl EventTap {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<mpsc::UnboundedSender<EventRecord>>> {
+        self.subscribers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn publish(&self, events: &[EventRecord]) {
+        let mut subscribers = self.lock();
+        if subscribers.is_empty() || events.is_empty() {
+            return;
+        }
+        subscribers.retain(|s| events.iter().all(|e| s.send(e.clone()).is_ok()));
+    }
+}
 
 /// Run a store call on the blocking pool: a store may block on its disk or, for PostgreSQL,
 /// on the network, and must not stall the async threads.

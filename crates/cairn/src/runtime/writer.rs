@@ -7,11 +7,11 @@
 //! the commit over many steps; correctness from never acting on anything uncommitted.
 
 use super::activities::Dispatch;
+use super::clock::Clock;
 use super::cluster::Ownership;
 use super::resources::{self, ResourceRunner};
-use super::timers::TimerService;
-use super::{ActivityTask, EngineError};
-use crate::config::Config;
+use super::timers::{Quiet, TimerService};
+use super::{ActivityTask, EngineError, EventTap};
 use cairn_asl::StateMachine;
 use cairn_core::{Ctx, Decision, Effect, Execution, ExecutionInfo, Input, Outcome, World};
 use cairn_store::{
@@ -21,8 +21,7 @@ use cairn_store::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Most commands folded into one transaction.
 const MAX_BATCH: usize = 512;
@@ -75,6 +74,12 @@ pub enum Command {
     Release {
         partitions: Vec<i16>,
         done: oneshot::Sender<()>,
+    },
+    /// A skipping virtual clock: the timer service's next timer is due at `to_ms`. The
+    /// clock jumps there if this command is alone in its batch, nothing else is queued and
+    /// no execution has work in flight outside the engine (see `clock.rs`).
+    Jump {
+        to_ms: i64,
     },
     Shutdown,
 }
@@ -160,6 +165,14 @@ impl World for StoreWorld {
     }
 }
 
+/// The clock the writer reads, where it reports being idle (virtual clocks), and where it
+/// publishes committed events.
+pub struct WriterTime {
+    pub clock: Arc<Clock>,
+    pub quiet: watch::Sender<Quiet>,
+    pub events: Arc<EventTap>,
+}
+
 pub struct Writer {
     store: Arc<dyn Store>,
     ownership: Arc<Ownership>,
@@ -172,6 +185,15 @@ pub struct Writer {
     definitions: HashMap<Arc<str>, Arc<StateMachine>>,
     /// Callers waiting for an execution to close (nested `.sync` tasks, sync starts).
     watchers: HashMap<String, Vec<oneshot::Sender<()>>>,
+    clock: Arc<Clock>,
+    /// Virtual clock: the cached executions with work in flight outside the engine.
+    busy: HashSet<String>,
+    /// Virtual clock: the activity ARNs of each cached execution's untaken activity tasks.
+    queued: HashMap<String, Vec<String>>,
+    /// Virtual clock: told after every batch whether the writer is idle.
+    quiet: watch::Sender<Quiet>,
+    batches: u64,
+    events: Arc<EventTap>,
 }
 
 /// What one batch produced, kept until its commit is known.
@@ -210,13 +232,6 @@ impl Pending {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 impl Writer {
     pub fn new(
         store: Arc<dyn Store>,
@@ -225,8 +240,13 @@ impl Writer {
         dispatch: Arc<Dispatch>,
         timers: TimerService,
         resources: ResourceRunner,
-        _config: Config,
+        time: WriterTime,
     ) -> Self {
+        let WriterTime {
+            clock,
+            quiet,
+            events,
+        } = time;
         Writer {
             world: Arc::new(StoreWorld {
                 store: store.clone(),
@@ -241,6 +261,12 @@ impl Writer {
             live: HashMap::new(),
             definitions: HashMap::new(),
             watchers: HashMap::new(),
+            clock,
+            busy: HashSet::new(),
+            queued: HashMap::new(),
+            quiet,
+            batches: 0,
+            events,
         }
     }
 
@@ -257,6 +283,8 @@ impl Writer {
                 }
             }
             let mut shutdown = false;
+            let alone = commands.len() == 1;
+            let mut jump = None;
             let mut pending = Pending::default();
             self.look_up_starts(&commands, &mut pending);
             for command in commands {
@@ -307,6 +335,7 @@ impl Writer {
                         }
                         pending.releases.push((partitions, done));
                     }
+                    Command::Jump { to_ms } => jump = Some(to_ms),
                     Command::Shutdown => shutdown = true,
                 }
             }
@@ -314,6 +343,48 @@ impl Writer {
             if shutdown {
                 return;
             }
+            if self.clock.is_virtual() {
+                let idle = rx.is_empty() && self.idle();
+                if let Some(to_ms) = jump.filter(|_| alone && idle) {
+                    if self.clock.jump_to(to_ms) {
+                        tracing::debug!(to_ms, "virtual clock jumped to the next timer");
+                    }
+                }
+                self.batches += 1;
+                let _ = self.quiet.send((idle, self.batches));
+            }
+        }
+    }
+
+    /// Virtual clock: no cached execution has work in flight outside the engine, nor an
+    /// activity task a worker is about to take (see `clock.rs`).
+    fn idle(&self) -> bool {
+        self.busy.is_empty()
+            && !self
+                .queued
+                .values()
+                .flatten()
+                .any(|a| self.dispatch.about_to_take(a))
+    }
+
+    /// Virtual clock: what this cached execution holds the clock with.
+    fn track(&mut self, arn: &str) {
+        let (in_flight, queued) = match self.live.get(arn) {
+            Some(l) => (
+                l.execution.work_in_flight(&l.definition),
+                l.execution.queued_activities(&l.definition),
+            ),
+            None => (false, Vec::new()),
+        };
+        if in_flight {
+            self.busy.insert(arn.to_string());
+        } else {
+            self.busy.remove(arn);
+        }
+        if queued.is_empty() {
+            self.queued.remove(arn);
+        } else {
+            self.queued.insert(arn.to_string(), queued);
         }
     }
 
@@ -377,9 +448,14 @@ impl Writer {
         }
         let token_key = self.token_key;
         let effects = match self.load(arn) {
-            Ok(Some(live)) => live
-                .execution
-                .outstanding_effects(&live.definition, &token_key),
+            Ok(Some(_)) => {
+                if self.clock.is_virtual() {
+                    self.track(arn);
+                }
+                let live = self.live.get(arn).expect("loaded above");
+                live.execution
+                    .outstanding_effects(&live.definition, &token_key)
+            }
             Ok(None) => return,
             Err(e) => {
                 tracing::error!(execution = arn, error = %e, "cannot recover execution");
@@ -439,7 +515,7 @@ impl Writer {
     /// The context of one step of `execution_arn` whose first event will be `first_event_id`.
     fn ctx(&self, execution_arn: &str, first_event_id: u64) -> Ctx {
         Ctx {
-            now_ms: now_ms(),
+            now_ms: self.clock.now_ms(),
             entropy: cairn_core::token::step_entropy(
                 &self.token_key,
                 execution_arn,
@@ -636,6 +712,10 @@ impl Writer {
     fn forget_partitions(&mut self, partitions: &HashSet<i16>) {
         self.live
             .retain(|arn, _| !partitions.contains(&partition_of(arn)));
+        self.busy
+            .retain(|arn| !partitions.contains(&partition_of(arn)));
+        self.queued
+            .retain(|arn, _| !partitions.contains(&partition_of(arn)));
         self.watchers
             .retain(|arn, _| !partitions.contains(&partition_of(arn)));
     }
@@ -817,6 +897,8 @@ impl Writer {
             }
             for arn in &pending.touched {
                 self.live.remove(arn);
+                self.busy.remove(arn);
+                self.queued.remove(arn);
             }
             for (reply, _) in pending.start_replies {
                 let _ = reply.send(Err(if fenced {
@@ -839,6 +921,12 @@ impl Writer {
             }
             self.finish_releases(pending.releases);
             return;
+        }
+        self.events.publish(&pending.batch.events);
+        if self.clock.is_virtual() {
+            for arn in &pending.touched {
+                self.track(arn);
+            }
         }
         for (reply, result) in pending.start_replies {
             let _ = reply.send(result);
