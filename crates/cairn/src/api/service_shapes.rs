@@ -215,7 +215,7 @@ mod tests {
         assert_eq!(
             check_mock(
                 get,
-                &json!({"Configuration": {"MemorySize": 10241}}),
+                &json!({"Configuration": {"MemorySize": 32769}}),
                 strict
             )
             .unwrap_err(),

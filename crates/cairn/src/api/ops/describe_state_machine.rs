@@ -48,8 +48,14 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
         "creationDate": epoch_seconds(m.creation_date_ms),
         "loggingConfiguration": stored(&m.logging_configuration),
         "tracingConfiguration": stored(&m.tracing_configuration),
-        "encryptionConfiguration": stored(&m.encryption_configuration),
     });
+    // AWS's recorded DescribeStateMachine answers (machines and versions created without an
+    // encryption configuration) carry no `encryptionConfiguration`: the default AWS-owned
+    // key is left out, a customer managed key is shown.
+    let encryption = stored(&m.encryption_configuration);
+    if encryption != json!({"type": "AWS_OWNED_KEY"}) {
+        out["encryptionConfiguration"] = encryption;
+    }
     if let Some(revision) = m.revision_id {
         out["revisionId"] = revision.into();
     }
