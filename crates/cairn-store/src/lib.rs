@@ -159,6 +159,9 @@ pub trait Store: Send + Sync + 'static {
     /// hand-out could be recorded in the history).
     fn release_activity_task(&self, execution_arn: &str, task: u64) -> Result<()>;
 
+    /// How many tasks of an activity wait and run, and the oldest waiting one's age.
+    fn activity_backlog(&self, activity_arn: &str) -> Result<ActivityBacklog>;
+
     // ---- timers -----------------------------------------------------------------------
     /// All pending timers (loaded into the in-memory wheel at start-up).
     fn timers(&self) -> Result<Vec<TimerRecord>>;

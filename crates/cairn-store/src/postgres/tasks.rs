@@ -9,7 +9,7 @@
 //! lapses: no task is lost to a crash between claim and hand-out.
 
 use super::{int, uint};
-use crate::records::{ActivityTaskRecord, TimerRecord};
+use crate::records::{ActivityBacklog, ActivityTaskRecord, TimerRecord};
 use crate::Result;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -87,6 +87,26 @@ pub async fn timers(pool: &PgPool) -> Result<Vec<TimerRecord>> {
     .fetch_all(pool)
     .await?;
     rows.iter().map(timer_from_row).collect()
+}
+
+/// Waiting and running task counts of an activity. A task under a claim lease counts as
+/// waiting until its hand-out commits (it is `NOT taken` until then).
+pub async fn backlog(pool: &PgPool, activity_arn: &str) -> Result<ActivityBacklog> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FILTER (WHERE NOT taken), MIN(scheduled_ms) FILTER (WHERE NOT taken), \
+                COUNT(*) FILTER (WHERE taken) \
+         FROM activity_tasks WHERE activity_arn = $1",
+    )
+    .bind(activity_arn)
+    .fetch_one(pool)
+    .await?;
+    let queued: i64 = row.try_get(0)?;
+    let in_progress: i64 = row.try_get(2)?;
+    Ok(ActivityBacklog {
+        queued: queued.max(0) as u64,
+        oldest_queued_ms: row.try_get(1)?,
+        in_progress: in_progress.max(0) as u64,
+    })
 }
 
 /// Pending timers of these partitions, soonest first (`timers_by_partition`).

@@ -1,7 +1,7 @@
 //! The `activity_tasks` queue and the `timers` table.
 
 use super::{int, query_all, uint};
-use crate::records::{ActivityTaskRecord, TimerRecord};
+use crate::records::{ActivityBacklog, ActivityTaskRecord, TimerRecord};
 use crate::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -51,6 +51,22 @@ pub fn release(conn: &Connection, execution_arn: &str, task: u64) -> Result<()> 
     )?
     .execute(params![execution_arn, int("task id", task)?])?;
     Ok(())
+}
+
+/// Waiting and running task counts of an activity (`activity_tasks_queue` covers it).
+pub fn backlog(conn: &Connection, activity_arn: &str) -> Result<ActivityBacklog> {
+    let (queued, oldest, in_progress): (i64, Option<i64>, i64) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(taken = 0), 0), MIN(CASE WHEN taken = 0 THEN scheduled_ms END), \
+                    COALESCE(SUM(taken = 1), 0) \
+             FROM activity_tasks WHERE activity_arn = ?1",
+        )?
+        .query_row([activity_arn], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(ActivityBacklog {
+        queued: queued.max(0) as u64,
+        oldest_queued_ms: oldest,
+        in_progress: in_progress.max(0) as u64,
+    })
 }
 
 /// Pending timers, soonest first.
