@@ -181,6 +181,11 @@ impl Engine {
         &self.resource_env
     }
 
+    /// Workers parked on an activity on this node, and its last poll here (epoch ms).
+    pub fn activity_pollers(&self, activity_arn: &str) -> (usize, Option<i64>) {
+        self.dispatch.pollers(activity_arn)
+    }
+
     /// The key that authenticates task tokens.
     pub fn token_key(&self) -> &[u8; 32] {
         &self.token_key
