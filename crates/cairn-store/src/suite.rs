@@ -995,8 +995,10 @@ pub fn backlog_counts_waiting_and_taken_tasks(db: &dyn Database) {
     );
     // Hand out the head of the queue for good: it moves from waiting to in progress.
     let claimed = store.claim_activity_task(&resize.arn).unwrap().unwrap();
-    let mut handout = Batch::default();
-    handout.taken_tasks = vec![(claimed.execution_arn.clone(), claimed.task)];
+    let handout = Batch {
+        taken_tasks: vec![(claimed.execution_arn.clone(), claimed.task)],
+        ..Default::default()
+    };
     store.commit(&handout).unwrap();
     let after = store.activity_backlog(&resize.arn).unwrap();
     assert_eq!((after.queued, after.in_progress), (2, 1));
