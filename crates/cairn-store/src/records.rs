@@ -100,15 +100,15 @@ pub struct ActivityTaskRecord {
     pub taken: bool,
 }
 
-/// An activity's queue at a glance (the console's backlog view).
+/// An activity's queue at a glance (the console's backlog view). Tasks in progress are not
+/// here: a handed-out row stays taken after its answer until the execution withdraws it, so
+/// the engine counts those from history instead.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityBacklog {
     /// Tasks waiting for a worker.
     pub queued: u64,
     /// When the oldest waiting task was scheduled, epoch milliseconds.
     pub oldest_queued_ms: Option<i64>,
-    /// Tasks handed to a worker and not finished yet.
-    pub in_progress: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

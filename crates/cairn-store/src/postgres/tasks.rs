@@ -89,23 +89,20 @@ pub async fn timers(pool: &PgPool) -> Result<Vec<TimerRecord>> {
     rows.iter().map(timer_from_row).collect()
 }
 
-/// Waiting and running task counts of an activity. A task under a claim lease counts as
-/// waiting until its hand-out commits (it is `NOT taken` until then).
+/// Waiting tasks of an activity (`activity_tasks_queue` covers it). A task under a claim
+/// lease counts as waiting until its hand-out commits (it is `NOT taken` until then).
 pub async fn backlog(pool: &PgPool, activity_arn: &str) -> Result<ActivityBacklog> {
     let row = sqlx::query(
-        "SELECT COUNT(*) FILTER (WHERE NOT taken), MIN(scheduled_ms) FILTER (WHERE NOT taken), \
-                COUNT(*) FILTER (WHERE taken) \
-         FROM activity_tasks WHERE activity_arn = $1",
+        "SELECT COUNT(*), MIN(scheduled_ms) \
+         FROM activity_tasks WHERE activity_arn = $1 AND NOT taken",
     )
     .bind(activity_arn)
     .fetch_one(pool)
     .await?;
     let queued: i64 = row.try_get(0)?;
-    let in_progress: i64 = row.try_get(2)?;
     Ok(ActivityBacklog {
         queued: queued.max(0) as u64,
         oldest_queued_ms: row.try_get(1)?,
-        in_progress: in_progress.max(0) as u64,
     })
 }
 

@@ -53,19 +53,17 @@ pub fn release(conn: &Connection, execution_arn: &str, task: u64) -> Result<()> 
     Ok(())
 }
 
-/// Waiting and running task counts of an activity (`activity_tasks_queue` covers it).
+/// Waiting tasks of an activity (`activity_tasks_queue` covers it).
 pub fn backlog(conn: &Connection, activity_arn: &str) -> Result<ActivityBacklog> {
-    let (queued, oldest, in_progress): (i64, Option<i64>, i64) = conn
+    let (queued, oldest): (i64, Option<i64>) = conn
         .prepare_cached(
-            "SELECT COALESCE(SUM(taken = 0), 0), MIN(CASE WHEN taken = 0 THEN scheduled_ms END), \
-                    COALESCE(SUM(taken = 1), 0) \
-             FROM activity_tasks WHERE activity_arn = ?1",
+            "SELECT COUNT(*), MIN(scheduled_ms) \
+             FROM activity_tasks WHERE activity_arn = ?1 AND taken = 0",
         )?
-        .query_row([activity_arn], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        .query_row([activity_arn], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(ActivityBacklog {
         queued: queued.max(0) as u64,
         oldest_queued_ms: oldest,
-        in_progress: in_progress.max(0) as u64,
     })
 }
 

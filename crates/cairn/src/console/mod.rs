@@ -8,9 +8,9 @@
 //!   event per history event committed after `after` (its `id` is the event id, its data the
 //!   event as GetExecutionHistory gives it), then one `end` once the execution has closed.
 //!   Fed by polling the store cheaply (one indexed range read every [`POLL`]) while open.
-//! - `GET /console/api/activity?arn=<activity>`: an activity's backlog (queued tasks, the
-//!   oldest one's schedule time, tasks in progress) and this node's parked workers and last
-//!   poll.
+//! - `GET /console/api/activity?arn=<activity>`: an activity's backlog (queued tasks and the
+//!   oldest one's schedule time, from the store) and this node's tasks in progress (started,
+//!   not closed, counted from history since start-up), parked workers and last poll.
 //!
 //! Everything else the page shows or does goes through the AWS JSON API (`POST /`), exactly
 //! as a client would (unsigned requests are accepted), so the console never has powers the
@@ -197,7 +197,7 @@ async fn activity(State(app): State<Arc<App>>, Query(q): Query<ActivityQuery>) -
         "queued": backlog.queued,
         "oldestQueuedMs": backlog.oldest_queued_ms,
         "oldestAgeSeconds": backlog.oldest_queued_ms.map(|t| ((now - t).max(0) as f64) / 1000.0),
-        "inProgress": backlog.in_progress,
+        "inProgress": app.engine.metrics.activity_tasks_in_progress(&q.arn),
         "parkedWorkers": parked,
         "lastPollMs": last_poll_ms,
     });

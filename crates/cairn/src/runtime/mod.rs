@@ -15,6 +15,7 @@
 mod activities;
 pub mod cluster;
 pub mod express;
+pub mod metrics;
 pub mod resources;
 mod timers;
 mod writer;
@@ -58,6 +59,8 @@ pub struct Engine {
     token_key: [u8; 32],
     commands: mpsc::UnboundedSender<writer::Command>,
     dispatch: Arc<Dispatch>,
+    /// The Prometheus families, counted by the writer after each commit.
+    pub metrics: Arc<metrics::Metrics>,
     resource_env: resources::ResourceEnv,
     writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
     ownership: Arc<Ownership>,
@@ -105,7 +108,9 @@ impl Engine {
         }
         let resource_env = resources::ResourceEnv::new(config.clone())?;
         let resources = resources::ResourceRunner::new(tx.clone(), resource_env.clone());
+        let metrics = Arc::new(metrics::Metrics::new());
         let writer = writer::Writer::new(
+            metrics.clone(),
             store.clone(),
             ownership.clone(),
             token_key,
@@ -147,6 +152,7 @@ impl Engine {
             token_key,
             commands: tx,
             dispatch,
+            metrics,
             resource_env: resource_env.clone(),
             writer: std::sync::Mutex::new(Some(handle)),
             ownership,

@@ -161,6 +161,7 @@ impl World for StoreWorld {
 }
 
 pub struct Writer {
+    metrics: Arc<super::metrics::Metrics>,
     store: Arc<dyn Store>,
     ownership: Arc<Ownership>,
     token_key: [u8; 32],
@@ -195,6 +196,8 @@ struct Pending {
     stored: Option<HashMap<String, (String, String, i64)>>,
     /// Cluster: partitions to let go of once this batch is committed.
     releases: Vec<(Vec<i16>, oneshot::Sender<()>)>,
+    /// What the metrics count once this batch is committed.
+    observed: Vec<super::metrics::Observed>,
 }
 
 impl Pending {
@@ -218,7 +221,9 @@ fn now_ms() -> i64 {
 }
 
 impl Writer {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        metrics: Arc<super::metrics::Metrics>,
         store: Arc<dyn Store>,
         ownership: Arc<Ownership>,
         token_key: [u8; 32],
@@ -228,6 +233,7 @@ impl Writer {
         _config: Config,
     ) -> Self {
         Writer {
+            metrics,
             world: Arc::new(StoreWorld {
                 store: store.clone(),
                 seen: Default::default(),
@@ -256,6 +262,8 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            self.metrics.batch_size.observe(commands.len() as f64);
+            self.metrics.command_queue.set(rx.len() as i64);
             let mut shutdown = false;
             let mut pending = Pending::default();
             self.look_up_starts(&commands, &mut pending);
@@ -705,6 +713,9 @@ impl Writer {
         }
         pending.touch(arn);
         for event in &decision.events {
+            if let Some(o) = super::metrics::Observed::of(arn, event) {
+                pending.observed.push(o);
+            }
             pending.batch.events.push(EventRecord {
                 execution_arn: arn.to_string(),
                 id: event.id,
@@ -798,7 +809,12 @@ impl Writer {
         let result = if pending.batch.is_empty() {
             Ok(())
         } else {
-            self.store.commit(&pending.batch)
+            let started = std::time::Instant::now();
+            let result = self.store.commit(&pending.batch);
+            self.metrics
+                .commit_seconds
+                .observe(started.elapsed().as_secs_f64());
+            result
         };
         if let Err(e) = result {
             let fenced = matches!(e, StoreError::Fenced(_));
@@ -834,6 +850,17 @@ impl Writer {
             }
             self.finish_releases(pending.releases);
             return;
+        }
+        if !pending.observed.is_empty() {
+            let batch = &pending.batch;
+            let machine_of = |arn: &str| {
+                batch
+                    .executions
+                    .iter()
+                    .find(|e| e.arn == arn)
+                    .map(|e| (e.state_machine_arn.clone(), e.start_date_ms))
+            };
+            self.metrics.observe(&pending.observed, &machine_of);
         }
         for (reply, result) in pending.start_replies {
             let _ = reply.send(result);
@@ -888,6 +915,7 @@ impl Writer {
                 }
             }
         }
+        self.metrics.open_executions.set(self.live.len() as i64);
     }
 
     /// The batch that still wrote under the released leases is done: drop their executions
