@@ -216,3 +216,139 @@ async fn metrics_count_a_known_workload_exactly() {
     }
     let _ = waiting;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_lambda_integrations_and_timeouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let functions = dir.path().join("functions.toml");
+    std::fs::write(
+        &functions,
+        r#"
+[functions.echo]
+command = "cat"
+
+[functions.fails]
+command = ["sh", "-c", "cat >/dev/null; echo '{\"errorType\": \"ValueError\", \"errorMessage\": \"bad\"}'"]
+"#,
+    )
+    .unwrap();
+    let config = cairn::config::Config {
+        functions_file: Some(functions),
+        wait_time_scale: 0.01,
+        ..Default::default()
+    };
+    let server = TestServer::start_with(config).await;
+    let echo = "arn:aws:lambda:us-east-1:123456789012:function:echo";
+    let fails = "arn:aws:lambda:us-east-1:123456789012:function:fails";
+    let lambda = server
+        .create_machine(
+            "lambda",
+            &json!({"StartAt": "Direct", "States": {
+                "Direct": {"Type": "Task", "Resource": echo, "Next": "Invoke"},
+                "Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                           "Parameters": {"FunctionName": echo, "Payload.$": "$"}, "Next": "Bad"},
+                "Bad": {"Type": "Task", "Resource": fails, "End": true}}}),
+        )
+        .await;
+    let e = server.start_execution(&lambda, &json!({"x": 1})).await;
+    assert_eq!(server.wait_done(&e).await.status().as_str(), "FAILED");
+
+    // One activity task times out before any worker takes it, one misses its heartbeat.
+    let activity = server.create_activity("slow").await;
+    let waits = server
+        .create_machine(
+            "waits",
+            &json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": activity,
+                "TimeoutSeconds": 100, "HeartbeatSeconds": 5, "End": true}}}),
+        )
+        .await;
+    let first = server.start_execution(&waits, &json!({})).await;
+    let task = server
+        .client
+        .get_activity_task()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .unwrap();
+    assert!(task.task_token.is_some());
+    assert_eq!(server.wait_done(&first).await.status().as_str(), "FAILED");
+    let second = server.start_execution(&waits, &json!({})).await;
+    assert_eq!(server.wait_done(&second).await.status().as_str(), "FAILED");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (_, _, s) = loop {
+        let scraped = scrape(&server).await;
+        let key = format!("cairn_executions_failed_total{{state_machine_arn=\"{waits}\"}}");
+        if scraped.2.get(&key) == Some(&2.0) || std::time::Instant::now() > deadline {
+            break scraped;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let l = "lambda_function_arn";
+    assert_eq!(
+        get(&s, "cairn_lambda_functions_scheduled_total", l, echo),
+        1.0
+    );
+    assert_eq!(
+        get(&s, "cairn_lambda_functions_started_total", l, echo),
+        1.0
+    );
+    assert_eq!(
+        get(&s, "cairn_lambda_functions_succeeded_total", l, echo),
+        1.0
+    );
+    assert_eq!(
+        get(&s, "cairn_lambda_functions_time_seconds_count", l, echo),
+        1.0
+    );
+    assert_eq!(
+        get(&s, "cairn_lambda_functions_scheduled_total", l, fails),
+        1.0
+    );
+    assert_eq!(
+        get(&s, "cairn_lambda_functions_failed_total", l, fails),
+        1.0
+    );
+    let i = "service_integration_resource_arn";
+    let invoke = "arn:aws:states:::lambda:invoke";
+    assert_eq!(
+        get(&s, "cairn_service_integrations_scheduled_total", i, invoke),
+        1.0
+    );
+    assert_eq!(
+        get(&s, "cairn_service_integrations_started_total", i, invoke),
+        1.0
+    );
+    assert_eq!(
+        get(&s, "cairn_service_integrations_succeeded_total", i, invoke),
+        1.0
+    );
+    assert_eq!(
+        get(
+            &s,
+            "cairn_service_integrations_run_time_seconds_count",
+            i,
+            invoke
+        ),
+        1.0
+    );
+    let a = "activity_arn";
+    assert_eq!(
+        get(&s, "cairn_activities_scheduled_total", a, &activity),
+        2.0
+    );
+    assert_eq!(get(&s, "cairn_activities_started_total", a, &activity), 1.0);
+    // AWS records a missed heartbeat as `States.Timeout` too (HISTORY.md), so history cannot
+    // tell the two apart: both count as timed out, and HeartbeatTimedOut stays empty.
+    assert_eq!(
+        get(&s, "cairn_activities_timed_out_total", a, &activity),
+        2.0
+    );
+    assert!(!s.contains_key(&format!(
+        "cairn_activities_heartbeat_timed_out_total{{{a}=\"{activity}\"}}"
+    )));
+    assert_eq!(
+        get(&s, "cairn_activity_tasks_in_progress", a, &activity),
+        0.0
+    );
+}

@@ -9,7 +9,9 @@
 //! Counting happens in one place, [`Metrics::observe`], which the writer calls with the
 //! history events of a batch **after** the batch committed: a count never includes anything
 //! that was rolled back. Times (ExecutionTime, ActivityScheduleTime, …) are differences of
-//! event timestamps, in seconds. Must not: read the store, or block (it runs on the writer
+//! event timestamps, in seconds. A missed heartbeat is recorded as `States.Timeout` like any
+//! timeout (as AWS records it), so `…_heartbeat_timed_out` counts only events whose error is
+//! `States.HeartbeatTimeout`, which the interpreter does not write today. Must not: read the store, or block (it runs on the writer
 //! thread).
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -516,12 +518,9 @@ impl Metrics {
                 "Lambda" => TaskKind::Lambda(LambdaLabel {
                     lambda_function_arn: resource,
                 }),
-                // Lambda invoked through the optimised integration counts as a function too.
-                _ if e.resource_type.as_deref() == Some("lambda") => {
-                    TaskKind::Lambda(LambdaLabel {
-                        lambda_function_arn: resource,
-                    })
-                }
+                // As in CloudWatch, `lambda:invoke` is a service integration
+                // (`arn:aws:states:::lambda:invoke`); only a function ARN as the resource
+                // (LambdaFunction… events) counts as a Lambda function.
                 _ => TaskKind::Integration(IntegrationLabel {
                     service_integration_resource_arn: match &e.resource_type {
                         Some(t) if !resource.starts_with("arn:") => {
