@@ -189,8 +189,12 @@ function stateRuns(events) {
       v.status = v.errors.length ? "caught" : "succeeded";
     } else if (SCHEDULED.test(ev.type)) {
       v.scheduled += 1;
-    } else if (ev.type === "MapIterationStarted") {
-      v.iterations.push(d.index);
+    } else if (ev.type.startsWith("MapIteration")) {
+      // Map iterations: index → last status (Started, Succeeded, Failed, Aborted).
+      const i = v.iterations.findIndex((it) => it.index === d.index);
+      const it = { index: d.index, status: ev.type.slice("MapIteration".length).toLowerCase() };
+      if (i >= 0) v.iterations[i] = it;
+      else v.iterations.push(it);
     } else if (FAILURE.test(ev.type) && !ev.type.startsWith("MapIteration")) {
       v.errors.push({ type: ev.type, error: d.error, cause: d.cause });
       v.status = "failed";
@@ -265,7 +269,10 @@ async function executionPage(arn) {
           h("div", { class: "label" }, "Input"), h("pre", { class: "state-input" }, pretty(v.input)),
           v.output !== undefined ? [h("div", { class: "label" }, "Output"), h("pre", { class: "state-output" }, pretty(v.output))] : null,
           v.errors.map((e) => h("p", { class: "error" }, `${e.type}: ${e.error || ""} ${e.cause || ""}`)),
-          v.iterations.length ? h("p", {}, `Map iterations: ${v.iterations.length}`) : null,
+          v.iterations.length
+            ? h("div", { class: "iterations" }, h("div", { class: "label" }, `Map iterations (${v.iterations.length})`),
+                v.iterations.map((it) => h("span", { class: "iteration status-" + (it.status === "started" ? "running" : it.status), title: it.status }, `#${it.index} ${it.status}`)))
+            : null,
         ),
       );
     });
@@ -345,24 +352,24 @@ async function activitiesPage() {
         h("td", {}, b.parkedWorkers),
         h("td", {}, b.inProgress),
         h("td", {}, b.lastPollMs ? fmtTime(b.lastPollMs) : "never"),
-        h("td", {}, h("button", { class: "take", onclick: () => takeTask(a, worker).then(fill) }, "Take a task")),
+        h("td", {}, h("button", { class: "take", onclick: () => takeTask(a, worker, fill).then(fill) }, "Take a task")),
       );
     };
     await fill();
   }
 }
 
-async function takeTask(activity, box) {
+async function takeTask(activity, box, onAnswered) {
   box.replaceChildren(h("p", {}, `Waiting for a task of ${activity.name} (up to 60 s)…`));
   const t = await api("GetActivityTask", { activityArn: activity.activityArn, workerName: "cairn-console" });
   if (!t.taskToken) {
     box.replaceChildren(h("p", {}, "No task arrived."));
     return;
   }
-  box.replaceChildren(h("h3", {}, "Task of " + activity.name), h("pre", { id: "task-input" }, pretty(t.input)), answerForm(t.taskToken));
+  box.replaceChildren(h("h3", {}, "Task of " + activity.name), h("pre", { id: "task-input" }, pretty(t.input)), answerForm(t.taskToken, onAnswered));
 }
 
-function answerForm(token) {
+function answerForm(token, onAnswered) {
   const tokenBox = h("textarea", { rows: 2, id: "answer-token", spellcheck: "false" });
   tokenBox.value = token || "";
   const output = h("textarea", { rows: 3, id: "answer-output", spellcheck: "false" });
@@ -383,6 +390,7 @@ function answerForm(token) {
         await api("SendTaskFailure", body);
       }
       msg.textContent = ok ? "Success sent." : "Failure sent.";
+      if (onAnswered) await onAnswered();
     } catch (e) {
       msg.className = "msg error";
       msg.textContent = e instanceof SyntaxError ? "Output is not valid JSON: " + e.message : e.message;

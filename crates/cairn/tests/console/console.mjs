@@ -123,6 +123,11 @@ try {
   check((await page.textContent("#state-panel .state-output")).includes('"approved": "yes"'), "clicking a state shows its output");
   check((await page.textContent("#state-panel .state-input")).includes('"items"'), "clicking a state shows its input");
   check((await page.locator("#history tr[data-event]").count()) > 10, "history table filled");
+  await page.locator('g.state[data-state="Items"] > text.container-label').click({ force: true });
+  await page.waitForSelector("#state-panel .iteration");
+  check((await page.locator("#state-panel .iteration.status-succeeded").count()) === 3, "the Map's three iterations are listed");
+  await page.click('g.state[data-state="Approve"]');
+  await page.waitForSelector("#state-panel .state-output");
   await shot("execution-succeeded");
   await page.screenshot({ path: path.join(outDir, "readme.png") }); // the viewport only
 
@@ -149,6 +154,7 @@ try {
   await page.fill("#answer-output", '{"by":"console"}');
   await page.click("#send-success");
   await page.waitForSelector("#answer-msg:text('Success sent.')");
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-activity="console-approve"] td')[4]?.textContent === "0");
   for (let i = 0; i < 100; i++) {
     if ((await api("DescribeExecution", { executionArn: third })).status !== "RUNNING") break;
     await new Promise((r) => setTimeout(r, 100));
