@@ -34,7 +34,18 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
+    // The console's event streams end when shutdown begins (they would otherwise keep the
+    // graceful shutdown waiting for as long as their execution runs).
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut closing = rx.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let router = router(app).layer(axum::Extension(console::Closing(rx)));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = closing.wait_for(|closed| *closed).await;
+        })
         .await
 }

@@ -233,3 +233,42 @@ async fn console_in_a_real_browser() {
     );
     assert!(stdout.contains("console test passed"));
 }
+
+#[tokio::test]
+async fn an_open_event_stream_ends_when_the_server_shuts_down() {
+    let server = TestServer::start().await;
+    let activity = server.create_activity("never").await;
+    let machine = server
+        .create_machine(
+            "m",
+            &json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": activity, "End": true}}}),
+        )
+        .await;
+    let arn = server.start_execution(&machine, &json!({})).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /console/api/events?arn={} HTTP/1.1\r\nhost: {}\r\n\r\n",
+        encode(&arn),
+        server.addr
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    // Read until the first history event has arrived: the stream is open and waiting.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("id: 1\n") {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "stream closed early");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // Shutting down does not wait for the running execution; the stream just ends.
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(30), server.stop()).await;
+    assert!(stopped.is_ok(), "shutdown waited for the open event stream");
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest).await;
+        rest
+    })
+    .await
+    .expect("the stream ended");
+    assert!(!String::from_utf8_lossy(&rest).contains("event: end"));
+}

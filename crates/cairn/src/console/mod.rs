@@ -32,6 +32,11 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Set when the server begins to shut down: open event streams end then. Absent (a router
+/// used without [`crate::server::serve`]), streams end only with their execution.
+#[derive(Clone)]
+pub struct Closing(pub tokio::sync::watch::Receiver<bool>);
+
 /// How often an open event stream looks for new history events.
 pub const POLL: Duration = Duration::from_millis(200);
 
@@ -100,13 +105,24 @@ struct EventsQuery {
 /// Where an event stream is.
 struct Cursor {
     app: Arc<App>,
+    closing: Option<tokio::sync::watch::Receiver<bool>>,
     arn: String,
     after: u64,
     pending: VecDeque<Event>,
     done: bool,
 }
 
-async fn events(State(app): State<Arc<App>>, Query(q): Query<EventsQuery>) -> Response {
+/// `Last-Event-ID` (sent by a reconnecting EventSource) wins over `after` when larger.
+async fn events(
+    State(app): State<Arc<App>>,
+    closing: Option<axum::Extension<Closing>>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<EventsQuery>,
+) -> Response {
+    let resumed = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     let arn = q.arn.clone();
     match app.store(move |s| s.get_execution(&arn)).await {
         Ok(Some(_)) => {}
@@ -115,8 +131,9 @@ async fn events(State(app): State<Arc<App>>, Query(q): Query<EventsQuery>) -> Re
     }
     let cursor = Cursor {
         app,
+        closing: closing.map(|c| c.0 .0.clone()),
         arn: q.arn,
-        after: q.after.unwrap_or(0),
+        after: q.after.unwrap_or(0).max(resumed.unwrap_or(0)),
         pending: VecDeque::new(),
         done: false,
     };
@@ -151,7 +168,18 @@ async fn events(State(app): State<Arc<App>>, Query(q): Query<EventsQuery>) -> Re
                         .push_back(Event::default().event("end").data(status));
                     continue;
                 }
-                tokio::time::sleep(POLL).await;
+                match c.closing.as_mut() {
+                    Some(closing) => {
+                        if *closing.borrow() {
+                            return None;
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep(POLL) => {}
+                            _ = closing.changed() => return None,
+                        }
+                    }
+                    None => tokio::time::sleep(POLL).await,
+                }
                 continue;
             }
             for row in rows {
