@@ -214,6 +214,9 @@ pub trait Store: Send + Sync + 'static {
     /// hand-out could be recorded in the history).
     fn release_activity_task(&self, execution_arn: &str, task: u64) -> Result<()>;
 
+    /// How many tasks of an activity wait for a worker, and when the oldest was scheduled.
+    fn activity_backlog(&self, activity_arn: &str) -> Result<ActivityBacklog>;
+
     // ---- timers -----------------------------------------------------------------------
     /// All pending timers (loaded into the in-memory wheel at start-up).
     fn timers(&self) -> Result<Vec<TimerRecord>>;

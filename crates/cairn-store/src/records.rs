@@ -102,6 +102,17 @@ pub struct ActivityTaskRecord {
     pub taken: bool,
 }
 
+/// An activity's queue at a glance (the console's backlog view). Tasks in progress are not
+/// here: a handed-out row stays taken after its answer until the execution withdraws it, so
+/// the engine counts those from history instead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityBacklog {
+    /// Tasks waiting for a worker.
+    pub queued: u64,
+    /// When the oldest waiting task was scheduled, epoch milliseconds.
+    pub oldest_queued_ms: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimerRecord {
     pub execution_arn: String,

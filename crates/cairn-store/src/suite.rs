@@ -84,6 +84,7 @@ pub const CASES: &[(&str, Case)] = &[
         batch_removals_follow_additions,
     ),
     ("claim_takes_the_oldest_task", claim_takes_the_oldest_task),
+    ("backlog_counts_waiting_tasks", backlog_counts_waiting_tasks),
     (
         "peeked_tasks_are_taken_by_the_commit_that_hands_them_out",
         peeked_tasks_are_taken_by_the_commit_that_hands_them_out,
@@ -158,6 +159,7 @@ macro_rules! store_suite {
             failed_batch_leaves_nothing_behind,
             batch_removals_follow_additions,
             claim_takes_the_oldest_task,
+            backlog_counts_waiting_tasks,
             peeked_tasks_are_taken_by_the_commit_that_hands_them_out,
             concurrent_claimers_never_share_a_task,
             release_puts_a_task_back_in_place,
@@ -1031,6 +1033,46 @@ pub fn claim_takes_the_oldest_task(db: &dyn Database) {
     drop(store);
     let store = db.open();
     assert_eq!(store.claim_activity_task(&resize.arn).unwrap(), None);
+}
+
+pub fn backlog_counts_waiting_tasks(db: &dyn Database) {
+    let store = db.open();
+    let (resize, crop) = (activity("resize"), activity("crop"));
+    let e = execution("m", "e", 1);
+    assert_eq!(
+        store.activity_backlog(&resize.arn).unwrap(),
+        ActivityBacklog::default()
+    );
+    let mut batch = start(&e, 1);
+    batch.activity_tasks = vec![
+        task(&resize, &e, 5),
+        task(&resize, &e, 3),
+        task(&resize, &e, 8),
+        task(&crop, &e, 2),
+    ];
+    store.commit(&batch).unwrap();
+    let before = store.activity_backlog(&resize.arn).unwrap();
+    assert_eq!(
+        before,
+        ActivityBacklog {
+            queued: 3,
+            oldest_queued_ms: Some(task(&resize, &e, 3).scheduled_ms),
+        }
+    );
+    // Hand out the head of the queue for good: it no longer waits.
+    let claimed = store.claim_activity_task(&resize.arn).unwrap().unwrap();
+    let handout = Batch {
+        taken_tasks: vec![(claimed.execution_arn.clone(), claimed.task)],
+        ..Default::default()
+    };
+    store.commit(&handout).unwrap();
+    let after = store.activity_backlog(&resize.arn).unwrap();
+    assert_eq!(after.queued, 2);
+    assert_eq!(
+        store.activity_backlog(&crop.arn).unwrap().queued,
+        1,
+        "counted per activity"
+    );
 }
 
 pub fn concurrent_claimers_never_share_a_task(db: &dyn Database) {

@@ -6,5 +6,6 @@ pub mod app;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod runtime;
 pub mod server;

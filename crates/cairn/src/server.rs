@@ -7,6 +7,7 @@
 
 use crate::api;
 use crate::app::App;
+use crate::console;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use std::future::Future;
@@ -15,10 +16,12 @@ use std::sync::Arc;
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// Every path and method goes to the AWS JSON 1.0 handler (SDKs post to `/`).
+/// `GET /metrics`, the console's GET routes (`GET /`, `/console/...`), and every other path
+/// and method to the AWS JSON 1.0 handler (SDKs post to `/`).
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/metrics", axum::routing::get(api::metrics::handle))
+        .merge(console::routes())
         .fallback(api::handle_http)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app)
@@ -31,7 +34,18 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown)
+    // The console's event streams end when shutdown begins (they would otherwise keep the
+    // graceful shutdown waiting for as long as their execution runs).
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let mut closing = rx.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let router = router(app).layer(axum::Extension(console::Closing(rx)));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = closing.wait_for(|closed| *closed).await;
+        })
         .await
 }

@@ -442,6 +442,10 @@ impl Store for PostgresStore {
         ))
     }
 
+    fn activity_backlog(&self, activity_arn: &str) -> Result<ActivityBacklog> {
+        self.run(tasks::backlog(&self.pool, activity_arn))
+    }
+
     fn timers(&self) -> Result<Vec<TimerRecord>> {
         self.run(tasks::timers(&self.pool))
     }

@@ -9,7 +9,7 @@
 //! lapses: no task is lost to a crash between claim and hand-out.
 
 use super::{int, uint};
-use crate::records::{ActivityTaskRecord, TimerRecord};
+use crate::records::{ActivityBacklog, ActivityTaskRecord, TimerRecord};
 use crate::Result;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -87,6 +87,23 @@ pub async fn timers(pool: &PgPool) -> Result<Vec<TimerRecord>> {
     .fetch_all(pool)
     .await?;
     rows.iter().map(timer_from_row).collect()
+}
+
+/// Waiting tasks of an activity (`activity_tasks_queue` covers it). A task under a claim
+/// lease counts as waiting until its hand-out commits (it is `NOT taken` until then).
+pub async fn backlog(pool: &PgPool, activity_arn: &str) -> Result<ActivityBacklog> {
+    let row = sqlx::query(
+        "SELECT COUNT(*), MIN(scheduled_ms) \
+         FROM activity_tasks WHERE activity_arn = $1 AND NOT taken",
+    )
+    .bind(activity_arn)
+    .fetch_one(pool)
+    .await?;
+    let queued: i64 = row.try_get(0)?;
+    Ok(ActivityBacklog {
+        queued: queued.max(0) as u64,
+        oldest_queued_ms: row.try_get(1)?,
+    })
 }
 
 /// Pending timers of these partitions, soonest first (`timers_by_partition`).

@@ -387,6 +387,10 @@ impl Store for SqliteStore {
         self.write(SMALL_WRITE, |tx| tasks::release(tx, execution_arn, task))
     }
 
+    fn activity_backlog(&self, activity_arn: &str) -> Result<ActivityBacklog> {
+        self.read(|conn| tasks::backlog(conn, activity_arn))
+    }
+
     fn timers(&self) -> Result<Vec<TimerRecord>> {
         self.read(tasks::timers)
     }

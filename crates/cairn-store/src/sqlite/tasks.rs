@@ -1,7 +1,7 @@
 //! The `activity_tasks` queue and the `timers` table.
 
 use super::{int, query_all, uint};
-use crate::records::{ActivityTaskRecord, TimerRecord};
+use crate::records::{ActivityBacklog, ActivityTaskRecord, TimerRecord};
 use crate::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -51,6 +51,20 @@ pub fn release(conn: &Connection, execution_arn: &str, task: u64) -> Result<()> 
     )?
     .execute(params![execution_arn, int("task id", task)?])?;
     Ok(())
+}
+
+/// Waiting tasks of an activity (`activity_tasks_queue` covers it).
+pub fn backlog(conn: &Connection, activity_arn: &str) -> Result<ActivityBacklog> {
+    let (queued, oldest): (i64, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT COUNT(*), MIN(scheduled_ms) \
+             FROM activity_tasks WHERE activity_arn = ?1 AND taken = 0",
+        )?
+        .query_row([activity_arn], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(ActivityBacklog {
+        queued: queued.max(0) as u64,
+        oldest_queued_ms: oldest,
+    })
 }
 
 /// Pending timers, soonest first.

@@ -7,7 +7,7 @@
 
 use super::Engine;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -19,6 +19,8 @@ pub const MAX_POLLERS: usize = 1000;
 pub struct ActivityQueue {
     notify: Notify,
     pollers: AtomicUsize,
+    /// When a worker last called GetActivityTask here, epoch ms (0: not since start-up).
+    last_poll_ms: AtomicI64,
 }
 
 #[derive(Default)]
@@ -59,6 +61,24 @@ impl Dispatch {
     fn queue(&self, activity_arn: &str) -> Arc<ActivityQueue> {
         let mut queues = self.queues.lock().expect("dispatch lock");
         queues.entry(activity_arn.to_string()).or_default().clone()
+    }
+
+    /// Workers parked on this activity now, and when one last polled it (epoch ms), as this
+    /// node saw them (a console figure, not a durable one).
+    pub fn pollers(&self, activity_arn: &str) -> (usize, Option<i64>) {
+        let queue = self
+            .queues
+            .lock()
+            .expect("dispatch lock")
+            .get(activity_arn)
+            .cloned();
+        match queue {
+            Some(q) => {
+                let last = q.last_poll_ms.load(Ordering::SeqCst);
+                (q.pollers.load(Ordering::SeqCst), (last > 0).then_some(last))
+            }
+            None => (0, None),
+        }
     }
 
     /// A task for this activity was committed: wake one parked poller.
@@ -114,6 +134,9 @@ pub async fn poll(
         return Err(PollError::WorkerLimitExceeded);
     }
     let _slot = PollerSlot(queue.clone());
+    queue
+        .last_poll_ms
+        .store(crate::api::now_ms(), Ordering::SeqCst);
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         // Register interest before looking, so a task committed in between still wakes us.

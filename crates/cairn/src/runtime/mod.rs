@@ -17,6 +17,7 @@ pub mod children;
 pub mod clock;
 pub mod cluster;
 pub mod express;
+pub mod metrics;
 pub mod resources;
 mod router;
 mod timers;
@@ -66,6 +67,8 @@ pub struct Engine {
     /// Reaches executions on this node's writer or on their owner.
     router: Arc<Router>,
     dispatch: Arc<Dispatch>,
+    /// The Prometheus families, counted by the writer after each commit.
+    pub metrics: Arc<metrics::Metrics>,
     resource_env: resources::ResourceEnv,
     writer: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
     ownership: Arc<Ownership>,
@@ -132,7 +135,9 @@ impl Engine {
         let children = children::Children::new(router.clone(), token_key, config.clone());
         let resource_env = resources::ResourceEnv::new(config.clone())?.with_children(children);
         let resources = resources::ResourceRunner::new(tx.clone(), resource_env.clone());
+        let metrics = Arc::new(metrics::Metrics::new());
         let writer = writer::Writer::new(
+            metrics.clone(),
             store.clone(),
             ownership.clone(),
             token_key,
@@ -179,6 +184,7 @@ impl Engine {
             token_key,
             router,
             dispatch,
+            metrics,
             resource_env: resource_env.clone(),
             writer: std::sync::Mutex::new(Some(handle)),
             ownership,
@@ -224,6 +230,11 @@ impl Engine {
     /// What resource invocations run with (Express runs use it too).
     pub fn resource_env(&self) -> &resources::ResourceEnv {
         &self.resource_env
+    }
+
+    /// Workers parked on an activity on this node, and its last poll here (epoch ms).
+    pub fn activity_pollers(&self, activity_arn: &str) -> (usize, Option<i64>) {
+        self.dispatch.pollers(activity_arn)
     }
 
     /// The key that authenticates task tokens.

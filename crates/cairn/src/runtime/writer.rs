@@ -174,6 +174,7 @@ pub struct WriterTime {
 }
 
 pub struct Writer {
+    metrics: Arc<super::metrics::Metrics>,
     store: Arc<dyn Store>,
     ownership: Arc<Ownership>,
     token_key: [u8; 32],
@@ -217,6 +218,8 @@ struct Pending {
     stored: Option<HashMap<String, (String, String, i64)>>,
     /// Cluster: partitions to let go of once this batch is committed.
     releases: Vec<(Vec<i16>, oneshot::Sender<()>)>,
+    /// What the metrics count once this batch is committed.
+    observed: Vec<super::metrics::Observed>,
 }
 
 impl Pending {
@@ -233,7 +236,9 @@ impl Pending {
 }
 
 impl Writer {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        metrics: Arc<super::metrics::Metrics>,
         store: Arc<dyn Store>,
         ownership: Arc<Ownership>,
         token_key: [u8; 32],
@@ -248,6 +253,7 @@ impl Writer {
             events,
         } = time;
         Writer {
+            metrics,
             world: Arc::new(StoreWorld {
                 store: store.clone(),
                 seen: Default::default(),
@@ -282,6 +288,8 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            self.metrics.batch_size.observe(commands.len() as f64);
+            self.metrics.command_queue.set(rx.len() as i64);
             let mut shutdown = false;
             let alone = commands.len() == 1;
             let mut jump = None;
@@ -789,6 +797,9 @@ impl Writer {
         }
         pending.touch(arn);
         for event in &decision.events {
+            if let Some(o) = super::metrics::Observed::of(arn, event) {
+                pending.observed.push(o);
+            }
             pending.batch.events.push(EventRecord {
                 execution_arn: arn.to_string(),
                 id: event.id,
@@ -883,7 +894,12 @@ impl Writer {
         let result = if pending.batch.is_empty() {
             Ok(())
         } else {
-            self.store.commit(&pending.batch)
+            let started = std::time::Instant::now();
+            let result = self.store.commit(&pending.batch);
+            self.metrics
+                .commit_seconds
+                .observe(started.elapsed().as_secs_f64());
+            result
         };
         if let Err(e) = result {
             let fenced = matches!(e, StoreError::Fenced(_));
@@ -927,6 +943,17 @@ impl Writer {
             for arn in &pending.touched {
                 self.track(arn);
             }
+        }
+        if !pending.observed.is_empty() {
+            let batch = &pending.batch;
+            let machine_of = |arn: &str| {
+                batch
+                    .executions
+                    .iter()
+                    .find(|e| e.arn == arn)
+                    .map(|e| (e.state_machine_arn.clone(), e.start_date_ms))
+            };
+            self.metrics.observe(&pending.observed, &machine_of);
         }
         for (reply, result) in pending.start_replies {
             let _ = reply.send(result);
@@ -981,6 +1008,7 @@ impl Writer {
                 }
             }
         }
+        self.metrics.open_executions.set(self.live.len() as i64);
     }
 
     /// The batch that still wrote under the released leases is done: drop their executions
