@@ -32,6 +32,9 @@ pub struct Config {
     /// Cluster: how long a partition lease lasts unrenewed (`--lease-ttl`); a dead node's
     /// executions are taken over within about 4/3 of it.
     pub lease_ttl: std::time::Duration,
+    /// `--auth sigv4`: the access keys requests must be signed with (`None`: every request
+    /// is accepted, as Step Functions Local does).
+    pub credentials: Option<std::sync::Arc<crate::api::auth::Credentials>>,
 }
 
 impl Default for Config {
@@ -50,6 +53,7 @@ impl Default for Config {
             node_id: None,
             advertise: None,
             lease_ttl: std::time::Duration::from_secs(6),
+            credentials: None,
         }
     }
 }

@@ -27,6 +27,7 @@
 //! Must not: hold state between requests, or talk to the database except through
 //! [`App::store`] (blocking pool) and the engine.
 
+pub mod auth;
 pub mod configurations;
 pub mod definition;
 pub mod internal;
@@ -197,6 +198,8 @@ pub async fn call(
 /// A body that cannot be read (too large, cut off) is an AWS-shaped 400 too.
 pub async fn handle_http(
     State(app): State<Arc<App>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -206,8 +209,20 @@ pub async fn handle_http(
     {
         return internal::handle(&app, internal, &headers, body).await;
     }
-    let ctx = Ctx::from_headers(&app, &headers);
+    let mut ctx = Ctx::from_headers(&app, &headers);
+    let verified = match (&app.config.credentials, &body) {
+        (Some(credentials), Ok(body)) => credentials
+            .verify(method.as_str(), &uri, &headers, body, SystemTime::now())
+            .map(|who| {
+                // The key's account owns what this request creates.
+                ctx.scope.account = who.account_id;
+                ctx.scope.region = who.region;
+                ctx.access_key = Some(who.access_key);
+            }),
+        _ => Ok(()),
+    };
     let result = match body {
+        _ if verified.is_err() => verified.map(|()| Value::Null),
         Ok(body) => call(&app, &ctx, target, &body).await,
         Err(rejection) => Err(ApiError::validation(format!(
             "Request body could not be read: {}",

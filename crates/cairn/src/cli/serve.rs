@@ -32,8 +32,23 @@ pub struct ServeArgs {
     /// are taken over after about 4/3 of this; shorter means faster takeover, more renewals.
     #[arg(long, env = "CAIRN_LEASE_TTL", default_value_t = 6.0)]
     pub lease_ttl: f64,
+    /// `none` accepts every request (for loopback use); `sigv4` verifies each request's
+    /// SigV4 signature against the access keys of `--credentials`.
+    #[arg(long, value_enum, default_value = "none", env = "CAIRN_AUTH")]
+    pub auth: AuthMode,
+    /// With `--auth sigv4`: TOML or JSON file of `[[credentials]]` (access_key_id,
+    /// secret_access_key, account_id, optional session_token).
+    #[arg(long, env = "CAIRN_CREDENTIALS")]
+    pub credentials: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+/// How `cairn serve` authenticates requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    None,
+    Sigv4,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -56,6 +71,14 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
         anyhow::bail!("--lease-ttl must be at least 0.3 seconds");
     }
     config.lease_ttl = std::time::Duration::from_secs_f64(args.lease_ttl);
+    config.credentials = match (args.auth, &args.credentials) {
+        (AuthMode::Sigv4, Some(path)) => Some(Arc::new(crate::api::auth::Credentials::load(path)?)),
+        (AuthMode::Sigv4, None) => anyhow::bail!("--auth sigv4 needs --credentials FILE"),
+        (AuthMode::None, Some(_)) => {
+            anyhow::bail!("--credentials is used only with --auth sigv4")
+        }
+        (AuthMode::None, None) => None,
+    };
     let advertise = match &args.advertise {
         Some(a) => a.clone(),
         None => {
