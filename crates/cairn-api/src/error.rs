@@ -86,6 +86,7 @@ error_codes! {
     IncompleteSignatureException => 400, incomplete_signature;
     InvalidSignatureException => 400, invalid_signature;
     UnrecognizedClientException => 400, unrecognized_client;
+    AccessDeniedException => 400, access_denied;
 }
 
 /// `ValidationException.reason` (model enum `ValidationExceptionReason`).

@@ -276,3 +276,77 @@ except botocore.exceptions.ClientError as e:
         }
     }
 }
+
+#[tokio::test]
+async fn accounts_do_not_see_each_other() {
+    let server = server().await;
+    let a = sdk(&server, "AKIDA", SECRET_A, None, None);
+    let b = sdk(&server, "AKIDB", SECRET_B, None, None);
+    let activity = a
+        .create_activity()
+        .name("private")
+        .send()
+        .await
+        .unwrap()
+        .activity_arn;
+    b.create_activity().name("mine").send().await.unwrap();
+    let err = b
+        .describe_activity()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .expect_err("another account's activity");
+    assert_eq!(error_code(&err).as_deref(), Some("AccessDeniedException"));
+    let listed = b.list_activities().send().await.unwrap();
+    let names: Vec<&str> = listed.activities().iter().map(|x| x.name()).collect();
+    assert_eq!(names, ["mine"]);
+    // A task token of account A's execution is refused to account B, then A answers it.
+    let machine = a
+        .create_state_machine()
+        .name("m")
+        .role_arn("arn:aws:iam::111111111111:role/r")
+        .definition(
+            serde_json::json!({"StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": activity, "End": true}}})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let execution = a
+        .start_execution()
+        .state_machine_arn(&machine)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let task = a
+        .get_activity_task()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .unwrap();
+    let token = task.task_token().expect("a task is waiting").to_string();
+    let err = b
+        .send_task_success()
+        .task_token(&token)
+        .output("{}")
+        .send()
+        .await
+        .expect_err("another account's token");
+    assert_eq!(error_code(&err).as_deref(), Some("InvalidToken"));
+    let err = b
+        .describe_execution()
+        .execution_arn(&execution)
+        .send()
+        .await
+        .expect_err("another account's execution");
+    assert_eq!(error_code(&err).as_deref(), Some("AccessDeniedException"));
+    a.send_task_success()
+        .task_token(&token)
+        .output("{}")
+        .send()
+        .await
+        .expect("the owner answers");
+}

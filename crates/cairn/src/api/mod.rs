@@ -27,6 +27,7 @@
 //! Must not: hold state between requests, or talk to the database except through
 //! [`App::store`] (blocking pool) and the engine.
 
+pub mod accounts;
 pub mod auth;
 pub mod configurations;
 pub mod definition;
@@ -58,6 +59,8 @@ pub struct Ctx {
     pub scope: ArnScope,
     /// The SigV4 access key, if the request was signed.
     pub access_key: Option<String>,
+    /// Under `--auth sigv4`: the account the verified key belongs to (see `accounts.rs`).
+    pub verified_account: Option<String>,
     /// The `X-Amzn-Trace-Id` header, if sent (it wins over a body `traceHeader`).
     pub trace_header: Option<String>,
     /// When the request arrived, epoch milliseconds.
@@ -75,6 +78,7 @@ impl Ctx {
                 &app.config.account_id,
             ),
             access_key: None,
+            verified_account: None,
             trace_header: None,
             now_ms: now_ms(),
         }
@@ -191,7 +195,14 @@ pub async fn call(
             .map_err(|e| ApiError::serialization(format!("Malformed JSON request body: {e}")))?
     };
     cairn_api::validate_request(operation, &input)?;
-    dispatch(app, ctx, operation.name, input).await
+    let Some(account) = &ctx.verified_account else {
+        return dispatch(app, ctx, operation.name, input).await;
+    };
+    let key = ctx.access_key.as_deref().unwrap_or_default();
+    accounts::check_request(operation.name, account, key, &input)?;
+    let mut output = dispatch(app, ctx, operation.name, input).await?;
+    accounts::filter_response(operation.name, account, &mut output);
+    Ok(output)
 }
 
 /// The axum handler behind every path: one AWS JSON 1.0 request in, one answer out.
@@ -215,7 +226,8 @@ pub async fn handle_http(
             .verify(method.as_str(), &uri, &headers, body, SystemTime::now())
             .map(|who| {
                 // The key's account owns what this request creates.
-                ctx.scope.account = who.account_id;
+                ctx.scope.account = who.account_id.clone();
+                ctx.verified_account = Some(who.account_id);
                 ctx.scope.region = who.region;
                 ctx.access_key = Some(who.access_key);
             }),
