@@ -350,3 +350,120 @@ async fn accounts_do_not_see_each_other() {
         .await
         .expect("the owner answers");
 }
+
+#[tokio::test]
+async fn the_worker_client_signs_when_given_credentials() {
+    let server = server().await;
+    let signer = |secret: &str| {
+        Some(cairn_worker::Signer {
+            access_key_id: "AKIDB".into(),
+            secret_access_key: secret.into(),
+            session_token: None,
+        })
+    };
+    let mut conn = cairn_worker::SfnConnection::new(&server.endpoint)
+        .unwrap()
+        .with_signer(signer(SECRET_B));
+    let created = conn
+        .call("CreateActivity", &serde_json::json!({"name": "signed"}))
+        .await
+        .expect("signed call accepted");
+    assert!(created["activityArn"]
+        .as_str()
+        .unwrap()
+        .contains(":222222222222:"));
+    let mut wrong = cairn_worker::SfnConnection::new(&server.endpoint)
+        .unwrap()
+        .with_signer(signer("wrong"));
+    let err = wrong
+        .call("ListActivities", &serde_json::json!({}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "InvalidSignatureException");
+    let mut unsigned = cairn_worker::SfnConnection::new(&server.endpoint)
+        .unwrap()
+        .with_signer(None);
+    let err = unsigned
+        .call("ListActivities", &serde_json::json!({}))
+        .await
+        .unwrap_err();
+    // The unsigned placeholder header has no X-Amz-Date.
+    assert_eq!(err.code, "IncompleteSignatureException");
+}
+
+/// `cairn worker` signs with the AWS environment variables and finishes a task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cairn_worker_signs_with_the_environment_credentials() {
+    let server = server().await;
+    let a = sdk(&server, "AKIDA", SECRET_A, None, None);
+    let activity = a
+        .create_activity()
+        .name("cli")
+        .send()
+        .await
+        .unwrap()
+        .activity_arn;
+    let machine = a
+        .create_state_machine()
+        .name("cli")
+        .role_arn("arn:aws:iam::111111111111:role/r")
+        .definition(
+            serde_json::json!({"StartAt": "T", "States": {
+                "T": {"Type": "Task", "Resource": activity, "End": true}}})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let execution = a
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(r#"{"n": 1}"#)
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    let mut worker = tokio::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args([
+            "worker",
+            "--activity",
+            &activity,
+            "--endpoint",
+            &server.endpoint,
+        ])
+        .args(["--", "cat"])
+        .env("AWS_ACCESS_KEY_ID", "AKIDA")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_A)
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .env_remove("AWS_SESSION_TOKEN")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start cairn worker");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let d = a
+            .describe_execution()
+            .execution_arn(&execution)
+            .send()
+            .await
+            .unwrap();
+        if d.status() != &aws_sdk_sfn::types::ExecutionStatus::Running {
+            break d;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never answered"
+        );
+        if let Ok(Some(status)) = worker.try_wait() {
+            panic!("cairn worker exited: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let _ = worker.kill().await;
+    assert_eq!(
+        done.status(),
+        &aws_sdk_sfn::types::ExecutionStatus::Succeeded
+    );
+    assert_eq!(done.output(), Some(r#"{"n":1}"#));
+}
