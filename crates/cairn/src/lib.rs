@@ -8,3 +8,4 @@ pub mod cli;
 pub mod config;
 pub mod runtime;
 pub mod server;
+pub mod tls;

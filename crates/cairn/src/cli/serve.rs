@@ -40,6 +40,12 @@ pub struct ServeArgs {
     /// secret_access_key, account_id, optional session_token).
     #[arg(long, env = "CAIRN_CREDENTIALS")]
     pub credentials: Option<PathBuf>,
+    /// Serve `https://` with this PEM certificate chain (needs --tls-key).
+    #[arg(long, env = "CAIRN_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "CAIRN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -63,6 +69,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::Result<()> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -100,9 +110,13 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
     tracing::info!(
         address = %listener.local_addr()?,
         database = %redacted(&args.database.to_string_lossy()),
+        tls = tls.is_some(),
         "cairn is serving the Step Functions API"
     );
-    server::serve(listener, app, shutdown_signal()).await?;
+    match tls {
+        Some(acceptor) => server::serve_tls(listener, acceptor, app, shutdown_signal()).await?,
+        None => server::serve(listener, app, shutdown_signal()).await?,
+    }
     tracing::info!("shutting down: stopping the engine");
     engine.shutdown().await;
     Ok(())
