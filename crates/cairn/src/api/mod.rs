@@ -48,7 +48,7 @@ use cairn_api::{ApiError, ArnScope, CONTENT_TYPE, TARGET_PREFIX};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 /// What a handler knows about the request besides its body.
 #[derive(Debug, Clone)]
@@ -96,13 +96,7 @@ impl Ctx {
     }
 }
 
-/// Milliseconds since the epoch, now.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use crate::clock::now_ms;
 
 /// Deserialise a validated request body into an operation's input struct.
 pub fn parse_input<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {

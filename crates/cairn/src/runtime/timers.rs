@@ -7,10 +7,11 @@
 //! tests and local runs need not wait real minutes.
 
 use super::writer::Command;
+use crate::clock::now_ms;
 use cairn_core::Input;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 struct Arm {
@@ -23,13 +24,6 @@ struct Arm {
 pub struct TimerService {
     arms: mpsc::UnboundedSender<Arm>,
     scale: f64,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl TimerService {

@@ -11,6 +11,7 @@ use super::cluster::Ownership;
 use super::resources::{self, ResourceRunner};
 use super::timers::TimerService;
 use super::{ActivityTask, EngineError};
+use crate::clock::now_ms;
 use crate::config::Config;
 use cairn_asl::StateMachine;
 use cairn_core::{Ctx, Decision, Effect, Execution, ExecutionInfo, Input, Outcome, World};
@@ -21,7 +22,6 @@ use cairn_store::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most commands folded into one transaction.
@@ -208,13 +208,6 @@ impl Pending {
             self.touched.push(arn.to_string());
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Writer {
