@@ -87,6 +87,8 @@ error_codes! {
     InvalidSignatureException => 400, invalid_signature;
     UnrecognizedClientException => 400, unrecognized_client;
     AccessDeniedException => 400, access_denied;
+    // Overload: SDKs retry it with back-off.
+    ThrottlingException => 400, throttling;
 }
 
 /// `ValidationException.reason` (model enum `ValidationExceptionReason`).

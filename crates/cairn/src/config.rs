@@ -35,6 +35,9 @@ pub struct Config {
     /// `--auth sigv4`: the access keys requests must be signed with (`None`: every request
     /// is accepted, as Step Functions Local does).
     pub credentials: Option<std::sync::Arc<crate::api::auth::Credentials>>,
+    /// Requests (starts, task answers, stops) that may wait for the writer at once; more are
+    /// answered `ThrottlingException` (`--max-queued-requests`).
+    pub max_queued_requests: usize,
 }
 
 impl Default for Config {
@@ -54,6 +57,7 @@ impl Default for Config {
             advertise: None,
             lease_ttl: std::time::Duration::from_secs(6),
             credentials: None,
+            max_queued_requests: 10_000,
         }
     }
 }

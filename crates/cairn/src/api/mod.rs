@@ -98,6 +98,15 @@ impl Ctx {
 
 pub use crate::clock::now_ms;
 
+/// An engine failure as an answer: overload is `ThrottlingException` ("Rate exceeded", which
+/// SDKs retry with back-off); anything else an `InternalFailure`.
+pub fn engine_error(e: crate::runtime::EngineError) -> ApiError {
+    match e {
+        crate::runtime::EngineError::Throttled => ApiError::throttling("Rate exceeded"),
+        e => ApiError::internal_failure(e.to_string()),
+    }
+}
+
 /// Deserialise a validated request body into an operation's input struct.
 pub fn parse_input<T: DeserializeOwned>(input: Value) -> Result<T, ApiError> {
     serde_json::from_value(input).map_err(|e| ApiError::serialization(e.to_string()))

@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the Step Functions API over HTTP.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Measure throughput and latency against an in-process server or any endpoint.
     Bench(crate::bench::BenchArgs),
     /// Run a program for each task of an activity: stdin = input, stdout = output.
@@ -73,7 +73,7 @@ pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing();
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Bench(args) => bench::run(args),
         Command::Worker(args) => worker::run(args),
     }

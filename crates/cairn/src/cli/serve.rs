@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// secret_access_key, account_id, optional session_token).
     #[arg(long, env = "CAIRN_CREDENTIALS")]
     pub credentials: Option<PathBuf>,
+    /// Requests that may wait for the writer at once; beyond it requests are answered
+    /// ThrottlingException (which SDKs retry), so memory stays bounded under overload.
+    #[arg(long, env = "CAIRN_MAX_QUEUED_REQUESTS", default_value_t = 10_000)]
+    pub max_queued_requests: usize,
     /// Serve `https://` with this PEM certificate chain (needs --tls-key).
     #[arg(long, env = "CAIRN_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -81,6 +85,7 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
         anyhow::bail!("--lease-ttl must be at least 0.3 seconds");
     }
     config.lease_ttl = std::time::Duration::from_secs_f64(args.lease_ttl);
+    config.max_queued_requests = args.max_queued_requests;
     config.credentials = match (args.auth, &args.credentials) {
         (AuthMode::Sigv4, Some(path)) => Some(Arc::new(crate::api::auth::Credentials::load(path)?)),
         (AuthMode::Sigv4, None) => anyhow::bail!("--auth sigv4 needs --credentials FILE"),

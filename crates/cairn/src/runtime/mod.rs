@@ -49,6 +49,19 @@ pub enum EngineError {
     /// The owning node failed the request.
     #[error("{0}")]
     Remote(String),
+    /// More requests wait for the writer than `Config.max_queued_requests`: refused before
+    /// anything is queued (the API answers `ThrottlingException`, which SDKs retry).
+    #[error("Rate exceeded")]
+    Throttled,
+}
+
+/// One admitted request waiting for the writer; leaving frees its place.
+struct Admitted(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// Handle to the running engine; cheap to share (`Arc`).
@@ -64,6 +77,10 @@ pub struct Engine {
     /// Cluster only: the lease keeper and the client to the other nodes.
     keeper: Option<Keeper>,
     peers: Option<Peers>,
+    /// Requests (starts, deliveries) admitted and not yet answered by the writer. The
+    /// command queue is bounded through it: reply-less inputs (timers, resource results) are
+    /// never refused, requests beyond `Config.max_queued_requests` are.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// How often a parked GetActivityTask looks at a shared queue again without a wake-up: a
@@ -142,6 +159,7 @@ impl Engine {
             (None, None)
         };
         let engine = Arc::new(Engine {
+            queued: Arc::default(),
             store,
             config,
             token_key,
@@ -241,6 +259,7 @@ impl Engine {
         &self,
         request: StartRequest,
     ) -> Result<Result<StartResult, StartError>, EngineError> {
+        let _admitted = self.admit()?;
         let (reply, rx) = oneshot::channel();
         self.send(writer::Command::Start { request, reply })?;
         rx.await.map_err(|_| EngineError::ShuttingDown)
@@ -293,6 +312,7 @@ impl Engine {
         execution_arn: String,
         input: Input,
     ) -> Result<Outcome, EngineError> {
+        let _admitted = self.admit()?;
         let (reply, rx) = oneshot::channel();
         self.send(writer::Command::Deliver {
             execution_arn,
@@ -424,6 +444,17 @@ impl Engine {
 
     fn peers(&self) -> Result<&Peers, EngineError> {
         self.peers.as_ref().ok_or(EngineError::NotOwner)
+    }
+
+    /// Take a place among the requests waiting for the writer, or `Throttled`.
+    fn admit(&self) -> Result<Admitted, EngineError> {
+        use std::sync::atomic::Ordering;
+        let waiting = self.queued.fetch_add(1, Ordering::AcqRel);
+        let admitted = Admitted(self.queued.clone());
+        if waiting >= self.config.max_queued_requests {
+            return Err(EngineError::Throttled);
+        }
+        Ok(admitted)
     }
 
     fn send(&self, command: writer::Command) -> Result<(), EngineError> {
