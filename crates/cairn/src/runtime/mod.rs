@@ -243,6 +243,7 @@ impl Engine {
                         Ok(StartAnswer::Refused(StartError::NotOwner)) => {}
                         Ok(StartAnswer::Refused(e)) => return Ok(Err(e)),
                         Ok(StartAnswer::ShuttingDown) => {}
+                        Ok(StartAnswer::Throttled) => return Err(EngineError::Throttled),
                         Ok(StartAnswer::Failed(m)) => return Err(EngineError::Remote(m)),
                         Err(e) => tracing::debug!(error = %e, "forwarding a start failed"),
                     }
@@ -294,6 +295,7 @@ impl Engine {
                         Ok(DeliverAnswer::NoSuchExecution) => {
                             return Err(EngineError::NoSuchExecution(execution_arn))
                         }
+                        Ok(DeliverAnswer::Throttled) => return Err(EngineError::Throttled),
                         Ok(DeliverAnswer::Failed(m)) => return Err(EngineError::Remote(m)),
                         Ok(DeliverAnswer::NotOwner) | Ok(DeliverAnswer::ShuttingDown) => {}
                         Err(e) => tracing::debug!(error = %e, "forwarding an input failed"),
