@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod fuzz_entry;
 pub mod runtime;
 pub mod server;
 pub mod tls;
