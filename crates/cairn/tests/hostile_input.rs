@@ -185,3 +185,47 @@ async fn a_state_output_nested_too_deeply_fails_with_states_runtime() {
         .unwrap();
     assert!(history.events().len() >= 3);
 }
+
+/// A local function answering JSON nested deeper than the limit fails its Task (never a
+/// 500, never kept as an unreadable value), through the legacy ARN and `lambda:invoke`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_result_nested_too_deeply_fails_the_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("functions.toml");
+    let depth = MAX_JSON_DEPTH + 10;
+    std::fs::write(
+        &file,
+        format!(
+            "[functions.deep]\ncommand = \"cat >/dev/null; printf '{}'\"\n",
+            nested(depth)
+        ),
+    )
+    .unwrap();
+    let server = TestServer::start_with(cairn::config::Config {
+        functions_file: Some(file),
+        ..Default::default()
+    })
+    .await;
+    let function = "arn:aws:lambda:us-east-1:123456789012:function:deep";
+    for (name, task) in [
+        (
+            "legacy",
+            json!({"Type": "Task", "Resource": function, "End": true}),
+        ),
+        (
+            "invoke",
+            json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                   "Parameters": {"FunctionName": function}, "End": true}),
+        ),
+    ] {
+        let sm = server
+            .create_machine(name, &json!({"StartAt": "T", "States": {"T": task}}))
+            .await;
+        let arn = server.start_execution(&sm, &json!({})).await;
+        let done = server.wait_done(&arn).await;
+        assert_eq!(done.status(), &ExecutionStatus::Failed, "{name}");
+        // The functions runner cannot read the answer back: Lambda's own error for a
+        // response that is not JSON it can read.
+        assert_eq!(done.error(), Some("Runtime.InvalidResponse"), "{name}");
+    }
+}
