@@ -81,6 +81,14 @@ error_codes! {
     UnknownOperationException => 400, unknown_operation;
     SerializationException => 400, serialization;
     InternalFailure => 500, internal_failure;
+    // Authentication codes of AWS's front door (`cairn serve --auth sigv4`).
+    MissingAuthenticationTokenException => 403, missing_authentication_token;
+    IncompleteSignatureException => 400, incomplete_signature;
+    InvalidSignatureException => 400, invalid_signature;
+    UnrecognizedClientException => 400, unrecognized_client;
+    AccessDeniedException => 400, access_denied;
+    // Overload: SDKs retry it with back-off.
+    ThrottlingException => 400, throttling;
 }
 
 /// `ValidationException.reason` (model enum `ValidationExceptionReason`).

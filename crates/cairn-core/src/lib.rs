@@ -43,6 +43,7 @@ mod history;
 pub mod input;
 mod jsonata;
 mod language;
+pub mod limits;
 mod machine;
 mod map;
 mod parallel;

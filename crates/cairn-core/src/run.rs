@@ -376,6 +376,10 @@ impl<'a> Run<'a> {
         if text.len() > PAYLOAD_LIMIT {
             return Step::Fail(Failure::data_limit(&st.name));
         }
+        if crate::limits::too_deep(&text) {
+            let detail = crate::limits::too_deep_message("The state's output");
+            return Step::Fail(self.runtime_failure(tid, &detail));
+        }
         if let Some(a) = &assigned {
             if let Some(what) = variables::over_limit(self.m, a) {
                 return Step::Fail(Failure::variable_limit(&st.name, what));

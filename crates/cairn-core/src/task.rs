@@ -369,6 +369,14 @@ impl<'a> Run<'a> {
                     self.settle(tid, Step::Fail(f));
                     return Outcome::Applied;
                 }
+                if crate::limits::too_deep(&output) {
+                    // Unreadable after a restart: fail like a malformed result, terminally.
+                    let detail = crate::limits::too_deep_message("The task's result");
+                    let f = self.runtime_failure(tid, &detail);
+                    self.emit_task_failure(tid, &run, f.error.as_deref(), f.cause.as_deref());
+                    self.settle(tid, Step::Fail(f));
+                    return Outcome::Applied;
+                }
                 let ty = match &run.kind {
                     ResourceKind::Activity => EventType::ActivitySucceeded,
                     ResourceKind::Lambda => EventType::LambdaFunctionSucceeded,

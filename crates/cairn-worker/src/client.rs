@@ -1,9 +1,10 @@
 //! A minimal AWS JSON 1.0 client for the Step Functions API: one keep-alive HTTP/1.1
 //! connection over plain `http://`, requests sent one after another.
 //!
-//! Deliberately not an SDK: no signing, no retries, no TLS. It serves load generation
-//! (`cairn bench`) and activity workers against Cairn or another emulator that accepts any
-//! signature. It owns the connection's life: a connection found closed, or broken by a failed
+//! Deliberately not an SDK: no retries, no TLS. It serves load generation (`cairn bench`)
+//! and activity workers against Cairn or another emulator; requests are SigV4-signed when
+//! credentials are configured (the AWS environment variables, see `signing.rs`), else carry
+//! an unsigned header shaped like SigV4. It owns the connection's life: a connection found closed, or broken by a failed
 //! call, is opened again on the next call. It never resends a request on its own: whether an
 //! operation may be repeated is the caller's decision.
 
@@ -51,6 +52,7 @@ pub struct SfnConnection {
     authority: String,
     region: String,
     timeout: Duration,
+    signer: Option<crate::signing::Signer>,
 }
 
 /// `http://host:port[/]` → `host:port`.
@@ -82,12 +84,20 @@ impl SfnConnection {
             authority: authority(endpoint)?,
             region: "us-east-1".into(),
             timeout: DEFAULT_CALL_TIMEOUT,
+            signer: crate::signing::Signer::from_env(),
         })
     }
 
     /// The region named in the (unsigned) `Authorization` header; Cairn mints ARNs in it.
     pub fn with_region(mut self, region: impl Into<String>) -> SfnConnection {
         self.region = region.into();
+        self
+    }
+
+    /// Sign requests with this key (default: the AWS environment variables' key, if set);
+    /// `None` sends them unsigned.
+    pub fn with_signer(mut self, signer: Option<crate::signing::Signer>) -> SfnConnection {
+        self.signer = signer;
         self
     }
 
@@ -156,21 +166,34 @@ impl SfnConnection {
     }
 
     async fn exchange(&mut self, operation: &str, body: &Value) -> Result<Value, CallError> {
-        let request = hyper::Request::post("/")
+        let target = format!("AWSStepFunctions.{operation}");
+        let body = Bytes::from(body.to_string());
+        let mut request = hyper::Request::post("/")
             .header("host", &self.authority)
             .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", format!("AWSStepFunctions.{operation}"))
+            .header("x-amz-target", &target);
+        match &self.signer {
+            Some(signer) => {
+                let now = std::time::SystemTime::now();
+                for (name, value) in
+                    signer.headers(&self.authority, &target, &self.region, &body, now)
+                {
+                    request = request.header(name, value);
+                }
+            }
             // Unsigned but shaped like SigV4, so servers that parse it find the region.
-            .header(
-                "authorization",
-                format!(
-                    "AWS4-HMAC-SHA256 Credential=cairn/20260101/{}/states/aws4_request, \
-                     SignedHeaders=host, Signature=0",
-                    self.region
-                ),
-            )
-            .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(transport)?;
+            None => {
+                request = request.header(
+                    "authorization",
+                    format!(
+                        "AWS4-HMAC-SHA256 Credential=cairn/20260101/{}/states/aws4_request, \
+                         SignedHeaders=host, Signature=0",
+                        self.region
+                    ),
+                );
+            }
+        }
+        let request = request.body(Full::new(body)).map_err(transport)?;
         let sender = self.ready().await?;
         let response = sender.send_request(request).await.map_err(transport)?;
         let status = response.status();

@@ -27,7 +27,9 @@
 //! ```
 
 pub mod client;
+pub mod signing;
 pub mod worker;
 
 pub use client::{CallError, SfnConnection};
+pub use signing::Signer;
 pub use worker::{TaskContext, TaskError, Worker, WorkerError};

@@ -45,6 +45,12 @@ pub struct Config {
     /// A virtual clock that tests can read, advance and freeze, and that jumps to the next
     /// timer when the engine is idle (`--virtual-clock`, `cairn run --skip-time`).
     pub virtual_clock: bool,
+    /// `--auth sigv4`: the access keys requests must be signed with (`None`: every request
+    /// is accepted, as Step Functions Local does).
+    pub credentials: Option<std::sync::Arc<crate::api::auth::Credentials>>,
+    /// Requests (starts, task answers, stops) that may wait for the writer at once; more are
+    /// answered `ThrottlingException` (`--max-queued-requests`).
+    pub max_queued_requests: usize,
 }
 
 impl Default for Config {
@@ -68,6 +74,8 @@ impl Default for Config {
             lease_ttl: std::time::Duration::from_secs(6),
             redrive_window: Some(std::time::Duration::from_secs(14 * 24 * 3600)),
             virtual_clock: false,
+            credentials: None,
+            max_queued_requests: 10_000,
         }
     }
 }

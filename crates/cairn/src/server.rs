@@ -49,3 +49,16 @@ pub async fn serve(
         })
         .await
 }
+
+/// [`serve`] over TLS: the same router behind a [`crate::tls::TlsListener`].
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = crate::tls::TlsListener::new(listener, acceptor)?;
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -265,14 +265,31 @@ pub async fn create_named_schema(conn: &mut PgConnection) -> Result<()> {
                 .bind(&name)
                 .fetch_one(&mut *conn)
                 .await?;
-        sqlx::raw_sql(&create)
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| {
-                StoreError::Database(format!(
+        // `CREATE SCHEMA IF NOT EXISTS` is not race-safe: two nodes starting together both
+        // see no schema and the second fails on pg_namespace's unique index. So creation runs
+        // under a transaction-scoped advisory lock on the name, and a schema another session
+        // created in the meantime (duplicate schema / unique violation) counts as created.
+        let created = async {
+            let mut tx = conn.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(LOCK_KEY)
+                .bind(&name)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::raw_sql(&create).execute(&mut *tx).await?;
+            tx.commit().await
+        }
+        .await;
+        match created {
+            Ok(()) => {}
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("42P06") | Some("23505")) => {}
+            Err(e) => {
+                return Err(StoreError::Database(format!(
                     "cannot create schema {name:?} named by search_path: {e}"
-                ))
-            })?;
+                )))
+            }
+        }
     }
     Ok(())
 }

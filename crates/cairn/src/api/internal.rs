@@ -56,6 +56,7 @@ async fn start(app: &App, request: StartRequest) -> StartAnswer {
         Ok(Ok(r)) => StartAnswer::Started(r),
         Ok(Err(e)) => StartAnswer::Refused(e),
         Err(EngineError::ShuttingDown) => StartAnswer::ShuttingDown,
+        Err(EngineError::Throttled) => StartAnswer::Throttled,
         Err(e) => StartAnswer::Failed(e.to_string()),
     }
 }
@@ -70,6 +71,7 @@ async fn deliver(app: &App, call: DeliverCall) -> DeliverAnswer {
         Err(EngineError::NotOwner) => DeliverAnswer::NotOwner,
         Err(EngineError::NoSuchExecution(_)) => DeliverAnswer::NoSuchExecution,
         Err(EngineError::ShuttingDown) => DeliverAnswer::ShuttingDown,
+        Err(EngineError::Throttled) => DeliverAnswer::Throttled,
         Err(e) => DeliverAnswer::Failed(e.to_string()),
     }
 }

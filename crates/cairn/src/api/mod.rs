@@ -30,6 +30,8 @@
 //! Must not: hold state between requests, or talk to the database except through
 //! [`App::store`] (blocking pool) and the engine.
 
+pub mod accounts;
+pub mod auth;
 pub mod clock;
 pub mod configurations;
 pub mod definition;
@@ -52,7 +54,7 @@ use cairn_api::{ApiError, ArnScope, CONTENT_TYPE, TARGET_PREFIX};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 /// What a handler knows about the request besides its body.
 #[derive(Debug, Clone)]
@@ -63,6 +65,8 @@ pub struct Ctx {
     pub scope: ArnScope,
     /// The SigV4 access key, if the request was signed.
     pub access_key: Option<String>,
+    /// Under `--auth sigv4`: the account the verified key belongs to (see `accounts.rs`).
+    pub verified_account: Option<String>,
     /// The `X-Amzn-Trace-Id` header, if sent (it wins over a body `traceHeader`).
     pub trace_header: Option<String>,
     /// When the request arrived, epoch milliseconds.
@@ -80,6 +84,7 @@ impl Ctx {
                 &app.config.account_id,
             ),
             access_key: None,
+            verified_account: None,
             trace_header: None,
             now_ms: app.engine.clock.now_ms(),
         }
@@ -97,12 +102,15 @@ impl Ctx {
     }
 }
 
-/// Milliseconds since the epoch, now.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+pub use crate::clock::now_ms;
+
+/// An engine failure as an answer: overload is `ThrottlingException` ("Rate exceeded", which
+/// SDKs retry with back-off); anything else an `InternalFailure`.
+pub fn engine_error(e: crate::runtime::EngineError) -> ApiError {
+    match e {
+        crate::runtime::EngineError::Throttled => ApiError::throttling("Rate exceeded"),
+        e => ApiError::internal_failure(e.to_string()),
+    }
 }
 
 /// Deserialise a validated request body into an operation's input struct.
@@ -196,13 +204,22 @@ pub async fn call(
             .map_err(|e| ApiError::serialization(format!("Malformed JSON request body: {e}")))?
     };
     cairn_api::validate_request(operation, &input)?;
-    dispatch(app, ctx, operation.name, input).await
+    let Some(account) = &ctx.verified_account else {
+        return dispatch(app, ctx, operation.name, input).await;
+    };
+    let key = ctx.access_key.as_deref().unwrap_or_default();
+    accounts::check_request(operation.name, account, key, &input)?;
+    let mut output = dispatch(app, ctx, operation.name, input).await?;
+    accounts::filter_response(operation.name, account, &mut output);
+    Ok(output)
 }
 
 /// The axum handler behind every path: one AWS JSON 1.0 request in, one answer out.
 /// A body that cannot be read (too large, cut off) is an AWS-shaped 400 too.
 pub async fn handle_http(
     State(app): State<Arc<App>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -212,8 +229,21 @@ pub async fn handle_http(
     {
         return internal::handle(&app, internal, &headers, body).await;
     }
-    let ctx = Ctx::from_headers(&app, &headers);
+    let mut ctx = Ctx::from_headers(&app, &headers);
+    let verified = match (&app.config.credentials, &body) {
+        (Some(credentials), Ok(body)) => credentials
+            .verify(method.as_str(), &uri, &headers, body, SystemTime::now())
+            .map(|who| {
+                // The key's account owns what this request creates.
+                ctx.scope.account = who.account_id.clone();
+                ctx.verified_account = Some(who.account_id);
+                ctx.scope.region = who.region;
+                ctx.access_key = Some(who.access_key);
+            }),
+        _ => Ok(()),
+    };
     let result = match body {
+        _ if verified.is_err() => verified.map(|()| Value::Null),
         Ok(body) => match target.filter(|t| t.starts_with(clock::PREFIX)) {
             Some(clock_target) => clock::call(&app, clock_target, &body).await,
             None => call(&app, &ctx, target, &body).await,

@@ -20,11 +20,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the Step Functions API over HTTP.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Measure throughput and latency against an in-process server or any endpoint.
     Bench(crate::bench::BenchArgs),
     /// Run one execution of a definition file in-process and print its history.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Run a program for each task of an activity: stdin = input, stdout = output.
     Worker(worker::WorkerArgs),
 }
@@ -129,10 +129,10 @@ pub fn main() -> anyhow::Result<()> {
         "info"
     });
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Bench(args) => bench::run(args),
         Command::Worker(args) => worker::run(args),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
     }
 }
 

@@ -40,8 +40,33 @@ pub struct ServeArgs {
     /// tests read, advance and freeze it with `X-Amz-Target: CairnClock.*` (see README).
     #[arg(long, env = "CAIRN_VIRTUAL_CLOCK")]
     pub virtual_clock: bool,
+    /// `none` accepts every request (for loopback use); `sigv4` verifies each request's
+    /// SigV4 signature against the access keys of `--credentials`.
+    #[arg(long, value_enum, default_value = "none", env = "CAIRN_AUTH")]
+    pub auth: AuthMode,
+    /// With `--auth sigv4`: TOML or JSON file of `[[credentials]]` (access_key_id,
+    /// secret_access_key, account_id, optional session_token).
+    #[arg(long, env = "CAIRN_CREDENTIALS")]
+    pub credentials: Option<PathBuf>,
+    /// Requests that may wait for the writer at once; beyond it requests are answered
+    /// ThrottlingException (which SDKs retry), so memory stays bounded under overload.
+    #[arg(long, env = "CAIRN_MAX_QUEUED_REQUESTS", default_value_t = 10_000)]
+    pub max_queued_requests: usize,
+    /// Serve `https://` with this PEM certificate chain (needs --tls-key).
+    #[arg(long, env = "CAIRN_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "CAIRN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+/// How `cairn serve` authenticates requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    None,
+    Sigv4,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -56,6 +81,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::Result<()> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::acceptor(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(&args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -73,6 +102,15 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
         // Every node would keep its own clock, and jump on its own idea of idle.
         anyhow::bail!("--virtual-clock needs a single node (a SQLite database)");
     }
+    config.max_queued_requests = args.max_queued_requests;
+    config.credentials = match (args.auth, &args.credentials) {
+        (AuthMode::Sigv4, Some(path)) => Some(Arc::new(crate::api::auth::Credentials::load(path)?)),
+        (AuthMode::Sigv4, None) => anyhow::bail!("--auth sigv4 needs --credentials FILE"),
+        (AuthMode::None, Some(_)) => {
+            anyhow::bail!("--credentials is used only with --auth sigv4")
+        }
+        (AuthMode::None, None) => None,
+    };
     let advertise = match &args.advertise {
         Some(a) => a.clone(),
         None => {
@@ -94,9 +132,13 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
     tracing::info!(
         address = %listener.local_addr()?,
         database = %redacted(&args.database.to_string_lossy()),
+        tls = tls.is_some(),
         "cairn is serving the Step Functions API"
     );
-    server::serve(listener, app, shutdown_signal()).await?;
+    match tls {
+        Some(acceptor) => server::serve_tls(listener, acceptor, app, shutdown_signal()).await?,
+        None => server::serve(listener, app, shutdown_signal()).await?,
+    }
     tracing::info!("shutting down: stopping the engine");
     engine.shutdown().await;
     Ok(())

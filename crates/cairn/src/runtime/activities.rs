@@ -120,10 +120,10 @@ pub async fn poll(
     worker_name: Option<String>,
     wait: Duration,
 ) -> Result<Option<super::ActivityTask>, PollError> {
-    let store = engine.store.clone();
-    if store
-        .get_activity(activity_arn)
-        .map_err(super::EngineError::from)?
+    // On the blocking pool: the store may block on its disk or the network.
+    let arn = activity_arn.to_string();
+    if super::on_store(&engine.store, move |s| s.get_activity(&arn))
+        .await?
         .is_none()
     {
         return Err(PollError::ActivityDoesNotExist(activity_arn.to_string()));

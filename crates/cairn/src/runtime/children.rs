@@ -18,6 +18,7 @@ use super::{on_store, EngineError};
 use crate::api::ops::execution_common::{
     check_execution_input, machine_for_start, RedrivePolicy, StartTarget,
 };
+use crate::clock::now_ms;
 use crate::config::Config;
 use cairn_api::ApiError;
 use cairn_core::{ExecutionInfo, Input};
@@ -25,7 +26,6 @@ use cairn_store::ExecutionRecord;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What to start: the target machine's ARN as given (`arn#TestCase` picks a mock test case,
 /// as StartExecution does), the child's name and its input as JSON text.
@@ -219,11 +219,4 @@ fn engine_error(e: EngineError) -> ApiError {
         tracing::error!(error = %e, "store call failed");
     }
     ApiError::internal_failure(e.to_string())
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

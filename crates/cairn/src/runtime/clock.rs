@@ -27,16 +27,10 @@
 //! forward), or be read by the pure crates.
 
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
-/// The system clock, epoch milliseconds.
-pub fn system_now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+/// The system clock, epoch milliseconds (`crate::clock::now_ms`, defined once).
+pub use crate::clock::now_ms as system_now_ms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct State {

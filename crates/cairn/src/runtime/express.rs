@@ -6,23 +6,17 @@
 //! as AWS's at-least-once Express semantics allow.
 
 use super::resources;
+use crate::clock::now_ms;
 use cairn_asl::StateMachine;
 use cairn_core::{Ctx, Effect, Execution, ExecutionInfo, ExecutionStatus, Input, OpenWorld};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// Express executions end after five minutes (AWS's limit).
 const MAX_DURATION_MS: i64 = 5 * 60 * 1000;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// Run an Express execution to its end and return it.
 pub async fn run(

@@ -54,8 +54,13 @@ pub enum EngineError {
     /// The owning node failed the request.
     #[error("{0}")]
     Remote(String),
+    /// More requests wait for the writer than `Config.max_queued_requests`: refused before
+    /// anything is queued (the API answers `ThrottlingException`, which SDKs retry).
+    #[error("Rate exceeded")]
+    Throttled,
 }
 
+/// One admitted request waiting for the writer; leaving frees its place.
 /// Handle to the running engine; cheap to share (`Arc`).
 pub struct Engine {
     pub store: Arc<dyn Store>,
@@ -131,6 +136,7 @@ impl Engine {
             ownership.clone(),
             shared.then(|| Peers::new(token_key)),
             config.lease_ttl,
+            config.max_queued_requests,
         ));
         let children = children::Children::new(router.clone(), token_key, config.clone());
         let resource_env = resources::ResourceEnv::new(config.clone())?.with_children(children);

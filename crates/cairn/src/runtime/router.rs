@@ -15,6 +15,7 @@ use super::writer::{self, StartError, StartRequest, StartResult};
 use super::{on_store, EngineError};
 use cairn_core::{Input, Outcome};
 use cairn_store::Store;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -27,6 +28,20 @@ pub struct Router {
     /// Cluster only: the client to the other nodes.
     pub(super) peers: Option<Peers>,
     lease_ttl: Duration,
+    /// Requests (starts, deliveries with a reply) admitted and not yet answered by the
+    /// writer. The command queue is bounded through it: reply-less inputs (timers, resource
+    /// results) are never refused, requests beyond `max_queued` are (`Throttled`).
+    queued: Arc<AtomicUsize>,
+    max_queued: usize,
+}
+
+/// A place among the requests waiting for the writer, given back when dropped.
+struct Admitted(Arc<AtomicUsize>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Router {
@@ -36,6 +51,7 @@ impl Router {
         ownership: Arc<Ownership>,
         peers: Option<Peers>,
         lease_ttl: Duration,
+        max_queued: usize,
     ) -> Router {
         Router {
             store,
@@ -43,6 +59,8 @@ impl Router {
             ownership,
             peers,
             lease_ttl,
+            queued: Arc::default(),
+            max_queued,
         }
     }
 
@@ -64,6 +82,7 @@ impl Router {
                         Ok(StartAnswer::Refused(StartError::NotOwner)) => {}
                         Ok(StartAnswer::Refused(e)) => return Ok(Err(e)),
                         Ok(StartAnswer::ShuttingDown) => {}
+                        Ok(StartAnswer::Throttled) => return Err(EngineError::Throttled),
                         Ok(StartAnswer::Failed(m)) => return Err(EngineError::Remote(m)),
                         Err(e) => tracing::debug!(error = %e, "forwarding a start failed"),
                     }
@@ -80,6 +99,7 @@ impl Router {
         &self,
         request: StartRequest,
     ) -> Result<Result<StartResult, StartError>, EngineError> {
+        let _admitted = self.admit()?;
         let (reply, rx) = oneshot::channel();
         self.send(writer::Command::Start { request, reply })?;
         rx.await.map_err(|_| EngineError::ShuttingDown)
@@ -114,6 +134,7 @@ impl Router {
                         Ok(DeliverAnswer::NoSuchExecution) => {
                             return Err(EngineError::NoSuchExecution(execution_arn))
                         }
+                        Ok(DeliverAnswer::Throttled) => return Err(EngineError::Throttled),
                         Ok(DeliverAnswer::Failed(m)) => return Err(EngineError::Remote(m)),
                         Ok(DeliverAnswer::NotOwner) | Ok(DeliverAnswer::ShuttingDown) => {}
                         Err(e) => tracing::debug!(error = %e, "forwarding an input failed"),
@@ -132,6 +153,7 @@ impl Router {
         execution_arn: String,
         input: Input,
     ) -> Result<Outcome, EngineError> {
+        let _admitted = self.admit()?;
         let (reply, rx) = oneshot::channel();
         self.send(writer::Command::Deliver {
             execution_arn,
@@ -181,6 +203,16 @@ impl Router {
             reply,
         })?;
         Ok(rx)
+    }
+
+    /// Take a place among the requests waiting for the writer, or `Throttled`.
+    fn admit(&self) -> Result<Admitted, EngineError> {
+        let waiting = self.queued.fetch_add(1, Ordering::AcqRel);
+        let admitted = Admitted(self.queued.clone());
+        if waiting >= self.max_queued {
+            return Err(EngineError::Throttled);
+        }
+        Ok(admitted)
     }
 
     fn peers(&self) -> Result<&Peers, EngineError> {

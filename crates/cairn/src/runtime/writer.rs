@@ -872,7 +872,9 @@ impl Writer {
             state_machine_alias_arn: e.info.state_machine_alias_arn.clone(),
             redrive_count: e.info.redrive_count,
             redrive_date_ms: e.info.redrive_time_ms,
-            snapshot: serde_json::to_string(e).unwrap_or_default(),
+            // Cannot fail: an execution is plain data with string keys and no non-finite
+            // floats. Were it to, stopping loudly beats committing an empty snapshot.
+            snapshot: serde_json::to_string(e).expect("an execution serialises to JSON"),
             seq: live.seq,
         })
     }

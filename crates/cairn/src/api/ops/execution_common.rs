@@ -32,6 +32,14 @@ pub fn check_execution_input(input: Option<String>) -> Result<String, ApiError> 
             "Invalid State Machine Execution Input: 'Invalid execution input.'",
         ));
     }
+    // Deeper than Cairn can read back (see `cairn_core::limits`): refused like malformed
+    // input, before anything is stored.
+    if cairn_core::limits::too_deep(&text) {
+        return Err(ApiError::invalid_execution_input(format!(
+            "Invalid State Machine Execution Input: '{}'",
+            cairn_core::limits::too_deep_message("The input")
+        )));
+    }
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
         return Err(ApiError::invalid_execution_input(format!(
             "Invalid State Machine Execution Input: '{e}'"

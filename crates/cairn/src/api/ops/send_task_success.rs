@@ -17,6 +17,12 @@ struct Input {
 
 pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
     let req: Input = parse_input(input)?;
+    if cairn_core::limits::too_deep(&req.output) {
+        return Err(ApiError::invalid_output(format!(
+            "Invalid Output: '{}'",
+            cairn_core::limits::too_deep_message("The output")
+        )));
+    }
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&req.output) {
         return Err(ApiError::invalid_output(format!(
             "Invalid Output: 'The output is not valid JSON: {e}'"

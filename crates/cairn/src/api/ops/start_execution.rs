@@ -61,6 +61,6 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         Ok(Err(StartError::Internal(m))) => Err(ApiError::internal_failure(m)),
         // Never escapes the engine, which routes to the owner until it answers.
         Ok(Err(e @ StartError::NotOwner)) => Err(ApiError::internal_failure(e.to_string())),
-        Err(e) => Err(ApiError::internal_failure(e.to_string())),
+        Err(e) => Err(crate::api::engine_error(e)),
     }
 }

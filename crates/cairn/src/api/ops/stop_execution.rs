@@ -28,7 +28,7 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         app.engine
             .deliver(req.execution_arn.clone(), stop)
             .await
-            .map_err(|e| ApiError::internal_failure(e.to_string()))?;
+            .map_err(crate::api::engine_error)?;
     }
     let record = load_execution(app, &req.execution_arn).await?;
     let stop = record.stop_date_ms.unwrap_or(ctx.now_ms);

@@ -36,7 +36,7 @@ pub async fn answer(
             "Task Does Not Exist: '{}'",
             preview(task_token)
         ))),
-        Err(e) => Err(ApiError::internal_failure(e.to_string())),
+        Err(e) => Err(crate::api::engine_error(e)),
     }
 }
 

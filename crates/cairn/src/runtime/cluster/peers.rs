@@ -42,6 +42,8 @@ pub enum DeliverAnswer {
     /// The receiver does not own the execution (any more): look the owner up again.
     NotOwner,
     ShuttingDown,
+    /// The owner's queue is full: the caller answers ThrottlingException.
+    Throttled,
     Failed(String),
 }
 
@@ -50,6 +52,8 @@ pub enum StartAnswer {
     Started(StartResult),
     Refused(StartError),
     ShuttingDown,
+    /// The owner's queue is full: the caller answers ThrottlingException.
+    Throttled,
     Failed(String),
 }
 

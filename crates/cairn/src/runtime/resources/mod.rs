@@ -28,7 +28,7 @@ mod http_task;
 mod lambda;
 mod mock;
 mod nested;
-mod settings_file;
+pub(crate) mod settings_file;
 mod unsupported;
 
 use super::children::Children;

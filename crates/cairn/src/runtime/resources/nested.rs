@@ -168,16 +168,16 @@ fn shutting_down() -> Answer {
     Answer::fail("States.Runtime", "The engine is shutting down")
 }
 
-/// Requests made for an execution carry its region (the parent's ARN names it).
+/// Requests made for an execution carry its region and account (the parent's ARN names
+/// them), so a nested execution lives in its parent's account.
 fn ctx_for(app: &App, call: &Invocation) -> Ctx {
     let mut ctx = Ctx::new(app);
-    if let Some(region) = call
-        .execution_arn
-        .split(':')
-        .nth(3)
-        .filter(|r| !r.is_empty())
-    {
+    let parts: Vec<&str> = call.execution_arn.split(':').collect();
+    if let Some(region) = parts.get(3).filter(|r| !r.is_empty()) {
         ctx.scope.region = region.to_string();
+    }
+    if let Some(account) = parts.get(4).filter(|a| !a.is_empty()) {
+        ctx.scope.account = account.to_string();
     }
     ctx
 }

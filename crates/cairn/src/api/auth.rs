@@ -1,0 +1,384 @@
+//! SigV4 verification for `cairn serve --auth sigv4 --credentials FILE`: which requests get
+//! in, and which account each one acts as.
+//!
+//! The credentials file (TOML or JSON) lists access keys:
+//! ```toml
+//! [[credentials]]
+//! access_key_id = "AKIAEXAMPLE1"
+//! secret_access_key = "..."
+//! account_id = "111111111111"
+//! session_token = "..."   # optional: then requests must carry exactly this token
+//! ```
+//! A request is verified as AWS verifies it: the canonical request is rebuilt from the
+//! request's own `SignedHeaders` (SDKs sign different header sets), the body's SHA-256, the
+//! path and query; the signing key and signature come from the `aws-sigv4` crate; the time in
+//! `X-Amz-Date` (or `Date`) must be within 5 minutes of the server's clock. Refusals use AWS's
+//! codes: no `Authorization` → `MissingAuthenticationTokenException` (403); a malformed one
+//! → `IncompleteSignatureException`; an unknown key or wrong session token →
+//! `UnrecognizedClientException`; a wrong or expired signature → `InvalidSignatureException`.
+//!
+//! Owns the credentials table and the check. Must not: look at the body beyond hashing it,
+//! or decide what an account may see (the caller puts the account into `Ctx.scope`).
+
+use crate::api::sigv4::parse_authorization;
+use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
+use axum::http::{HeaderMap, Uri};
+use cairn_api::ApiError;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// How far a request's signing time may be from the server's clock (AWS: 5 minutes).
+pub const MAX_SKEW: Duration = Duration::from_secs(300);
+
+/// One access key of the credentials file.
+#[derive(Clone)]
+pub struct Credential {
+    pub secret_access_key: String,
+    pub account_id: String,
+    pub session_token: Option<String>,
+}
+
+/// The access keys a server accepts, by access key id.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    keys: HashMap<String, Credential>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secrets.
+        f.debug_struct("Credentials")
+            .field("access_keys", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Who a verified request acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub access_key: String,
+    pub account_id: String,
+    pub region: String,
+}
+
+impl Credentials {
+    /// Read a credentials file (`.toml` as TOML, anything else as JSON).
+    pub fn load(path: &Path) -> anyhow::Result<Credentials> {
+        let doc = crate::runtime::resources::settings_file::load_document(path)?;
+        Credentials::from_document(&doc)
+            .map_err(|e| anyhow::anyhow!("credentials file {}: {e}", path.display()))
+    }
+
+    /// The `credentials` list of a parsed file.
+    pub fn from_document(doc: &Value) -> Result<Credentials, String> {
+        let list = doc
+            .get("credentials")
+            .and_then(Value::as_array)
+            .ok_or("expected a `credentials` list ([[credentials]] tables)")?;
+        let mut keys = HashMap::new();
+        for (i, entry) in list.iter().enumerate() {
+            let field = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_string);
+            let need = |name: &str| {
+                field(name)
+                    .filter(|v| !v.is_empty())
+                    .ok_or(format!("entry {} has no `{name}`", i + 1))
+            };
+            let id = need("access_key_id")?;
+            let account_id = need("account_id")?;
+            if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("entry {}: account_id must be 12 digits", i + 1));
+            }
+            let credential = Credential {
+                secret_access_key: need("secret_access_key")?,
+                account_id,
+                session_token: field("session_token"),
+            };
+            if keys.insert(id.clone(), credential).is_some() {
+                return Err(format!("access key {id} is listed twice"));
+            }
+        }
+        if keys.is_empty() {
+            return Err("no credentials listed".into());
+        }
+        Ok(Credentials { keys })
+    }
+
+    /// Verify one request; `now` is the server's clock.
+    pub fn verify(
+        &self,
+        method: &str,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Verified, ApiError> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let Some(authorization) = header("authorization") else {
+            return Err(ApiError::missing_authentication_token(
+                "Missing Authentication Token",
+            ));
+        };
+        let parts = AuthorizationParts::parse(authorization)?;
+        let cred = parse_authorization(authorization).ok_or_else(|| {
+            ApiError::incomplete_signature(format!(
+                "Authorization header requires 'Credential' parameter. Authorization={authorization}"
+            ))
+        })?;
+        let Some(amz_date) = header("x-amz-date").or_else(|| header("date")) else {
+            return Err(ApiError::incomplete_signature(format!(
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={authorization}"
+            )));
+        };
+        let signed_at = parse_amz_date(amz_date).ok_or_else(|| {
+            ApiError::incomplete_signature(format!(
+                "Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
+            ))
+        })?;
+        let Some(key) = self.keys.get(&cred.access_key) else {
+            return Err(unrecognized());
+        };
+        if header("x-amz-security-token") != key.session_token.as_deref() {
+            return Err(unrecognized());
+        }
+        check_skew(amz_date, signed_at, now)?;
+        let mut canonical_headers = String::new();
+        for name in parts.signed_headers.split(';') {
+            let values: Vec<String> = headers
+                .get_all(name)
+                .iter()
+                .map(|v| collapse_spaces(&String::from_utf8_lossy(v.as_bytes())))
+                .collect();
+            if values.is_empty() {
+                return Err(mismatch());
+            }
+            canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
+        }
+        let canonical_request = format!(
+            "{method}\n{}\n{}\n{canonical_headers}\n{}\n{}",
+            canonical_path(uri.path()),
+            canonical_query(uri.query().unwrap_or_default()),
+            parts.signed_headers,
+            hex_sha256(body),
+        );
+        let string_to_sign = format!(
+            "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
+            parts.scope,
+            hex_sha256(canonical_request.as_bytes())
+        );
+        let mut scope = parts.scope.split('/');
+        let (_date, region, service) = (scope.next(), scope.next(), scope.next());
+        let signing_key = generate_signing_key(
+            &key.secret_access_key,
+            signed_at,
+            region.unwrap_or_default(),
+            service.unwrap_or_default(),
+        );
+        let expected = calculate_signature(signing_key, string_to_sign.as_bytes());
+        if !constant_time_eq(expected.as_bytes(), parts.signature.as_bytes()) {
+            return Err(mismatch());
+        }
+        Ok(Verified {
+            access_key: cred.access_key,
+            account_id: key.account_id.clone(),
+            region: cred.region,
+        })
+    }
+}
+
+fn unrecognized() -> ApiError {
+    ApiError::unrecognized_client("The security token included in the request is invalid.")
+}
+
+fn mismatch() -> ApiError {
+    ApiError::invalid_signature(
+        "The request signature we calculated does not match the signature you provided. \
+         Check your AWS Secret Access Key and signing method. Consult the service \
+         documentation for details.",
+    )
+}
+
+/// `Credential=…/scope, SignedHeaders=…, Signature=…` of a SigV4 `Authorization` header.
+struct AuthorizationParts {
+    scope: String,
+    signed_headers: String,
+    signature: String,
+}
+
+impl AuthorizationParts {
+    fn parse(header: &str) -> Result<AuthorizationParts, ApiError> {
+        let Some(rest) = header.strip_prefix("AWS4-HMAC-SHA256 ") else {
+            return Err(ApiError::incomplete_signature(format!(
+                "Authorization header requires 'AWS4-HMAC-SHA256' algorithm. Authorization={header}"
+            )));
+        };
+        let mut fields: HashMap<&str, &str> = HashMap::new();
+        for part in rest.split(',').map(str::trim) {
+            if let Some((k, v)) = part.split_once('=') {
+                fields.insert(k, v);
+            }
+        }
+        let mut missing = Vec::new();
+        for name in ["Credential", "SignedHeaders", "Signature"] {
+            if fields.get(name).is_none_or(|v| v.is_empty()) {
+                missing.push(format!("Authorization header requires '{name}' parameter."));
+            }
+        }
+        if !missing.is_empty() {
+            return Err(ApiError::incomplete_signature(format!(
+                "{} Authorization={header}",
+                missing.join(" ")
+            )));
+        }
+        let scope = fields["Credential"]
+            .split_once('/')
+            .map(|(_, s)| s.to_string())
+            .unwrap_or_default();
+        if scope.split('/').count() != 4 {
+            return Err(ApiError::incomplete_signature(format!(
+                "Credential should be scoped to a valid region. Authorization={header}"
+            )));
+        }
+        Ok(AuthorizationParts {
+            scope,
+            signed_headers: fields["SignedHeaders"].to_string(),
+            signature: fields["Signature"].to_string(),
+        })
+    }
+}
+
+/// `20240101T120000Z` (or an HTTP date) as a time.
+fn parse_amz_date(text: &str) -> Option<SystemTime> {
+    let ts = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", text)
+        .ok()
+        .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
+        .or_else(|| jiff::fmt::rfc2822::parse(text).ok().map(|z| z.timestamp()))?;
+    Some(SystemTime::from(ts))
+}
+
+fn basic(time: SystemTime) -> String {
+    jiff::Timestamp::try_from(time)
+        .map(|t| t.strftime("%Y%m%dT%H%M%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// AWS's messages for a signing time outside the allowed skew.
+fn check_skew(amz_date: &str, signed_at: SystemTime, now: SystemTime) -> Result<(), ApiError> {
+    if signed_at + MAX_SKEW < now {
+        return Err(ApiError::invalid_signature(format!(
+            "Signature expired: {amz_date} is now earlier than {} ({} - 5 min.)",
+            basic(now - MAX_SKEW),
+            basic(now)
+        )));
+    }
+    if signed_at > now + MAX_SKEW {
+        return Err(ApiError::invalid_signature(format!(
+            "Signature not yet current: {amz_date} is still later than {} ({} + 5 min.)",
+            basic(now + MAX_SKEW),
+            basic(now)
+        )));
+    }
+    Ok(())
+}
+
+fn hex_sha256(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Trimmed, runs of spaces collapsed to one (SigV4's header value rule).
+fn collapse_spaces(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The path as SDKs sign it for a non-S3 service: already URI-encoded, so kept as sent
+/// (`/` when empty).
+fn canonical_path(path: &str) -> &str {
+    if path.is_empty() {
+        "/"
+    } else {
+        path
+    }
+}
+
+/// Query parameters sorted by name then value (AWS JSON requests normally have none).
+fn canonical_query(query: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .collect();
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds() -> Credentials {
+        Credentials::from_document(&serde_json::json!({"credentials": [
+            {"access_key_id": "AKIDEXAMPLE", "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "account_id": "111111111111"}
+        ]}))
+        .unwrap()
+    }
+
+    #[test]
+    fn file_errors_say_what_is_wrong() {
+        let bad = |doc: Value| Credentials::from_document(&doc).unwrap_err();
+        assert!(bad(serde_json::json!({})).contains("credentials"));
+        assert!(
+            bad(serde_json::json!({"credentials": [{"access_key_id": "A"}]}))
+                .contains("account_id")
+        );
+        assert!(bad(serde_json::json!({"credentials": [
+            {"access_key_id": "A", "secret_access_key": "s", "account_id": "12"}]}))
+        .contains("12 digits"));
+        assert!(!format!("{:?}", creds()).contains("wJalr"));
+    }
+
+    #[test]
+    fn refusals_use_aws_codes() {
+        let c = creds();
+        let uri: Uri = "/".parse().unwrap();
+        let now = SystemTime::now();
+        let code = |headers: HeaderMap| {
+            c.verify("POST", &uri, &headers, b"{}", now)
+                .unwrap_err()
+                .code
+                .as_str()
+        };
+        assert_eq!(
+            code(HeaderMap::new()),
+            "MissingAuthenticationTokenException"
+        );
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Signature=x".parse().unwrap(),
+        );
+        assert_eq!(code(h), "IncompleteSignatureException");
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=NOPE/20240101/us-east-1/states/aws4_request, SignedHeaders=host;x-amz-date, Signature=ab"
+                .parse()
+                .unwrap(),
+        );
+        h.insert("x-amz-date", basic(now).parse().unwrap());
+        assert_eq!(code(h), "UnrecognizedClientException");
+    }
+}
