@@ -327,7 +327,7 @@ impl Writer {
                     Command::Watch {
                         execution_arn,
                         reply,
-                    } => self.watch(execution_arn, reply),
+                    } => self.watch(execution_arn, reply, &pending),
                     Command::Adopt {
                         leases,
                         running,
@@ -504,7 +504,7 @@ impl Writer {
         }
     }
 
-    fn watch(&mut self, arn: String, reply: oneshot::Sender<()>) {
+    fn watch(&mut self, arn: String, reply: oneshot::Sender<()>, pending: &Pending) {
         if self.ownership.epoch_of(&arn).is_none() {
             // Not ours to watch: dropping the reply tells the engine to look in the store.
             return;
@@ -513,7 +513,10 @@ impl Writer {
             Ok(Some(live)) => live.execution.status == cairn_core::ExecutionStatus::Running,
             _ => false,
         };
-        if running {
+        // An execution this batch closed is not closed until the batch commits: its watcher
+        // is answered after the commit, with the other watchers of touched executions (an
+        // earlier answer let a reader see it still RUNNING, without its closing events).
+        if running || pending.touched_set.contains(&arn) {
             self.watchers.entry(arn).or_default().push(reply);
         } else {
             let _ = reply.send(());
