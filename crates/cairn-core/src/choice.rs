@@ -245,18 +245,63 @@ mod tests {
     }
 }
 
+pub(crate) use state::choose_jsonata;
+
 mod state {
     //! The Choice state itself: first matching rule wins, else Default, else
     //! `States.NoChoiceMatched`. A matching rule's `Assign` (and in JSONata its `Output`)
     //! replaces the state's.
     use super::holds;
     use crate::errors::{Failure, STATES_NO_CHOICE};
-    use crate::jsonata::{Extra, QueryFailure};
+    use crate::jsonata::{Extra, Query, QueryFailure};
     use crate::language::{self, Language};
     use crate::machine::Phase;
     use crate::run::{Next, Run, Step};
     use cairn_asl::{ChoiceRule, ChoiceState, Condition, State};
     use serde_json::{Map, Value};
+
+    /// What a JSONata Choice chose: the next state (`None`: no rule matched and there is no
+    /// Default), the output (`None`: the input) and the variables assigned.
+    pub(crate) type Chosen<'d> = (Option<&'d str>, Option<Value>, Option<Map<String, Value>>);
+
+    /// JSONata: the first rule whose `Condition` is true, then its `Assign`/`Output` (else the
+    /// state's) over `input`. Shared by the interpreter and TestState.
+    pub(crate) fn choose_jsonata<'d>(
+        q: &Query<'_>,
+        st: &'d State,
+        choice: &'d ChoiceState,
+        input: &Value,
+    ) -> Result<Chosen<'d>, QueryFailure> {
+        let mut chosen: Option<&'d ChoiceRule> = None;
+        for rule in &choice.choices {
+            let holds = match &rule.condition {
+                Condition::Jsonata(c) => q.condition(c, input)?,
+                // Validation keeps JSONPath rules out of JSONata states.
+                _ => false,
+            };
+            if holds {
+                chosen = Some(rule);
+                break;
+            }
+        }
+        let (next, assign, output) = match chosen {
+            Some(rule) => (
+                Some(rule.next.as_str()),
+                rule.assign.as_ref().or(st.assign.as_ref()),
+                rule.output.as_ref().or(st.output.as_ref()),
+            ),
+            None => (
+                choice.default.as_deref(),
+                st.assign.as_ref(),
+                st.output.as_ref(),
+            ),
+        };
+        if next.is_none() {
+            return Ok((None, None, None));
+        }
+        let (out, assigned) = q.assign_and_output(assign, output, input, Extra::None)?;
+        Ok((next, out, assigned))
+    }
 
     impl<'a> Run<'a> {
         pub(crate) fn run_choice(
@@ -327,40 +372,9 @@ mod state {
             choice: &'a ChoiceState,
             raw: Value,
         ) -> Step {
-            type Chosen<'d> = (Option<&'d str>, Option<Value>, Option<Map<String, Value>>);
-            let outcome: Result<Chosen<'a>, QueryFailure> = {
+            let outcome = {
                 let q = self.query(tid, st, None, None);
-                (|| {
-                    let mut chosen: Option<&'a ChoiceRule> = None;
-                    for rule in &choice.choices {
-                        let holds = match &rule.condition {
-                            Condition::Jsonata(c) => q.condition(c, &raw)?,
-                            // Validation keeps JSONPath rules out of JSONata states.
-                            _ => false,
-                        };
-                        if holds {
-                            chosen = Some(rule);
-                            break;
-                        }
-                    }
-                    let (next, assign, output) = match chosen {
-                        Some(rule) => (
-                            Some(rule.next.as_str()),
-                            rule.assign.as_ref().or(st.assign.as_ref()),
-                            rule.output.as_ref().or(st.output.as_ref()),
-                        ),
-                        None => (
-                            choice.default.as_deref(),
-                            st.assign.as_ref(),
-                            st.output.as_ref(),
-                        ),
-                    };
-                    if next.is_none() {
-                        return Ok((None, None, None));
-                    }
-                    let (out, assigned) = q.assign_and_output(assign, output, &raw, Extra::None)?;
-                    Ok((next, out, assigned))
-                })()
+                choose_jsonata(&q, st, choice, &raw)
             };
             match outcome {
                 Ok((Some(next), out, assigned)) => {

@@ -14,7 +14,7 @@
 //! and the outcome of an unmocked Task it ran itself), or write history.
 
 use crate::catch;
-use crate::choice::holds;
+use crate::choice::{choose_jsonata, holds};
 use crate::context::ContextParts;
 use crate::dataflow::{result_path, Eval};
 use crate::errors::Failure;
@@ -671,34 +671,8 @@ fn run_choice(
     };
     if language::for_state(st) == Language::Jsonata {
         let q = env.query(req, st);
-        let r = (|| {
-            let mut chosen = None;
-            for rule in &choice.choices {
-                if let cairn_asl::Condition::Jsonata(c) = &rule.condition {
-                    if q.condition(c, &req.input)? {
-                        chosen = Some(rule);
-                        break;
-                    }
-                }
-            }
-            let (next, assign, output) = match chosen {
-                Some(rule) => (
-                    Some(rule.next.clone()),
-                    rule.assign.as_ref().or(st.assign.as_ref()),
-                    rule.output.as_ref().or(st.output.as_ref()),
-                ),
-                None => (
-                    choice.default.clone(),
-                    st.assign.as_ref(),
-                    st.output.as_ref(),
-                ),
-            };
-            if next.is_none() {
-                return Ok((None, None, None));
-            }
-            let (out, assigned) = q.assign_and_output(assign, output, &req.input, Extra::None)?;
-            Ok((next, out, assigned))
-        })();
+        let r = choose_jsonata(&q, st, choice, &req.input)
+            .map(|(next, out, assigned)| (next.map(str::to_string), out, assigned));
         return match r {
             Ok((Some(next), out, assigned)) => {
                 record_variables(req, &mut insp, assigned);
