@@ -340,6 +340,17 @@ async fn a_timer_and_a_function_result_during_an_outage_complete_once_storage_is
     })
     .await;
 
+    // A caller waiting on a reply is told of the failure, and nothing of its request stays.
+    let refused = server
+        .client
+        .start_execution()
+        .state_machine_arn(&wait)
+        .name("during-the-outage")
+        .input("{}")
+        .send()
+        .await;
+    assert!(refused.is_err(), "a start during the outage: {refused:?}");
+
     // Storage comes back: the node carries on by itself.
     flaky.down.store(false, Ordering::SeqCst);
     for arn in [&a, &b] {
@@ -367,5 +378,14 @@ async fn a_timer_and_a_function_result_during_an_outage_complete_once_storage_is
     );
     let d = server.wait_done(&b).await;
     assert_eq!(d.output(), Some(r#"{"n":1}"#));
+    let listed = server
+        .client
+        .list_executions()
+        .state_machine_arn(&wait)
+        .send()
+        .await
+        .expect("list executions");
+    let names: Vec<&str> = listed.executions().iter().map(|e| e.name()).collect();
+    assert_eq!(listed.executions().len(), 1, "{names:?}");
     server.stop().await;
 }
