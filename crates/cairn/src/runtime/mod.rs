@@ -19,6 +19,7 @@ pub mod cluster;
 pub mod express;
 pub mod metrics;
 pub mod resources;
+mod retry;
 mod router;
 mod timers;
 mod writer;
@@ -155,6 +156,7 @@ impl Engine {
                 quiet,
                 events: events.clone(),
             },
+            tx.downgrade(),
         );
         let handle = std::thread::Builder::new()
             .name("cairn-writer".into())

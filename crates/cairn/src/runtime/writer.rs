@@ -10,6 +10,7 @@ use super::activities::Dispatch;
 use super::clock::Clock;
 use super::cluster::Ownership;
 use super::resources::{self, ResourceRunner};
+use super::retry::{Again, Retrier};
 use super::timers::{Quiet, TimerService};
 use super::{ActivityTask, EngineError, EventTap};
 use cairn_asl::StateMachine;
@@ -80,6 +81,12 @@ pub enum Command {
     /// no execution has work in flight outside the engine (see `clock.rs`).
     Jump {
         to_ms: i64,
+    },
+    /// Reply-less inputs held after a failed commit (or a failed read), back after their
+    /// back-off (see `retry.rs`); `attempt` counts the failures so far.
+    Retry {
+        inputs: Vec<Again>,
+        attempt: u32,
     },
     Shutdown,
 }
@@ -195,6 +202,8 @@ pub struct Writer {
     quiet: watch::Sender<Quiet>,
     batches: u64,
     events: Arc<EventTap>,
+    /// Holds reply-less inputs through storage failures (see `retry.rs`).
+    retry: Retrier,
 }
 
 /// What one batch produced, kept until its commit is known.
@@ -220,6 +229,12 @@ struct Pending {
     releases: Vec<(Vec<i16>, oneshot::Sender<()>)>,
     /// What the metrics count once this batch is committed.
     observed: Vec<super::metrics::Observed>,
+    /// Reply-less inputs of this batch: run again if its commit fails for good.
+    again_if_failed: Vec<Again>,
+    /// Reply-less inputs that failed before the commit (a read from storage): run again.
+    again: Vec<Again>,
+    /// The most failures any retried input of this batch has been through.
+    attempt: u32,
 }
 
 impl Pending {
@@ -246,6 +261,7 @@ impl Writer {
         timers: TimerService,
         resources: ResourceRunner,
         time: WriterTime,
+        commands: mpsc::WeakUnboundedSender<Command>,
     ) -> Self {
         let WriterTime {
             clock,
@@ -273,6 +289,7 @@ impl Writer {
             quiet,
             batches: 0,
             events,
+            retry: Retrier::new(commands),
         }
     }
 
@@ -304,15 +321,33 @@ impl Writer {
                     Command::Deliver {
                         execution_arn,
                         input,
-                        reply,
+                        reply: None,
+                    } => self.deliver_held(execution_arn, input, &mut pending),
+                    Command::Deliver {
+                        execution_arn,
+                        input,
+                        reply: Some(reply),
                     } => match self.deliver(&execution_arn, input, &mut pending) {
-                        Ok(outcome) => pending.deliver_replies.push((reply, outcome)),
+                        Ok(outcome) => pending.deliver_replies.push((Some(reply), outcome)),
                         Err(e) => {
-                            if let Some(r) = reply {
-                                let _ = r.send(Err(e));
-                            }
+                            let _ = reply.send(Err(e));
                         }
                     },
+                    Command::Retry { inputs, attempt } => {
+                        self.retry.returned();
+                        pending.attempt = pending.attempt.max(attempt);
+                        for again in inputs {
+                            match again {
+                                Again::Deliver {
+                                    execution_arn,
+                                    input,
+                                } => self.deliver_held(execution_arn, input, &mut pending),
+                                Again::Recover { execution_arn } => {
+                                    self.recover_held(execution_arn, &mut pending)
+                                }
+                            }
+                        }
+                    }
                     Command::Claim {
                         activity_arn,
                         worker_name,
@@ -323,7 +358,9 @@ impl Writer {
                             let _ = reply.send(Err(e));
                         }
                     },
-                    Command::Recover { execution_arn } => self.recover(&execution_arn),
+                    Command::Recover { execution_arn } => {
+                        self.recover_held(execution_arn, &mut pending)
+                    }
                     Command::Watch {
                         execution_arn,
                         reply,
@@ -368,6 +405,7 @@ impl Writer {
     /// activity task a worker is about to take (see `clock.rs`).
     fn idle(&self) -> bool {
         self.busy.is_empty()
+            && !self.retry.waiting()
             && !self
                 .queued
                 .values()
@@ -450,9 +488,9 @@ impl Writer {
     /// a Lambda or HTTP call in flight at the crash runs again; a `.sync` child is found
     /// again by its derived name instead of started twice. Callback (`.waitForTaskToken`)
     /// tasks are not re-sent: their token is out, and a second `TaskSubmitted` would be wrong.
-    fn recover(&mut self, arn: &str) {
+    fn recover(&mut self, arn: &str) -> Result<(), StoreError> {
         if self.ownership.epoch_of(arn).is_none() {
-            return;
+            return Ok(());
         }
         let token_key = self.token_key;
         let effects = match self.load(arn) {
@@ -464,10 +502,11 @@ impl Writer {
                 live.execution
                     .outstanding_effects(&live.definition, &token_key)
             }
-            Ok(None) => return,
+            Ok(None) => return Ok(()),
+            Err(EngineError::Store(e)) => return Err(e),
             Err(e) => {
                 tracing::error!(execution = arn, error = %e, "cannot recover execution");
-                return;
+                return Ok(());
             }
         };
         for effect in effects {
@@ -501,6 +540,35 @@ impl Writer {
                     state_name,
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// A reply-less input: kept to run again if storage fails under it (see `retry.rs`).
+    fn deliver_held(&mut self, execution_arn: String, input: Input, pending: &mut Pending) {
+        let kept = input.clone();
+        let result = self.deliver(&execution_arn, input, pending);
+        let again = Again::Deliver {
+            execution_arn,
+            input: kept,
+        };
+        match result {
+            Ok(outcome) => {
+                pending.deliver_replies.push((None, outcome));
+                pending.again_if_failed.push(again);
+            }
+            // Reading the execution failed: nothing of it is in the batch.
+            Err(EngineError::Store(_)) => pending.again.push(again),
+            // Not ours (its new owner reloads what is durable), or gone: nothing to keep.
+            Err(_) => {}
+        }
+    }
+
+    /// [`Command::Recover`], run again later if the execution cannot be read.
+    fn recover_held(&mut self, execution_arn: String, pending: &mut Pending) {
+        if let Err(e) = self.recover(&execution_arn) {
+            tracing::warn!(execution = %execution_arn, error = %e, "cannot recover execution yet");
+            pending.again.push(Again::Recover { execution_arn });
         }
     }
 
@@ -709,7 +777,11 @@ impl Writer {
                 continue;
             }
             match self.cache(record) {
-                Ok(()) => self.recover(&arn),
+                Ok(()) => {
+                    if let Err(e) = self.recover(&arn) {
+                        tracing::error!(execution = %arn, error = %e, "cannot recover execution");
+                    }
+                }
                 Err(e) => tracing::error!(execution = %arn, error = %e, "cannot adopt execution"),
             }
         }
@@ -883,7 +955,9 @@ impl Writer {
     }
 
     /// Commit the batch, then answer and act; on a failed commit, answer with the error and
-    /// forget the touched executions so they are reloaded from what is durable.
+    /// forget the touched executions so they are reloaded from what is durable. The batch's
+    /// reply-less inputs are held and run again after a back-off (unless fenced: another
+    /// node owns them now), so a storage outage delays executions instead of stranding them.
     fn finish(&mut self, mut pending: Pending) {
         for arn in &pending.touched {
             if let Some(r) = self.record(arn) {
@@ -915,7 +989,14 @@ impl Writer {
                 self.ownership.poke();
             } else {
                 tracing::error!(error = %e, "commit failed; the batch is dropped");
+                let failed = std::mem::take(&mut pending.again_if_failed);
+                pending.again.extend(failed);
             }
+            self.retry.later(
+                std::mem::take(&mut pending.again),
+                pending.attempt,
+                &e.to_string(),
+            );
             for arn in &pending.touched {
                 self.live.remove(arn);
                 self.busy.remove(arn);
@@ -943,6 +1024,11 @@ impl Writer {
             self.finish_releases(pending.releases);
             return;
         }
+        self.retry.later(
+            std::mem::take(&mut pending.again),
+            pending.attempt,
+            "cannot read the execution",
+        );
         self.events.publish(&pending.batch.events);
         if self.clock.is_virtual() {
             for arn in &pending.touched {

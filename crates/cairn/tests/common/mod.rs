@@ -64,8 +64,27 @@ impl TestServer {
     }
 
     async fn start_in(dir: Arc<tempfile::TempDir>, config: Config) -> TestServer {
+        TestServer::start_wrapped(dir, config, |s| s).await
+    }
+
+    /// A server on a fresh database whose store is `wrap`ped first (e.g. in a store that
+    /// fails on purpose).
+    pub async fn start_on(
+        config: Config,
+        wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+    ) -> TestServer {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        TestServer::start_wrapped(dir, config, wrap).await
+    }
+
+    async fn start_wrapped(
+        dir: Arc<tempfile::TempDir>,
+        config: Config,
+        wrap: impl FnOnce(Arc<dyn Store>) -> Arc<dyn Store>,
+    ) -> TestServer {
         let database = dir.path().join("cairn.db");
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&database).expect("open database"));
+        let store = wrap(store);
         let engine = Engine::start(store.clone(), config.clone()).expect("start engine");
         let app = Arc::new(App::new(store, config, engine));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
