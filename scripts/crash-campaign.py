@@ -628,12 +628,17 @@ def main():
             t.start()
         downtime = []
         for k in range(args.kills):
-            time.sleep(campaign.rng.uniform(args.min_up, args.max_up))
+            # One kill in four lands during recovery, right after the server accepts connections.
+            if campaign.rng.random() < 0.25:
+                up = campaign.rng.uniform(0.05, 0.5)
+            else:
+                up = campaign.rng.uniform(args.min_up, args.max_up)
+            time.sleep(up)
             server.kill()
             t0 = time.monotonic()
             server.start()
             downtime.append(time.monotonic() - t0)
-            log(f"kill {k + 1}/{args.kills}: restarted in {downtime[-1]:.2f}s, {len(campaign.starts)} starts so far")
+            log(f"kill {k + 1}/{args.kills} after {up:.2f}s up: restarted in {downtime[-1]:.2f}s, {len(campaign.starts)} starts so far")
         time.sleep(campaign.rng.uniform(args.min_up, args.max_up))
         campaign.stop_load.set()
         threads[0].join()
