@@ -18,7 +18,8 @@ Run through `scripts/crash-campaign` (it picks a Python with boto3). What it doe
    - every history: ids 1..n consecutive, previousEventId in [0, id), one ExecutionStarted
      (first), one terminal event (last);
    - activities: each ActivityScheduled is closed exactly once; an attempt closed by anything
-     but ActivitySucceeded is either a timeout or the deliberate `Flaky` failure; every
+     but ActivitySucceeded is either a timeout or the deliberate `Flaky` failure; a first
+     attempt the workers deliberately drop (a dead worker) closes by its heartbeat timeout; every
      ActivitySucceeded carries a nonce a worker sent, no nonce appears twice, and every answer
      SendTaskSuccess acknowledged appears in a history;
    - callbacks: every acknowledged SendTaskSuccess appears in its execution's history;
@@ -128,6 +129,7 @@ class Campaign:
         self.callback_acked = {}  # nonce -> execution name
         self.violations = []
         self.lost_but_started = 0
+        self.abandoned = set()  # execution names whose first attempt a worker dropped
 
     # ---- clients ---------------------------------------------------------------------
     def client(self, read_timeout=10):
@@ -233,6 +235,13 @@ class Campaign:
             if closed:
                 self.record_outcome("heartbeat-refused")
                 continue
+            if event.get("retry") == 0 and zlib.crc32(event["id"].encode()) % 7 == 1:
+                # A worker that dies holding its task: never answered, so the attempt must
+                # close by its heartbeat timeout, and the state's Retry starts another.
+                with self.lock:
+                    self.abandoned.add(event["id"])
+                self.record_outcome("abandoned")
+                continue
             if event.get("retry") == 0 and zlib.crc32(event["id"].encode()) % 3 == 0:
                 # A deliberate failure on the first attempt, caught by the state's Retry.
                 _, err = self.until_answered(
@@ -281,7 +290,7 @@ class Campaign:
                         "Parameters": {"id.$": "$$.Execution.Name", "retry.$": "$$.State.RetryCount"},
                         "Retry": [
                             {"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 2},
-                            {"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 10, "BackoffRate": 1},
+                            {"ErrorEquals": ["States.Timeout", "States.HeartbeatTimeout"], "IntervalSeconds": 1, "MaxAttempts": 10, "BackoffRate": 1},
                         ],
                         "End": True,
                     }
@@ -479,6 +488,8 @@ class Campaign:
                 if nonce in seen_nonces:
                     self.violation(f"{name}: answer {nonce} recorded twice")
                 seen_nonces[nonce] = name
+        if name in self.abandoned and (len(closes) < 2 or closes[0]["type"] != "ActivityTimedOut"):
+            self.violation(f"{name}: the dropped first attempt did not time out: {[e['type'] for e in closes]}")
         if closes and closes[-1]["type"] != "ActivitySucceeded":
             self.violation(f"{name}: last activity attempt closed by {closes[-1]['type']}")
         return len(closes)
