@@ -57,6 +57,17 @@ async fn beyond_the_queue_requests_are_throttled_and_change_nothing() {
         .await
         .unwrap();
     assert!(listed.executions().is_empty());
+    // Both refusals are counted as CloudWatch's ExecutionThrottled for the machine.
+    let label = cairn::runtime::metrics::MachineLabel {
+        state_machine_arn: sm.clone(),
+    };
+    let throttled = server
+        .app
+        .engine
+        .metrics
+        .executions_throttled
+        .get_or_create(&label);
+    assert_eq!(throttled.get(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

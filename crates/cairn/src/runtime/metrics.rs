@@ -297,7 +297,7 @@ impl Metrics {
         let executions_throttled = counter(
             &mut registry,
             "cairn_executions_throttled",
-            "Executions throttled (CloudWatch ExecutionThrottled; Cairn does not throttle).",
+            "StartExecution calls refused for overload (CloudWatch ExecutionThrottled; --max-queued-requests).",
         );
         let executions_redriven = counter(
             &mut registry,

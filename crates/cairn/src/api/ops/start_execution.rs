@@ -61,6 +61,19 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         Ok(Err(StartError::Internal(m))) => Err(ApiError::internal_failure(m)),
         // Never escapes the engine, which routes to the owner until it answers.
         Ok(Err(e @ StartError::NotOwner)) => Err(ApiError::internal_failure(e.to_string())),
-        Err(e) => Err(crate::api::engine_error(e)),
+        Err(e) => {
+            if matches!(e, crate::runtime::EngineError::Throttled) {
+                // CloudWatch's ExecutionThrottled: a start refused for overload.
+                let label = crate::runtime::metrics::MachineLabel {
+                    state_machine_arn: machine.arn.clone(),
+                };
+                app.engine
+                    .metrics
+                    .executions_throttled
+                    .get_or_create(&label)
+                    .inc();
+            }
+            Err(crate::api::engine_error(e))
+        }
     }
 }
