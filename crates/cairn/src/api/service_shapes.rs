@@ -186,11 +186,7 @@ impl Checker<'_> {
 /// Step Functions answers every integration's members with a capital first letter
 /// (`ExecutionArn` for the model's `executionArn`).
 fn pascal(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    crate::runtime::resources::upper_first(name)
 }
 
 #[cfg(test)]

@@ -509,6 +509,25 @@ impl ResourceRunner {
     }
 }
 
+/// `Bucket` for `bucket`: the first letter upper-cased (SDK member names as Step Functions
+/// shows them); shared by the nested, AWS-service and TestState shape code.
+pub(crate) fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// `executionArn` for `ExecutionArn`: the first letter lower-cased.
+pub(crate) fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Kind;

@@ -16,7 +16,7 @@
 //! Must not: reach into the store or the writer except through `Children`, the engine and
 //! the handlers.
 
-use super::{Answer, Invocation, Later, ResourceEnv, TaskError};
+use super::{lower_first, upper_first, Answer, Invocation, Later, ResourceEnv, TaskError};
 use crate::api::ops::execution_common::describe;
 use crate::api::{self, Ctx};
 use crate::app::App;
@@ -327,22 +327,6 @@ fn iso8601(epoch_seconds: f64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
         .unwrap_or_default()
-}
-
-fn upper_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 /// PascalCase SDK parameters → the API's camelCase members. `Input`/`Output` given as JSON

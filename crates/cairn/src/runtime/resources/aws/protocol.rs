@@ -49,11 +49,7 @@ fn b64(s: &[u8]) -> String {
 /// `Bucket` for member `Bucket`, `RestApiId` for member `restApiId`: the name Step Functions
 /// shows (the Java SDK's PascalCase member name).
 pub(crate) fn pascal(name: &str) -> String {
-    let mut c = name.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
+    super::super::upper_first(name)
 }
 
 /// The members of a structure with the parameters that set them; unknown parameters fail.
