@@ -121,17 +121,15 @@ impl Children {
                 redrive_time_ms: None,
             };
             let execution_arn = info.execution_arn.clone();
-            if test_case.is_some() {
-                env.set_test_case(&execution_arn, test_case.as_deref());
-            }
-            tokio::spawn(express::run(
+            express::spawn(
                 env.clone(),
                 info,
                 Arc::new(definition),
                 input,
                 self.token_key,
                 self.config.wait_time_scale,
-            ));
+                test_case.as_deref(),
+            );
             return Ok(Started::Running {
                 execution_arn,
                 start_date_ms,

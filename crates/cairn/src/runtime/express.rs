@@ -18,6 +18,30 @@ use tokio::sync::mpsc;
 /// Express executions end after five minutes (AWS's limit).
 const MAX_DURATION_MS: i64 = 5 * 60 * 1000;
 
+/// Start an Express execution in the background, answering nothing (StartExecution on an
+/// EXPRESS machine, and EXPRESS child executions); a mock test case, if named, is set first.
+pub fn spawn(
+    env: resources::ResourceEnv,
+    info: ExecutionInfo,
+    definition: Arc<StateMachine>,
+    input: serde_json::Value,
+    token_key: [u8; 32],
+    wait_time_scale: f64,
+    test_case: Option<&str>,
+) {
+    if test_case.is_some() {
+        env.set_test_case(&info.execution_arn, test_case);
+    }
+    tokio::spawn(run(
+        env,
+        info,
+        definition,
+        input,
+        token_key,
+        wait_time_scale,
+    ));
+}
+
 /// Run an Express execution to its end and return it.
 pub async fn run(
     env: resources::ResourceEnv,

@@ -74,19 +74,15 @@ pub async fn start_express_async(
 ) -> Result<Value, ApiError> {
     let (info, definition, input) = prepare(app, ctx, target, name, input_text)?;
     let arn = info.execution_arn.clone();
-    if test_case.is_some() {
-        app.engine.resource_env().set_test_case(&arn, test_case);
-    }
-    let key = *app.engine.token_key();
-    let scale = app.config.wait_time_scale;
-    tokio::spawn(crate::runtime::express::run(
+    crate::runtime::express::spawn(
         app.engine.resource_env().clone(),
         info,
         definition,
         input,
-        key,
-        scale,
-    ));
+        *app.engine.token_key(),
+        app.config.wait_time_scale,
+        test_case,
+    );
     Ok(json!({"executionArn": arn, "startDate": epoch_seconds(ctx.now_ms)}))
 }
 
