@@ -51,6 +51,11 @@ pub struct Config {
     /// Requests (starts, task answers, stops) that may wait for the writer at once; more are
     /// answered `ThrottlingException` (`--max-queued-requests`).
     pub max_queued_requests: usize,
+    /// Distributed Map storage: an S3-compatible endpoint (`--s3-endpoint URL`; path-style,
+    /// SigV4 with the usual AWS environment credentials).
+    pub s3_endpoint: Option<String>,
+    /// Distributed Map storage without a server: each bucket is a folder here (`--s3-root`).
+    pub s3_root: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -76,6 +81,8 @@ impl Default for Config {
             virtual_clock: false,
             credentials: None,
             max_queued_requests: 10_000,
+            s3_endpoint: None,
+            s3_root: None,
         }
     }
 }

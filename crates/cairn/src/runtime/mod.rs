@@ -17,6 +17,7 @@ pub mod children;
 pub mod clock;
 pub mod cluster;
 pub mod express;
+pub mod items;
 pub mod metrics;
 pub mod resources;
 mod retry;
