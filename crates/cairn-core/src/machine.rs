@@ -117,6 +117,10 @@ pub(crate) struct TaskRun {
     pub timeout_timer: Option<u64>,
     pub heartbeat_seconds: Option<u64>,
     pub heartbeat_timer: Option<u64>,
+    /// The `TaskSubmitted` output once recorded (a `.sync` job or child was started): a task
+    /// re-run after a restart resumes waiting for that submission instead of submitting again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

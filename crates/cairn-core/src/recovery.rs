@@ -59,6 +59,21 @@ impl Execution {
         out
     }
 
+    /// The recorded `TaskSubmitted` output of an open task (a `.sync` job or child execution
+    /// already started), so a task re-run after a restart waits for that submission instead
+    /// of submitting again. `None` for unknown, closed or not yet submitted tasks.
+    pub fn submitted_output(&self, task: u64) -> Option<&str> {
+        let m = &self.machine;
+        let &tid = m.tasks.get(&task)?;
+        if !m.alive(tid) {
+            return None;
+        }
+        match &m.thread(tid).phase {
+            Phase::Task(run) if run.task == task => run.submitted.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Whether work outside the engine is in flight for this execution: an activity task a
     /// worker took and has not answered, a resource invocation running, or a
     /// `.waitForTaskToken` token handed out and not answered. Activity tasks no worker took

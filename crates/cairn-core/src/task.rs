@@ -286,6 +286,7 @@ impl<'a> Run<'a> {
             timeout_timer,
             heartbeat_seconds: heartbeat,
             heartbeat_timer,
+            submitted: None,
         });
         Step::Blocked
     }
@@ -349,9 +350,12 @@ impl<'a> Run<'a> {
                         Details::new()
                             .str("resourceType", resource_type.as_str())
                             .str("resource", resource.as_str())
-                            .output(output)
+                            .output(output.clone())
                             .done(),
                     );
+                }
+                if let Phase::Task(r) = &mut self.m.thread_mut(tid).phase {
+                    r.submitted = Some(output);
                 }
                 Outcome::Applied
             }

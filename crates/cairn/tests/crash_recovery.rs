@@ -1,8 +1,13 @@
 //! Durability: SIGKILL a real `cairn serve` while executions sit in Wait states, run Maps and
 //! wait in retry back-off, start it again on the same database, and check that every
-//! execution finishes with a complete, gap-free history (no event lost or repeated).
+//! execution finishes with a complete, gap-free history (no event lost or repeated); and
+//! SIGKILL it while `.sync` jobs and child executions are in flight, checking that the
+//! restarted server waits for the recorded submission instead of submitting again.
+
+mod standins;
 
 use aws_sdk_sfn::Client;
+use serde_json::json;
 use std::collections::HashSet;
 use std::net::TcpListener;
 use std::path::Path;
@@ -312,6 +317,193 @@ async fn a_function_in_flight_at_sigkill_runs_again_after_restart() {
     assert_eq!(output, serde_json::json!({"v": 42}));
     let started = std::fs::read_to_string(&runs).unwrap().lines().count();
     assert_eq!(started, 2, "once before the kill, once after the restart");
+    assert_history_complete(&sfn, &arn, "ExecutionSucceeded").await;
+    server.kill();
+}
+
+async fn wait_status(
+    sfn: &Client,
+    arn: &str,
+) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let d = sfn
+            .describe_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .expect("describe");
+        if d.status.as_str() != "RUNNING" {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "{arn} still running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn history_types(sfn: &Client, arn: &str) -> Vec<String> {
+    sfn.get_execution_history()
+        .execution_arn(arn)
+        .max_results(1000)
+        .send()
+        .await
+        .expect("history")
+        .events
+        .iter()
+        .map(|e| e.r#type.as_str().to_string())
+        .collect()
+}
+
+async fn wait_for_event(sfn: &Client, arn: &str, event: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !history_types(sfn, arn).await.iter().any(|t| t == event) {
+        assert!(Instant::now() < deadline, "{arn}: no {event}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An ECS task started by `ecs:runTask.sync` is running when the server dies: after the
+/// restart the Task resumes polling that task (RunTask is not called again) and succeeds
+/// when it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_job_in_flight_at_sigkill_is_polled_not_submitted_again() {
+    let ecs = standins::Ecs::start(standins::Ending::Never).await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("crash.db");
+    let endpoint = format!("ecs={}", ecs.url);
+    let flags = ["--aws-endpoint", &endpoint, "--wait-time-scale", "0.05"];
+    let port = free_port();
+    let server = Server::start_with(&database, port, &flags);
+    let sfn = client(&server.endpoint).await;
+    let machine = create(
+        &sfn,
+        "crash-ecs",
+        json!({"StartAt": "Run", "States": {"Run": {
+            "Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync",
+            "Parameters": {"Cluster": "c1", "TaskDefinition": "job:1", "LaunchType": "FARGATE"},
+            "End": true}}}),
+    )
+    .await;
+    let arn = start(&sfn, &machine, "e1", "{}").await;
+    wait_for_event(&sfn, &arn, "TaskSubmitted").await;
+    server.kill();
+    assert_eq!(ecs.submissions(), 1);
+    let polls_before = ecs.polls();
+
+    let server = Server::start_with(&database, port, &flags);
+    let sfn = client(&server.endpoint).await;
+    // The restarted server polls the recorded task.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ecs.polls() <= polls_before {
+        assert!(
+            Instant::now() < deadline,
+            "the task is not polled after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        ecs.submissions(),
+        1,
+        "RunTask was called again after the restart"
+    );
+    ecs.finish_all(0);
+    let d = wait_status(&sfn, &arn).await;
+    assert_eq!(
+        d.status.as_str(),
+        "SUCCEEDED",
+        "{:?} {:?}",
+        d.error,
+        d.cause
+    );
+    let output: serde_json::Value = serde_json::from_str(d.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output["LastStatus"], json!("STOPPED"), "{output}");
+    assert_eq!(output["TaskArn"], ecs.tasks()[0]["taskArn"]);
+    assert_eq!(ecs.submissions(), 1);
+    let types = history_types(&sfn, &arn).await;
+    assert_eq!(
+        types.iter().filter(|t| *t == "TaskSubmitted").count(),
+        1,
+        "{types:?}"
+    );
+    assert_history_complete(&sfn, &arn, "ExecutionSucceeded").await;
+    server.kill();
+}
+
+/// A `states:startExecution.sync:2` child (named by the parent) is running when the server
+/// dies: after the restart the parent waits for that child (no second one, no
+/// ExecutionAlreadyExists) and takes its output when it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_sync_child_in_flight_at_sigkill_is_waited_for_not_started_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("crash.db");
+    let port = free_port();
+    let server = Server::start(&database, port);
+    let sfn = client(&server.endpoint).await;
+    let activity = sfn
+        .create_activity()
+        .name("crash-child-work")
+        .send()
+        .await
+        .expect("create activity")
+        .activity_arn;
+    let child = create(
+        &sfn,
+        "crash-child",
+        json!({"StartAt": "Work", "States": {"Work": {
+            "Type": "Task", "Resource": activity, "End": true}}}),
+    )
+    .await;
+    let parent = create(
+        &sfn,
+        "crash-parent",
+        json!({"StartAt": "Child", "States": {"Child": {
+            "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {"StateMachineArn": child, "Name": "the-child", "Input": {"n": 1}},
+            "OutputPath": "$.Output", "End": true}}}),
+    )
+    .await;
+    let arn = start(&sfn, &parent, "p1", "{}").await;
+    wait_for_event(&sfn, &arn, "TaskSubmitted").await;
+    server.kill();
+
+    let server = Server::start(&database, port);
+    let sfn = client(&server.endpoint).await;
+    let task = sfn
+        .get_activity_task()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .expect("get activity task");
+    let token = task.task_token.expect("the child's activity task");
+    sfn.send_task_success()
+        .task_token(token)
+        .output(r#"{"done": true}"#)
+        .send()
+        .await
+        .expect("send task success");
+    let d = wait_status(&sfn, &arn).await;
+    assert_eq!(
+        d.status.as_str(),
+        "SUCCEEDED",
+        "{:?} {:?}",
+        d.error,
+        d.cause
+    );
+    assert_eq!(d.output.as_deref(), Some(r#"{"done":true}"#));
+    let children = sfn
+        .list_executions()
+        .state_machine_arn(&child)
+        .send()
+        .await
+        .expect("list executions")
+        .executions;
+    assert_eq!(children.len(), 1, "{children:?}");
+    let types = history_types(&sfn, &arn).await;
+    assert_eq!(
+        types.iter().filter(|t| *t == "TaskSubmitted").count(),
+        1,
+        "{types:?}"
+    );
     assert_history_complete(&sfn, &arn, "ExecutionSucceeded").await;
     server.kill();
 }

@@ -485,8 +485,9 @@ impl Writer {
 
     /// Re-run the resource invocations of a recovered execution. Timers and activity tasks
     /// are durable rows already. Invocations are at-least-once (as a retry on AWS would be):
-    /// a Lambda or HTTP call in flight at the crash runs again; a `.sync` child is found
-    /// again by its derived name instead of started twice. Callback (`.waitForTaskToken`)
+    /// a Lambda or HTTP call in flight at the crash runs again; a `.sync` task whose
+    /// `TaskSubmitted` is recorded resumes waiting for that job or child (never submitted
+    /// twice), and one not yet recorded finds its child again by its derived name. Callback (`.waitForTaskToken`)
     /// tasks are not re-sent: their token is out, and a second `TaskSubmitted` would be wrong.
     fn recover(&mut self, arn: &str) -> Result<(), StoreError> {
         if self.ownership.epoch_of(arn).is_none() {
@@ -501,6 +502,17 @@ impl Writer {
                 let live = self.live.get(arn).expect("loaded above");
                 live.execution
                     .outstanding_effects(&live.definition, &token_key)
+                    .into_iter()
+                    .map(|effect| {
+                        let submitted = match &effect {
+                            Effect::InvokeResource { task, .. } => {
+                                live.execution.submitted_output(*task).map(str::to_string)
+                            }
+                            _ => None,
+                        };
+                        (effect, submitted)
+                    })
+                    .collect::<Vec<_>>()
             }
             Ok(None) => return Ok(()),
             Err(EngineError::Store(e)) => return Err(e),
@@ -509,7 +521,7 @@ impl Writer {
                 return Ok(());
             }
         };
-        for effect in effects {
+        for (effect, submitted) in effects {
             // A mocked activity state has no queued row: answer it again from the mock.
             if let Effect::ScheduleActivity {
                 task, state_name, ..
@@ -538,6 +550,7 @@ impl Writer {
                     parameters,
                     token,
                     state_name,
+                    submitted,
                 });
             }
         }
@@ -1081,6 +1094,7 @@ impl Writer {
                     parameters,
                     token,
                     state_name,
+                    submitted: None,
                 }),
             }
         }

@@ -209,6 +209,7 @@ async fn call_resource(
         parameters,
         token: String::new(),
         state_name: state.name.clone(),
+        submitted: None,
     };
     outcome_of(crate::runtime::resources::run(app.engine.resource_env(), &call).await)
 }

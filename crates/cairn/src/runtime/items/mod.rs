@@ -98,6 +98,7 @@ pub struct ChildOutcome {
 /// Where the driver's outcomes come from, a page at a time (so a run of 100,000 children is
 /// never held whole); `Ok(None)` at the end.
 pub trait OutcomePages: Send {
+    #[allow(clippy::type_complexity)]
     fn next_page(
         &mut self,
     ) -> std::pin::Pin<

@@ -55,6 +55,9 @@ pub struct Invocation {
     pub parameters: Value,
     pub token: String,
     pub state_name: String,
+    /// The `TaskSubmitted` output recorded for this task before a restart: a `.sync` task
+    /// resumes waiting for that job or child instead of submitting it again.
+    pub submitted: Option<String>,
 }
 
 /// A task's error and cause, as they go into `…Failed` events.
@@ -277,6 +280,9 @@ async fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
         Some(base) => (base, true),
         None => (call.resource.as_str(), false),
     };
+    if let Some(answer) = resume_submitted(env, call, base) {
+        return answer;
+    }
     let answer = match Kind::of(base) {
         Kind::Function => lambda::invoke_function_arn(env, base, &call.parameters).await,
         Kind::Service {
@@ -323,6 +329,22 @@ async fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
             child: None,
         },
         (answer, _) => answer,
+    }
+}
+
+/// A `.sync` task whose submission is recorded (`TaskSubmitted`, before a restart or a
+/// takeover): wait for that job or child execution again rather than submit a second one.
+fn resume_submitted(env: &ResourceEnv, call: &Invocation, base: &str) -> Option<Answer> {
+    let submitted = call.submitted.as_deref()?;
+    match Kind::of(base) {
+        Kind::Service {
+            service: "states",
+            action,
+        } => nested::resume_submitted(env, action, submitted),
+        Kind::Service { service, action } if aws::optimized::handles(service) => {
+            aws::optimized::resume_submitted(env, service, action, &call.parameters, submitted)
+        }
+        _ => None,
     }
 }
 
@@ -397,6 +419,7 @@ impl ResourceRunner {
             parameters: Value::Null,
             token: String::new(),
             state_name: state_name.to_string(),
+            submitted: None,
         };
         match mock::answer(&self.env, &call)? {
             Answer::Succeeded(output) => Some(Input::TaskSucceeded { task, output }),

@@ -101,6 +101,27 @@ pub(super) async fn optimized(
     }
 }
 
+/// A `.sync` task re-run after a restart whose `TaskSubmitted` (the StartExecution response)
+/// is recorded: wait for that child again, whatever its name and whether or not it has
+/// closed meanwhile, instead of starting it again. `None` when the resource is not a `.sync`
+/// startExecution or the recorded response names no execution.
+pub(super) fn resume_submitted(env: &ResourceEnv, action: &str, submitted: &str) -> Option<Answer> {
+    let version = match action {
+        "startExecution.sync" => 1,
+        "startExecution.sync:2" => 2,
+        _ => return None,
+    };
+    let response: Value = serde_json::from_str(submitted).ok()?;
+    let execution_arn = response.get("ExecutionArn")?.as_str()?.to_string();
+    let Some(children) = env.children() else {
+        return Some(shutting_down());
+    };
+    Some(Answer::Waiting {
+        later: wait_for_child(children, execution_arn.clone(), version),
+        child: execution_arn,
+    })
+}
+
 /// The child this task started earlier has closed: its answer, as if just waited for.
 async fn resume(
     children: Arc<Children>,
@@ -426,6 +447,7 @@ mod tests {
             parameters: Value::Null,
             token: String::new(),
             state_name: String::new(),
+            submitted: None,
         };
         assert_eq!(child_name(&call), child_name(&call));
         assert_ne!(

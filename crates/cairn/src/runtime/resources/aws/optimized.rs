@@ -141,6 +141,29 @@ pub(crate) async fn run(env: &ResourceEnv, service: &str, action: &str, params: 
     }
 }
 
+/// A `.sync` task re-run after a restart whose `TaskSubmitted` (the submission's answer) is
+/// recorded: poll that job again instead of submitting it a second time. `None` when the
+/// resource is not a built `.sync` or the recorded answer names no job.
+pub(crate) fn resume_submitted(
+    env: &ResourceEnv,
+    service: &str,
+    action: &str,
+    params: &Value,
+    submitted: &str,
+) -> Option<Answer> {
+    let base = action.strip_suffix(".sync")?;
+    if !super::sync::supports(service) {
+        return None;
+    }
+    let result: Value = serde_json::from_str(submitted).ok()?;
+    let params = adapt(service, base, params);
+    let job = super::sync::job(service, &params, &result)?;
+    Some(Answer::Waiting {
+        later: super::sync::later(env, job.clone()),
+        child: format!("{}{job}", super::sync::CHILD_PREFIX),
+    })
+}
+
 /// JSON given where the API takes text is sent as its JSON text.
 fn adapt(service: &str, action: &str, params: &Value) -> Value {
     let mut p = params.clone();
