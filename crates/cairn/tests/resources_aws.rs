@@ -3,13 +3,15 @@
 //! `aws-sdk:*` (json: DynamoDB, Secrets Manager, EventBridge, SQS; rest-json: Lambda; rest-xml:
 //! S3; query: SNS; ec2: EC2), the optimized DynamoDB, SQS (with `.waitForTaskToken` and a
 //! consumer that answers), SNS and EventBridge integrations, service errors named as AWS names
-//! them, no answer, and nothing configured.
+//! them, no answer, and nothing configured; `.sync` for ECS (moto: to its end and aborted; an
+//! in-test stand-in from `standins/` for a failing container and a timeout), Glue and Batch.
 //!
 //! Without `CAIRN_TEST_MOTO_URL` the moto tests print why and pass, except in CI (`CI=true`),
 //! where they fail.
 
 #[path = "resources_helpers.rs"]
 mod helpers;
+mod standins;
 
 use cairn::config::Config;
 use helpers::*;
@@ -33,6 +35,11 @@ fn moto_url() -> Option<String> {
 
 /// A server whose AWS settings file sends every service to `url`.
 async fn server_for(url: &str) -> (TestServer, tempfile::TempDir) {
+    server_for_scaled(url, 1.0).await
+}
+
+/// [`server_for`], with Wait states, timeouts and `.sync` polls scaled by `scale`.
+async fn server_for_scaled(url: &str, scale: f64) -> (TestServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let settings = dir.path().join("aws.toml");
     std::fs::write(
@@ -45,6 +52,7 @@ async fn server_for(url: &str) -> (TestServer, tempfile::TempDir) {
     .unwrap();
     let server = TestServer::start_with(Config {
         aws_settings_file: Some(settings),
+        wait_time_scale: scale,
         ..Config::default()
     })
     .await;
@@ -905,5 +913,183 @@ async fn batch_job_sync_that_fails_fails_the_task() {
     let submitted: Value = serde_json::from_str(&submitted).unwrap();
     assert_eq!(submitted["JobId"], json!("j-1"));
     assert_eq!(submitted["SdkHttpMetadata"]["HttpStatusCode"], json!(200));
+    server.stop().await;
+}
+
+/// An ECS cluster and task definition in moto, through `aws-sdk:ecs:*` tasks.
+async fn moto_ecs_setup(server: &TestServer) -> (String, String) {
+    let cluster = unique("cluster");
+    let family = unique("job");
+    task(
+        server,
+        "arn:aws:states:::aws-sdk:ecs:createCluster",
+        json!({"ClusterName": cluster}),
+    )
+    .await
+    .expect("createCluster");
+    task(
+        server,
+        "arn:aws:states:::aws-sdk:ecs:registerTaskDefinition",
+        json!({"Family": family, "ContainerDefinitions": [
+            {"Name": "app", "Image": "busybox", "Memory": 128, "Essential": true}]}),
+    )
+    .await
+    .expect("registerTaskDefinition");
+    (cluster, family)
+}
+
+fn run_task_machine(cluster: &str, family: &str) -> Value {
+    // moto places EC2 tasks only on registered container instances (RunTask answers 500
+    // without one); FARGATE tasks need none.
+    task_machine(json!({
+        "Resource": "arn:aws:states:::ecs:runTask.sync",
+        "Parameters": {"Cluster": cluster, "TaskDefinition": family, "LaunchType": "FARGATE"}
+    }))
+}
+
+#[tokio::test]
+async fn ecs_run_task_sync_to_its_end() {
+    let Some(url) = moto_url() else { return };
+    let (server, _dir) = server_for_scaled(&url, 0.05).await;
+    let (cluster, family) = moto_ecs_setup(&server).await;
+    let sm = machine(&server, "ecs-sync", run_task_machine(&cluster, &family)).await;
+    let (arn, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    // The result is the task as DescribeTasks shows it once STOPPED.
+    let out = output(&d);
+    assert_eq!(out["LastStatus"], json!("STOPPED"), "{out}");
+    assert!(
+        out["ClusterArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("cluster/{cluster}")),
+        "{out}"
+    );
+    assert_eq!(out["Containers"][0]["ExitCode"], json!(0), "{out}");
+    // The submission (RunTask's answer, with the SDK metadata) is the TaskSubmitted output.
+    let submitted = history(&server, &arn)
+        .await
+        .iter()
+        .find_map(|e| {
+            e.task_submitted_event_details()
+                .map(|s| s.output().unwrap_or_default().to_string())
+        })
+        .expect("TaskSubmitted");
+    let submitted: Value = serde_json::from_str(&submitted).unwrap();
+    assert_eq!(submitted["Tasks"][0]["TaskArn"], out["TaskArn"]);
+    assert_eq!(submitted["SdkHttpMetadata"]["HttpStatusCode"], json!(200));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ecs_run_task_sync_is_stopped_when_the_execution_is() {
+    let Some(url) = moto_url() else { return };
+    let (server, _dir) = server_for(&url).await;
+    let (cluster, family) = moto_ecs_setup(&server).await;
+    let sm = machine(&server, "ecs-abort", run_task_machine(&cluster, &family)).await;
+    let arn = start(&server, &sm, json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let submitted = loop {
+        let found = history(&server, &arn).await.iter().find_map(|e| {
+            e.task_submitted_event_details()
+                .map(|s| s.output().unwrap_or_default().to_string())
+        });
+        if let Some(s) = found {
+            break serde_json::from_str::<Value>(&s).unwrap();
+        }
+        assert!(Instant::now() < deadline, "never submitted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let task_arn = submitted["Tasks"][0]["TaskArn"].clone();
+    server
+        .client
+        .stop_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("stop execution");
+    assert_eq!(wait_done(&server, &arn).await.status().as_str(), "ABORTED");
+    // moto shows the task stopped with Step Functions' reason.
+    loop {
+        let described = task(
+            &server,
+            "arn:aws:states:::aws-sdk:ecs:describeTasks",
+            json!({"Cluster": cluster, "Tasks": [task_arn]}),
+        )
+        .await
+        .expect("describeTasks");
+        let t = &described["Tasks"][0];
+        if t["DesiredStatus"] == "STOPPED" {
+            assert!(
+                t["StoppedReason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Step Functions"),
+                "{t}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the task was never stopped: {t}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ecs_run_task_sync_whose_container_fails_fails_the_task() {
+    // moto's containers always exit 0: a stand-in whose task stops with exit code 2.
+    let ecs = standins::Ecs::start(standins::Ending::AfterPolls {
+        polls: 2,
+        exit_code: 2,
+    })
+    .await;
+    let mut config = Config {
+        wait_time_scale: 0.05,
+        ..Config::default()
+    };
+    config.aws_endpoints.insert("ecs".into(), ecs.url.clone());
+    let server = TestServer::start_with(config).await;
+    let sm = machine(&server, "ecs-fail", run_task_machine("c1", "job:1")).await;
+    let (_, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.error(), Some("States.TaskFailed"));
+    let cause: Value = serde_json::from_str(d.cause().unwrap()).unwrap();
+    assert_eq!(cause["LastStatus"], json!("STOPPED"), "{cause}");
+    assert_eq!(cause["Containers"][0]["ExitCode"], json!(2), "{cause}");
+    assert_eq!(
+        cause["StopCode"],
+        json!("EssentialContainerExited"),
+        "{cause}"
+    );
+    assert_eq!(ecs.submissions(), 1);
+    assert!(ecs.stops().is_empty(), "an ended task is not stopped");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn ecs_run_task_sync_timed_out_calls_stop_task() {
+    let ecs = standins::Ecs::start(standins::Ending::Never).await;
+    let mut config = Config {
+        wait_time_scale: 0.05,
+        ..Config::default()
+    };
+    config.aws_endpoints.insert("ecs".into(), ecs.url.clone());
+    let server = TestServer::start_with(config).await;
+    let mut definition = run_task_machine("c1", "job:1");
+    definition["States"]["T"]["TimeoutSeconds"] = json!(2);
+    let sm = machine(&server, "ecs-timeout", definition).await;
+    let (_, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.error(), Some("States.Timeout"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ecs.stops().is_empty() {
+        assert!(Instant::now() < deadline, "StopTask was never called");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stop = &ecs.stops()[0];
+    assert_eq!(
+        stop["cluster"],
+        json!("arn:aws:ecs:us-east-1:123456789012:cluster/c1")
+    );
+    assert_eq!(stop["task"], ecs.tasks()[0]["taskArn"]);
+    assert_eq!(ecs.tasks()[0]["lastStatus"], json!("STOPPED"));
     server.stop().await;
 }
