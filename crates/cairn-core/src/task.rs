@@ -66,11 +66,11 @@ impl<'a> Run<'a> {
     fn task_parameters(&self, tid: u32) -> Result<(Value, Option<String>), Fault> {
         let st = self.state(tid);
         let task = task_def(st);
-        // `$$.Task` exists only for callback tasks (observed absent for request/response).
-        let token = task
-            .resource
-            .ends_with(".waitForTaskToken")
-            .then(|| self.next_token(tid));
+        // `$$.Task` exists for callback and job-run (`.sync`) tasks (observed absent for
+        // request/response): a `.sync` job may pass the token on and report progress with
+        // SendTaskHeartbeat, which resets the state's HeartbeatSeconds clock (AWS API
+        // reference, SendTaskHeartbeat: "optionally Task states using the job run pattern").
+        let token = token_in_context(&task.resource).then(|| self.next_token(tid));
         if language::for_state(st) == Language::Jsonata {
             let raw = &self.m.thread(tid).input;
             let q = self.query(tid, st, token.as_deref(), None);
@@ -460,6 +460,14 @@ impl<'a> Run<'a> {
     }
 }
 
+/// Whether `$$.Task.Token` is given to a Task with this resource: callback
+/// (`.waitForTaskToken`) and job-run (`.sync`, `.sync:2`) service integrations.
+fn token_in_context(resource: &str) -> bool {
+    resource.ends_with(".waitForTaskToken")
+        || (resource.contains(":states:::")
+            && (resource.ends_with(".sync") || resource.ends_with(".sync:2")))
+}
+
 /// `resourceType`/`resource` members of the Task* events (empty for activities/Lambda).
 fn service_names(kind: &ResourceKind) -> Details {
     match kind {
@@ -490,6 +498,26 @@ mod tests {
         ResourceKind::Service {
             resource_type: t.into(),
             resource: r.into(),
+        }
+    }
+
+    #[test]
+    fn task_token_in_context_for_callback_and_job_run_tasks() {
+        for r in [
+            "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "arn:aws:states:::ecs:runTask.sync",
+            "arn:aws:states:::states:startExecution.sync:2",
+            "arn:aws:states:::glue:startJobRun.sync",
+        ] {
+            assert!(token_in_context(r), "{r}");
+        }
+        for r in [
+            "arn:aws:states:::ecs:runTask",
+            "arn:aws:states:::lambda:invoke",
+            "arn:aws:states:us-east-1:123456789012:activity:a.sync",
+            "arn:aws:lambda:us-east-1:123456789012:function:f.sync",
+        ] {
+            assert!(!token_in_context(r), "{r}");
         }
     }
 

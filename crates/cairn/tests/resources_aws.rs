@@ -1093,3 +1093,186 @@ async fn ecs_run_task_sync_timed_out_calls_stop_task() {
     assert_eq!(ecs.tasks()[0]["lastStatus"], json!("STOPPED"));
     server.stop().await;
 }
+
+/// A `.sync` ECS task with HeartbeatSeconds: the task token is in `$$.Task.Token` (passed to
+/// the container here), SendTaskHeartbeat with it keeps the task alive past HeartbeatSeconds,
+/// and the job's end ends the task.
+#[tokio::test]
+async fn sync_task_heartbeats_keep_it_alive() {
+    let ecs = standins::Ecs::start(standins::Ending::Never).await;
+    let mut config = Config::default();
+    config.aws_endpoints.insert("ecs".into(), ecs.url.clone());
+    let server = TestServer::start_with(config).await;
+    let sm = machine(
+        &server,
+        "ecs-heartbeat",
+        task_machine(json!({
+            "Resource": "arn:aws:states:::ecs:runTask.sync",
+            "HeartbeatSeconds": 2,
+            "Parameters": {"Cluster": "c1", "TaskDefinition": "job:1",
+                "Overrides": {"ContainerOverrides": [{"Name": "app", "Environment": [
+                    {"Name": "TASK_TOKEN", "Value.$": "$$.Task.Token"}]}]}}
+        })),
+    )
+    .await;
+    let arn = start(&server, &sm, json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ecs.submissions() == 0 {
+        assert!(Instant::now() < deadline, "never submitted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let body = ecs.run_task_bodies()[0].clone();
+    let token = body["overrides"]["containerOverrides"][0]["environment"][0]["value"]
+        .as_str()
+        .expect("the token in the container's environment")
+        .to_string();
+    // Heartbeats every 200 ms, as the job would send them; the job ends after twice
+    // HeartbeatSeconds, and the heartbeats go on until the task has seen that end.
+    let begin = Instant::now();
+    let mut finished = false;
+    let d = loop {
+        let beat = server
+            .client
+            .send_task_heartbeat()
+            .task_token(&token)
+            .send()
+            .await;
+        let d = server
+            .client
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        if d.status().as_str() != "RUNNING" {
+            break d;
+        }
+        beat.expect("send task heartbeat");
+        if !finished && begin.elapsed() > Duration::from_secs(4) {
+            ecs.finish_all(0);
+            finished = true;
+        }
+        assert!(begin.elapsed() < Duration::from_secs(30), "still running");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(finished, "ended before the job: {:?}", d.error());
+    assert_eq!(
+        d.status().as_str(),
+        "SUCCEEDED",
+        "{:?} {:?} {:?}",
+        d.error(),
+        d.cause(),
+        history_types(&server, &arn).await
+    );
+    assert!(ecs.stops().is_empty());
+    server.stop().await;
+}
+
+/// Without heartbeats the `.sync` task times out with `States.HeartbeatTimeout` matching
+/// (history: TaskTimedOut `States.Timeout`), and its job is stopped.
+#[tokio::test]
+async fn sync_task_without_heartbeats_times_out_and_stops_the_job() {
+    let ecs = standins::Ecs::start(standins::Ending::Never).await;
+    let mut config = Config {
+        wait_time_scale: 0.05,
+        ..Config::default()
+    };
+    config.aws_endpoints.insert("ecs".into(), ecs.url.clone());
+    let server = TestServer::start_with(config).await;
+    let sm = machine(
+        &server,
+        "ecs-no-heartbeat",
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync",
+                "HeartbeatSeconds": 2,
+                "Parameters": {"Cluster": "c1", "TaskDefinition": "job:1"},
+                "Catch": [{"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "Missed"}],
+                "End": true},
+            "Missed": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+    let (arn, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    assert_eq!(output(&d)["Error"], json!("States.Timeout"));
+    let types = history_types(&server, &arn).await;
+    assert!(types.contains(&"TaskTimedOut".to_string()), "{types:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ecs.stops().is_empty() {
+        assert!(Instant::now() < deadline, "StopTask was never called");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.stop().await;
+}
+
+/// `.waitForTaskToken` with HeartbeatSeconds (a service with no endpoint: the token in the
+/// parameters is for whoever plays it): heartbeats keep the task past HeartbeatSeconds and
+/// SendTaskSuccess ends it; without heartbeats it times out, caught as
+/// `States.HeartbeatTimeout`.
+#[tokio::test]
+async fn callback_task_heartbeats() {
+    let server = TestServer::start().await;
+    let definition = |heartbeat: u64| {
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "HeartbeatSeconds": heartbeat,
+                "Parameters": {"QueueUrl": "http://127.0.0.1:1/q", "MessageBody": {"token.$": "$$.Task.Token"}},
+                "Catch": [{"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "Missed"}],
+                "End": true},
+            "Missed": {"Type": "Pass", "Result": "missed", "End": true}}})
+    };
+    let token_of = |events: &[aws_sdk_sfn::types::HistoryEvent]| -> Option<String> {
+        let p = events
+            .iter()
+            .find_map(|e| e.task_scheduled_event_details())?
+            .parameters()
+            .to_string();
+        let p: Value = serde_json::from_str(&p).ok()?;
+        p["MessageBody"]["token"].as_str().map(str::to_string)
+    };
+    let sm = machine(&server, "callback-heartbeat", definition(2)).await;
+    let arn = start(&server, &sm, json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let token = loop {
+        if let Some(t) = token_of(&history(&server, &arn).await) {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "never scheduled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let begin = Instant::now();
+    while begin.elapsed() < Duration::from_secs(4) {
+        server
+            .client
+            .send_task_heartbeat()
+            .task_token(&token)
+            .send()
+            .await
+            .expect("send task heartbeat");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server
+        .client
+        .send_task_success()
+        .task_token(&token)
+        .output(r#"{"ok": true}"#)
+        .send()
+        .await
+        .expect("send task success");
+    let d = wait_done(&server, &arn).await;
+    assert_eq!(output(&d), json!({"ok": true}), "{:?}", d.error());
+
+    // No heartbeat: caught as States.HeartbeatTimeout; the history says States.Timeout.
+    let sm = machine(&server, "callback-no-heartbeat", definition(1)).await;
+    let (arn, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(output(&d), json!("missed"));
+    let timed_out = history(&server, &arn)
+        .await
+        .iter()
+        .find_map(|e| {
+            e.task_timed_out_event_details()
+                .map(|t| t.error().map(str::to_string))
+        })
+        .expect("TaskTimedOut");
+    assert_eq!(timed_out.as_deref(), Some("States.Timeout"));
+    server.stop().await;
+}

@@ -22,6 +22,8 @@ pub enum Ending {
 struct Jobs {
     /// One entry per submission, in order.
     jobs: Vec<Value>,
+    /// The submission requests, in order.
+    requests: Vec<Value>,
     /// Describe calls per job.
     polls: Vec<u32>,
     /// The bodies of the stop calls.
@@ -75,6 +77,11 @@ impl Ecs {
     /// How many DescribeTasks answers were given, for all tasks.
     pub fn polls(&self) -> u32 {
         self.jobs.lock().unwrap().polls.iter().sum()
+    }
+
+    /// The RunTask bodies received.
+    pub fn run_task_bodies(&self) -> Vec<Value> {
+        self.jobs.lock().unwrap().requests.clone()
     }
 
     /// The StopTask bodies received.
@@ -138,6 +145,7 @@ fn ecs_answer(state: &Mutex<Jobs>, ending: Ending, op: &str, body: &Value) -> (S
                 "containers": [{"name": "app", "lastStatus": "PENDING"}],
             });
             j.jobs.push(task.clone());
+            j.requests.push(body.clone());
             j.polls.push(0);
             (StatusCode::OK, json!({"tasks": [task], "failures": []}))
         }
