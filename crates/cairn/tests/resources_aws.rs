@@ -1276,3 +1276,118 @@ async fn callback_task_heartbeats() {
     assert_eq!(timed_out.as_deref(), Some("States.Timeout"));
     server.stop().await;
 }
+
+/// SageMaker `.sync` against moto (its jobs complete at once): training and processing jobs
+/// to their end, with the `Describe*` answer as the result.
+#[tokio::test]
+async fn sagemaker_jobs_sync_to_their_end() {
+    let Some(url) = moto_url() else { return };
+    let (server, _dir) = server_for_scaled(&url, 0.05).await;
+    let role = "arn:aws:iam::123456789012:role/sagemaker";
+    let training = unique("train");
+    let out = task(
+        &server,
+        "arn:aws:states:::sagemaker:createTrainingJob.sync",
+        json!({"TrainingJobName": training, "RoleArn": role,
+            "AlgorithmSpecification": {"TrainingImage": "img", "TrainingInputMode": "File"},
+            "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 60}}),
+    )
+    .await
+    .expect("createTrainingJob.sync");
+    assert_eq!(out["TrainingJobStatus"], json!("Completed"), "{out}");
+    assert_eq!(out["TrainingJobName"], json!(training));
+    let processing = unique("proc");
+    let out = task(
+        &server,
+        "arn:aws:states:::sagemaker:createProcessingJob.sync",
+        json!({"ProcessingJobName": processing, "RoleArn": role,
+            "AppSpecification": {"ImageUri": "img"},
+            "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}}}),
+    )
+    .await
+    .expect("createProcessingJob.sync");
+    assert_eq!(out["ProcessingJobStatus"], json!("Completed"), "{out}");
+    server.stop().await;
+}
+
+async fn sagemaker_server(ending: standins::Ending) -> (standins::SageMaker, TestServer) {
+    let sm = standins::SageMaker::start(ending).await;
+    let mut config = Config {
+        wait_time_scale: 0.05,
+        ..Config::default()
+    };
+    config
+        .aws_endpoints
+        .insert("sagemaker".into(), sm.url.clone());
+    (sm, TestServer::start_with(config).await)
+}
+
+#[tokio::test]
+async fn sagemaker_sync_job_that_fails_fails_the_task() {
+    let (sagemaker, server) = sagemaker_server(standins::Ending::AfterPolls {
+        polls: 2,
+        exit_code: 1,
+    })
+    .await;
+    let (error, cause) = task(
+        &server,
+        "arn:aws:states:::sagemaker:createTransformJob.sync",
+        json!({"TransformJobName": "nightly", "ModelName": "m",
+            "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in"}}},
+            "TransformOutput": {"S3OutputPath": "s3://b/out"},
+            "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1}}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, "States.TaskFailed");
+    let cause: Value = serde_json::from_str(&cause).unwrap();
+    assert_eq!(cause["TransformJobStatus"], json!("Failed"), "{cause}");
+    assert!(cause["FailureReason"].as_str().is_some(), "{cause}");
+    assert_eq!(sagemaker.submissions(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sagemaker_sync_job_is_stopped_when_the_execution_is() {
+    let (sagemaker, server) = sagemaker_server(standins::Ending::Never).await;
+    let sm = machine(
+        &server,
+        "sagemaker-abort",
+        task_machine(json!({
+            "Resource": "arn:aws:states:::sagemaker:createHyperParameterTuningJob.sync",
+            "Parameters": {"HyperParameterTuningJobName": "tune",
+                "HyperParameterTuningJobConfig": {"Strategy": "Bayesian",
+                    "ResourceLimits": {"MaxParallelTrainingJobs": 1}}}
+        })),
+    )
+    .await;
+    let arn = start(&server, &sm, json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !history_types(&server, &arn)
+        .await
+        .contains(&"TaskSubmitted".to_string())
+    {
+        assert!(Instant::now() < deadline, "never submitted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server
+        .client
+        .stop_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("stop execution");
+    while sagemaker.stops().is_empty() {
+        assert!(Instant::now() < deadline, "the job was never stopped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        sagemaker.stops()[0],
+        json!({"operation": "StopHyperParameterTuningJob",
+               "body": {"HyperParameterTuningJobName": "tune"}})
+    );
+    assert_eq!(wait_done(&server, &arn).await.status().as_str(), "ABORTED");
+    server.stop().await;
+}

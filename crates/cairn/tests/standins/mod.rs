@@ -203,6 +203,130 @@ fn ecs_answer(state: &Mutex<Jobs>, ending: Ending, op: &str, body: &Value) -> (S
     }
 }
 
+/// A SageMaker stand-in (AWS JSON 1.1, `SageMaker.*`) for every job kind: `Create<Kind>`
+/// starts a job `InProgress`, `Describe<Kind>` answers it (with `<Kind>Status`), `Stop<Kind>`
+/// stops it (`Stopped`). [`Ending::AfterPolls`] ends a job `Completed` (exit code 0) or
+/// `Failed` (any other).
+#[derive(Clone)]
+pub struct SageMaker {
+    pub url: String,
+    jobs: Arc<Mutex<Jobs>>,
+}
+
+impl SageMaker {
+    pub async fn start(ending: Ending) -> SageMaker {
+        let jobs = Arc::new(Mutex::new(Jobs::default()));
+        let state = jobs.clone();
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let state = state.clone();
+                async move {
+                    let target = headers
+                        .get("x-amz-target")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                    let op = target.rsplit('.').next().unwrap_or("").to_string();
+                    let (status, answer) = sagemaker_answer(&state, ending, &op, &body);
+                    (
+                        status,
+                        [("content-type", "application/x-amz-json-1.1")],
+                        answer.to_string(),
+                    )
+                }
+            }),
+        );
+        let url = serve(app).await;
+        SageMaker { url, jobs }
+    }
+
+    pub fn submissions(&self) -> usize {
+        self.jobs.lock().unwrap().jobs.len()
+    }
+
+    /// The `Stop<Kind>` calls: (operation, body).
+    pub fn stops(&self) -> Vec<Value> {
+        self.jobs.lock().unwrap().stops.clone()
+    }
+}
+
+fn sagemaker_answer(
+    state: &Mutex<Jobs>,
+    ending: Ending,
+    op: &str,
+    body: &Value,
+) -> (StatusCode, Value) {
+    let mut j = state.lock().unwrap();
+    let kind = ["Create", "Describe", "Stop"]
+        .iter()
+        .find_map(|p| op.strip_prefix(p))
+        .unwrap_or("")
+        .to_string();
+    let name = body[format!("{kind}Name")]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let status_key = format!("{kind}Status");
+    let snake = kind
+        .chars()
+        .flat_map(|c| {
+            let lower = c.to_ascii_lowercase();
+            if c.is_ascii_uppercase() {
+                vec!['-', lower]
+            } else {
+                vec![c]
+            }
+        })
+        .skip(1)
+        .collect::<String>();
+    let arn = format!("arn:aws:sagemaker:us-east-1:{ACCOUNT}:{snake}/{name}");
+    let find = |j: &Jobs| j.jobs.iter().position(|t| t["name"] == name.as_str());
+    let not_found = || {
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"__type": "ValidationException", "message": format!("Requested resource not found: {name}")}),
+        )
+    };
+    if op.starts_with("Create") {
+        j.jobs
+            .push(json!({"name": name, "kind": kind, "status": "InProgress"}));
+        j.requests.push(body.clone());
+        j.polls.push(0);
+        return (StatusCode::OK, json!({ format!("{kind}Arn"): arn }));
+    }
+    let Some(i) = find(&j) else {
+        return not_found();
+    };
+    if op.starts_with("Stop") {
+        j.stops.push(json!({"operation": op, "body": body}));
+        j.jobs[i]["status"] = json!("Stopped");
+        return (StatusCode::OK, json!({}));
+    }
+    j.polls[i] += 1;
+    if let Ending::AfterPolls { polls, exit_code } = ending {
+        if j.polls[i] >= polls && j.jobs[i]["status"] == "InProgress" {
+            j.jobs[i]["status"] = json!(if exit_code == 0 {
+                "Completed"
+            } else {
+                "Failed"
+            });
+        }
+    }
+    let status = j.jobs[i]["status"].clone();
+    let mut answer = json!({
+        format!("{kind}Name"): name,
+        format!("{kind}Arn"): arn,
+        status_key: status,
+        "CreationTime": 1_700_000_000.0,
+    });
+    if status == "Failed" {
+        answer["FailureReason"] = json!("AlgorithmError: the job exited with code 1");
+    }
+    (StatusCode::OK, answer)
+}
+
 /// Serve `app` on a free 127.0.0.1 port for the rest of the test: its URL.
 async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

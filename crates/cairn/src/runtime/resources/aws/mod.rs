@@ -3,7 +3,8 @@
 //! - [`model`]: the botocore-generated service table (`services.gz`);
 //! - [`protocol`]: the five wire protocols (request serialisers, result and error parsers);
 //! - [`endpoints`]: endpoint and credential resolution;
-//! - [`sync`]: `.sync` for ECS, Batch and Glue (poll to the end, stop when withdrawn);
+//! - [`sync`]: `.sync` for ECS, Batch, Glue and SageMaker jobs (poll to the end, stop when
+//!   withdrawn);
 //! - [`optimized`]: the optimized integrations (`dynamodb:putItem`, `sqs:sendMessage`, …) with
 //!   their own result shapes and error names;
 //! - this file: `aws-sdk:<service>:<action>`, SigV4 signing and sending, error naming.

@@ -94,14 +94,16 @@ pub(crate) async fn run(env: &ResourceEnv, service: &str, action: &str, params: 
         return Answer::fail("States.Runtime", format!("Unknown integration {service}"));
     };
     let (action, sync) = match action.strip_suffix(".sync") {
-        Some(base) if super::sync::supports(service) => (base, true),
+        Some(base) if super::sync::supports(service, base) => (base, true),
         _ if action.contains(".sync") => {
             return Answer::fail(
                 "States.Runtime",
                 format!(
                     "Cairn does not run '{service}:{action}': the .sync pattern is built for \
-                     ecs:runTask, batch:submitJob and glue:startJobRun; use the request-response \
-                     resource and poll, or mock this state."
+                     ecs:runTask, batch:submitJob, glue:startJobRun and sagemaker's \
+                     createTrainingJob, createTransformJob, createProcessingJob, \
+                     createHyperParameterTuningJob and createLabelingJob; use the \
+                     request-response resource and poll, or mock this state."
                 ),
             )
         }
@@ -124,7 +126,7 @@ pub(crate) async fn run(env: &ResourceEnv, service: &str, action: &str, params: 
     };
     match call_at(env, &svc, &resource, action, &params, endpoint).await {
         Ok(called) if sync => {
-            let Some(job) = super::sync::job(service, &params, &called.result) else {
+            let Some(job) = super::sync::job(service, action, &params, &called.result) else {
                 return finish(service, action, &naming, called);
             };
             match finish(service, action, &naming, called) {
@@ -152,12 +154,12 @@ pub(crate) fn resume_submitted(
     submitted: &str,
 ) -> Option<Answer> {
     let base = action.strip_suffix(".sync")?;
-    if !super::sync::supports(service) {
+    if !super::sync::supports(service, base) {
         return None;
     }
     let result: Value = serde_json::from_str(submitted).ok()?;
     let params = adapt(service, base, params);
-    let job = super::sync::job(service, &params, &result)?;
+    let job = super::sync::job(service, base, &params, &result)?;
     Some(Answer::Waiting {
         later: super::sync::later(env, job.clone()),
         child: format!("{}{job}", super::sync::CHILD_PREFIX),

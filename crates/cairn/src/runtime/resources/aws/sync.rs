@@ -1,11 +1,15 @@
-//! The `.sync` pattern of ECS `runTask`, Batch `submitJob` and Glue `startJobRun`: after the
-//! request-response call (recorded as `TaskSubmitted`), poll the job until it ends, as Step
-//! Functions does, and stop it when the task is withdrawn (execution stopped, timed out,
-//! branch failed).
+//! The `.sync` pattern of ECS `runTask`, Batch `submitJob`, Glue `startJobRun` and SageMaker's
+//! job creations (`createTrainingJob`, `createTransformJob`, `createProcessingJob`,
+//! `createHyperParameterTuningJob`, `createLabelingJob`: the SageMaker APIs AWS lists with
+//! `.sync`): after the request-response call (recorded as `TaskSubmitted`), poll the job until
+//! it ends, as Step Functions does, and stop it when the task is withdrawn (execution stopped,
+//! timed out, heartbeat missed, branch failed).
 //!
-//! The task succeeds with the job's final description (ECS: the task from DescribeTasks;
-//! Batch: the job from DescribeJobs; Glue: the `JobRun` from GetJobRun) and fails with
-//! `States.TaskFailed` and that description as cause when the job did not succeed.
+//! The task succeeds with the job's final description (ECS: the task from DescribeTasks, ended
+//! well when every container exited 0; Batch: the job from DescribeJobs; Glue: the `JobRun`
+//! from GetJobRun; SageMaker: the whole `Describe<Kind>` answer, ended well at `Completed`)
+//! and fails with `States.TaskFailed` and that description as cause when the job did not
+//! succeed.
 //!
 //! Must not: poll without pause (every [`interval`], scaled like Wait states), or keep
 //! anything beyond the job's reference (`child`: `aws-job:<json>`).
@@ -18,14 +22,41 @@ use std::time::Duration;
 /// How a job is named in the runner's `child` (nested executions are ARNs).
 pub(crate) const CHILD_PREFIX: &str = "aws-job:";
 
-/// The services whose `.sync` is built.
-pub(crate) fn supports(service: &str) -> bool {
-    matches!(service, "ecs" | "batch" | "glue")
+/// Whether `.sync` is built for this request-response action.
+pub(crate) fn supports(service: &str, action: &str) -> bool {
+    match service {
+        "ecs" => action == "runTask",
+        "batch" => action == "submitJob",
+        "glue" => action == "startJobRun",
+        "sagemaker" => sagemaker_kind(action).is_some(),
+        _ => false,
+    }
 }
 
-/// What identifies a submitted job, from the call's parameters and result.
-pub(crate) fn job(service: &str, params: &Value, result: &Value) -> Option<Value> {
+/// `TrainingJob` for `createTrainingJob`: names the Describe/Stop actions, the name member
+/// and the status member of a SageMaker job.
+fn sagemaker_kind(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "createTrainingJob" => "TrainingJob",
+        "createTransformJob" => "TransformJob",
+        "createProcessingJob" => "ProcessingJob",
+        "createHyperParameterTuningJob" => "HyperParameterTuningJob",
+        "createLabelingJob" => "LabelingJob",
+        _ => return None,
+    })
+}
+
+/// What identifies a submitted job, from the call's action, parameters and result.
+pub(crate) fn job(service: &str, action: &str, params: &Value, result: &Value) -> Option<Value> {
     match service {
+        "sagemaker" => {
+            let kind = sagemaker_kind(action)?;
+            Some(json!({
+                "service": "sagemaker",
+                "kind": kind,
+                "name": params.get(format!("{kind}Name"))?,
+            }))
+        }
         "ecs" => {
             let task = result.get("Tasks")?.get(0)?;
             Some(json!({
@@ -71,22 +102,32 @@ async fn describe(
     job: &Value,
 ) -> Result<Option<(bool, Value)>, crate::runtime::resources::TaskError> {
     let s = |k: &str| job.get(k).cloned().unwrap_or(Value::Null);
+    let kind = job["kind"].as_str().unwrap_or_default();
     let (service, action, params) = match job["service"].as_str() {
         Some("ecs") => (
             "ecs",
-            "describeTasks",
+            "describeTasks".to_string(),
             json!({"Cluster": s("cluster"), "Tasks": [s("task")]}),
         ),
-        Some("batch") => ("batch", "describeJobs", json!({"Jobs": [s("job")]})),
+        Some("sagemaker") => (
+            "sagemaker",
+            format!("describe{kind}"),
+            json!({ format!("{kind}Name"): s("name") }),
+        ),
+        Some("batch") => (
+            "batch",
+            "describeJobs".to_string(),
+            json!({"Jobs": [s("job")]}),
+        ),
         _ => (
             "glue",
-            "getJobRun",
+            "getJobRun".to_string(),
             json!({"JobName": s("name"), "RunId": s("run")}),
         ),
     };
     let svc = model::service(service).expect("known service");
     let resource = format!("arn:aws:states:::{service}:{action}");
-    let called = match call(env, &svc, &resource, action, &params).await {
+    let called = match call(env, &svc, &resource, &action, &params).await {
         Ok(c) => c.result,
         // A lost answer or a throttled poll: try again at the next poll.
         Err(CallError::NoAnswer(_)) => return Ok(None),
@@ -113,6 +154,11 @@ async fn describe(
                 .unwrap_or(false);
             Some((ok, task))
         }
+        "sagemaker" => match called[format!("{kind}Status")].as_str() {
+            Some("Completed") => Some((true, called)),
+            Some("Failed" | "Stopped") => Some((false, called)),
+            _ => None,
+        },
         "batch" => {
             let j = called["Jobs"].get(0).cloned().unwrap_or(Value::Null);
             match j["Status"].as_str() {
@@ -139,27 +185,33 @@ pub(crate) async fn stop(env: &ResourceEnv, job: &str) {
     };
     let s = |k: &str| job.get(k).cloned().unwrap_or(Value::Null);
     let reason = "Task stopped by Step Functions: the state was aborted";
+    let kind = job["kind"].as_str().unwrap_or_default();
     let (service, action, params) = match job["service"].as_str() {
         Some("ecs") => (
             "ecs",
-            "stopTask",
+            "stopTask".to_string(),
             json!({"Cluster": s("cluster"), "Task": s("task"), "Reason": reason}),
         ),
         Some("batch") => (
             "batch",
-            "terminateJob",
+            "terminateJob".to_string(),
             json!({"JobId": s("job"), "Reason": reason}),
         ),
         Some("glue") => (
             "glue",
-            "batchStopJobRun",
+            "batchStopJobRun".to_string(),
             json!({"JobName": s("name"), "JobRunIds": [s("run")]}),
+        ),
+        Some("sagemaker") => (
+            "sagemaker",
+            format!("stop{kind}"),
+            json!({ format!("{kind}Name"): s("name") }),
         ),
         _ => return,
     };
     let svc = model::service(service).expect("known service");
     let resource = format!("arn:aws:states:::{service}:{action}");
-    if call(env, &svc, &resource, action, &params).await.is_err() {
+    if call(env, &svc, &resource, &action, &params).await.is_err() {
         tracing::warn!("could not stop {job} after its task was withdrawn");
     }
 }
