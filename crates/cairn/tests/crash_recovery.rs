@@ -35,6 +35,11 @@ impl Server {
             .arg(database)
             .args(extra)
             .env("RUST_LOG", "warn")
+            // Integrations sign with these instead of asking the credential chain, whose
+            // last resort (instance metadata) is not on this machine.
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -505,5 +510,55 @@ async fn a_nested_sync_child_in_flight_at_sigkill_is_waited_for_not_started_agai
         "{types:?}"
     );
     assert_history_complete(&sfn, &arn, "ExecutionSucceeded").await;
+    server.kill();
+}
+
+/// The ECS task a restarted server resumed waiting for is stopped (StopTask) when the
+/// execution is stopped after the restart, as one submitted by this server would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_job_resumed_after_sigkill_is_stopped_with_its_execution() {
+    let ecs = standins::Ecs::start(standins::Ending::Never).await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("crash.db");
+    let endpoint = format!("ecs={}", ecs.url);
+    let flags = ["--aws-endpoint", &endpoint, "--wait-time-scale", "0.05"];
+    let port = free_port();
+    let server = Server::start_with(&database, port, &flags);
+    let sfn = client(&server.endpoint).await;
+    let machine = create(
+        &sfn,
+        "crash-ecs-stop",
+        json!({"StartAt": "Run", "States": {"Run": {
+            "Type": "Task", "Resource": "arn:aws:states:::ecs:runTask.sync",
+            "Parameters": {"Cluster": "c1", "TaskDefinition": "job:1"},
+            "End": true}}}),
+    )
+    .await;
+    let arn = start(&sfn, &machine, "s1", "{}").await;
+    wait_for_event(&sfn, &arn, "TaskSubmitted").await;
+    server.kill();
+    let polls_before = ecs.polls();
+    let server = Server::start_with(&database, port, &flags);
+    let sfn = client(&server.endpoint).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ecs.polls() <= polls_before {
+        assert!(
+            Instant::now() < deadline,
+            "the task is not polled after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sfn.stop_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("stop execution");
+    while ecs.stops().is_empty() {
+        assert!(Instant::now() < deadline, "StopTask was never called");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(ecs.stops()[0]["task"], ecs.tasks()[0]["taskArn"]);
+    assert_eq!(ecs.submissions(), 1);
+    assert_eq!(wait_status(&sfn, &arn).await.status.as_str(), "ABORTED");
     server.kill();
 }

@@ -1043,12 +1043,7 @@ async fn ecs_run_task_sync_whose_container_fails_fails_the_task() {
         exit_code: 2,
     })
     .await;
-    let mut config = Config {
-        wait_time_scale: 0.05,
-        ..Config::default()
-    };
-    config.aws_endpoints.insert("ecs".into(), ecs.url.clone());
-    let server = TestServer::start_with(config).await;
+    let (server, _dir) = server_for_scaled(&ecs.url, 0.05).await;
     let sm = machine(&server, "ecs-fail", run_task_machine("c1", "job:1")).await;
     let (_, d) = run(&server, &sm, json!({})).await;
     assert_eq!(d.error(), Some("States.TaskFailed"));
@@ -1068,12 +1063,7 @@ async fn ecs_run_task_sync_whose_container_fails_fails_the_task() {
 #[tokio::test]
 async fn ecs_run_task_sync_timed_out_calls_stop_task() {
     let ecs = standins::Ecs::start(standins::Ending::Never).await;
-    let mut config = Config {
-        wait_time_scale: 0.05,
-        ..Config::default()
-    };
-    config.aws_endpoints.insert("ecs".into(), ecs.url.clone());
-    let server = TestServer::start_with(config).await;
+    let (server, _dir) = server_for_scaled(&ecs.url, 0.05).await;
     let mut definition = run_task_machine("c1", "job:1");
     definition["States"]["T"]["TimeoutSeconds"] = json!(2);
     let sm = machine(&server, "ecs-timeout", definition).await;
@@ -1100,9 +1090,7 @@ async fn ecs_run_task_sync_timed_out_calls_stop_task() {
 #[tokio::test]
 async fn sync_task_heartbeats_keep_it_alive() {
     let ecs = standins::Ecs::start(standins::Ending::Never).await;
-    let mut config = Config::default();
-    config.aws_endpoints.insert("ecs".into(), ecs.url.clone());
-    let server = TestServer::start_with(config).await;
+    let (server, _dir) = server_for(&ecs.url).await;
     let sm = machine(
         &server,
         "ecs-heartbeat",
@@ -1173,12 +1161,7 @@ async fn sync_task_heartbeats_keep_it_alive() {
 #[tokio::test]
 async fn sync_task_without_heartbeats_times_out_and_stops_the_job() {
     let ecs = standins::Ecs::start(standins::Ending::Never).await;
-    let mut config = Config {
-        wait_time_scale: 0.05,
-        ..Config::default()
-    };
-    config.aws_endpoints.insert("ecs".into(), ecs.url.clone());
-    let server = TestServer::start_with(config).await;
+    let (server, _dir) = server_for_scaled(&ecs.url, 0.05).await;
     let sm = machine(
         &server,
         "ecs-no-heartbeat",
@@ -1312,21 +1295,17 @@ async fn sagemaker_jobs_sync_to_their_end() {
     server.stop().await;
 }
 
-async fn sagemaker_server(ending: standins::Ending) -> (standins::SageMaker, TestServer) {
+async fn sagemaker_server(
+    ending: standins::Ending,
+) -> (standins::SageMaker, TestServer, tempfile::TempDir) {
     let sm = standins::SageMaker::start(ending).await;
-    let mut config = Config {
-        wait_time_scale: 0.05,
-        ..Config::default()
-    };
-    config
-        .aws_endpoints
-        .insert("sagemaker".into(), sm.url.clone());
-    (sm, TestServer::start_with(config).await)
+    let (server, dir) = server_for_scaled(&sm.url, 0.05).await;
+    (sm, server, dir)
 }
 
 #[tokio::test]
 async fn sagemaker_sync_job_that_fails_fails_the_task() {
-    let (sagemaker, server) = sagemaker_server(standins::Ending::AfterPolls {
+    let (sagemaker, server, _dir) = sagemaker_server(standins::Ending::AfterPolls {
         polls: 2,
         exit_code: 1,
     })
@@ -1351,7 +1330,7 @@ async fn sagemaker_sync_job_that_fails_fails_the_task() {
 
 #[tokio::test]
 async fn sagemaker_sync_job_is_stopped_when_the_execution_is() {
-    let (sagemaker, server) = sagemaker_server(standins::Ending::Never).await;
+    let (sagemaker, server, _dir) = sagemaker_server(standins::Ending::Never).await;
     let sm = machine(
         &server,
         "sagemaker-abort",
