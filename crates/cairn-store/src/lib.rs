@@ -117,17 +117,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<AliasRecord>>;
     /// Returns whether it existed.
     fn delete_alias(&self, arn: &str) -> Result<bool>;
-    /// Executions started through a version (`alias: false`, matching
-    /// `state_machine_version_arn`) or an alias (`alias: true`), newest first, as
-    /// [`Store::list_executions`].
-    fn list_qualified_executions(
-        &self,
-        qualifier_arn: &str,
-        alias: bool,
-        status: Option<&str>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>>;
 
     // ---- tags -------------------------------------------------------------------------
     /// Tags in insertion order; an existing key is overwritten in place.
@@ -147,22 +136,12 @@ pub trait Store: Send + Sync + 'static {
         }
         Ok(found)
     }
-    /// Executions of a state machine, newest first (by start time, then insertion order),
-    /// optionally filtered by status, starting after `after`.
+    /// Executions of a state machine, or those started through a version or alias, newest
+    /// first (by start time, then insertion order), with every filter of `filter` applied in
+    /// the query (a page holds `limit` rows whenever that many match), starting after `after`.
     fn list_executions(
         &self,
-        state_machine_arn: &str,
-        status: Option<&str>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>>;
-    /// [`Store::list_executions`] with ListExecutions' `redriveFilter`: `Some(true)` only
-    /// executions redriven at least once, `Some(false)` only never redriven ones.
-    fn list_executions_redriven(
-        &self,
-        state_machine_arn: &str,
-        status: Option<&str>,
-        redriven: Option<bool>,
+        filter: &ExecutionFilter<'_>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>>;

@@ -122,6 +122,10 @@ pub const CASES: &[(&str, Case)] = &[
         "executions_list_by_version_and_alias",
         executions_list_by_version_and_alias,
     ),
+    (
+        "executions_by_version_and_alias_filter_full_pages",
+        executions_by_version_and_alias_filter_full_pages,
+    ),
 ];
 
 /// Run every case, each on a database from `new_database`.
@@ -170,6 +174,7 @@ macro_rules! store_suite {
             aliases_route_only_to_stored_versions,
             deleting_a_machine_removes_its_versions_and_aliases,
             executions_list_by_version_and_alias,
+            executions_by_version_and_alias_filter_full_pages,
         );
     };
     ($new_database:expr) => {
@@ -674,28 +679,43 @@ pub fn executions_list_newest_first(db: &dyn Database) {
         .unwrap();
 
     let m = execution("m", "_", 0).state_machine_arn;
-    let all = store.list_executions(&m, None, None, 100).unwrap();
+    let all = store
+        .list_executions(&ExecutionFilter::machine(&m), None, 100)
+        .unwrap();
     assert_eq!(names(&all), ["d", "c2", "c1", "b", "a"]);
 
-    let first = store.list_executions(&m, None, None, 2).unwrap();
+    let first = store
+        .list_executions(&ExecutionFilter::machine(&m), None, 2)
+        .unwrap();
     assert_eq!(names(&first), ["d", "c2"]);
     let cursor = Cursor { seq: first[1].seq };
-    let second = store.list_executions(&m, None, Some(&cursor), 2).unwrap();
+    let second = store
+        .list_executions(&ExecutionFilter::machine(&m), Some(&cursor), 2)
+        .unwrap();
     assert_eq!(names(&second), ["c1", "b"]);
     let cursor = Cursor { seq: second[1].seq };
-    let third = store.list_executions(&m, None, Some(&cursor), 2).unwrap();
+    let third = store
+        .list_executions(&ExecutionFilter::machine(&m), Some(&cursor), 2)
+        .unwrap();
     assert_eq!(names(&third), ["a"]);
     let cursor = Cursor { seq: third[0].seq };
     assert!(store
-        .list_executions(&m, None, Some(&cursor), 2)
+        .list_executions(&ExecutionFilter::machine(&m), Some(&cursor), 2)
         .unwrap()
         .is_empty());
 
     let none = execution("nobody", "_", 0).state_machine_arn;
     assert!(store
-        .list_executions(&none, None, None, 10)
+        .list_executions(&ExecutionFilter::machine(&none), None, 10)
         .unwrap()
         .is_empty());
+}
+
+fn status<'a>(machine: &'a str, status: &'a str) -> ExecutionFilter<'a> {
+    ExecutionFilter {
+        status: Some(status),
+        ..ExecutionFilter::machine(machine)
+    }
 }
 
 pub fn executions_filter_by_status_across_pages(db: &dyn Database) {
@@ -720,19 +740,21 @@ pub fn executions_filter_by_status_across_pages(db: &dyn Database) {
     let m = execution("m", "_", 0).state_machine_arn;
 
     let first = store
-        .list_executions(&m, Some("SUCCEEDED"), None, 3)
+        .list_executions(&status(&m, "SUCCEEDED"), None, 3)
         .unwrap();
     assert_eq!(names(&first), ["e5", "e4", "e2"]);
     let cursor = Cursor { seq: first[2].seq };
     let second = store
-        .list_executions(&m, Some("SUCCEEDED"), Some(&cursor), 3)
+        .list_executions(&status(&m, "SUCCEEDED"), Some(&cursor), 3)
         .unwrap();
     assert_eq!(names(&second), ["e0"]);
 
-    let failed = store.list_executions(&m, Some("FAILED"), None, 3).unwrap();
+    let failed = store
+        .list_executions(&status(&m, "FAILED"), None, 3)
+        .unwrap();
     assert_eq!(names(&failed), ["e3"]);
     assert!(store
-        .list_executions(&m, Some("ABORTED"), None, 3)
+        .list_executions(&status(&m, "ABORTED"), None, 3)
         .unwrap()
         .is_empty());
 }
@@ -759,7 +781,15 @@ pub fn executions_keep_redrive_fields_and_filter_by_them(db: &dyn Database) {
     let m = never.state_machine_arn.clone();
     let list = |status: Option<&str>, redriven: Option<bool>| {
         let rows = store
-            .list_executions_redriven(&m, status, redriven, None, 10)
+            .list_executions(
+                &ExecutionFilter {
+                    of: ExecutionsOf::Machine(&m),
+                    status,
+                    redriven,
+                },
+                None,
+                10,
+            )
             .unwrap();
         names(&rows)
             .iter()
@@ -772,11 +802,13 @@ pub fn executions_keep_redrive_fields_and_filter_by_them(db: &dyn Database) {
     assert_eq!(list(Some("FAILED"), Some(true)), ["twice"]);
     assert!(list(Some("RUNNING"), Some(false)).is_empty());
     // Paging with the filter.
-    let first = store
-        .list_executions_redriven(&m, None, Some(true), None, 1)
-        .unwrap();
+    let redriven = ExecutionFilter {
+        redriven: Some(true),
+        ..ExecutionFilter::machine(&m)
+    };
+    let first = store.list_executions(&redriven, None, 1).unwrap();
     let next = store
-        .list_executions_redriven(&m, None, Some(true), Some(&Cursor { seq: first[0].seq }), 5)
+        .list_executions(&redriven, Some(&Cursor { seq: first[0].seq }), 5)
         .unwrap();
     assert_eq!(names(&next), ["twice"]);
 }
@@ -1223,7 +1255,8 @@ pub fn everything_committed_survives_reopen(db: &dyn Database) {
             s.list_activities(None, 100).unwrap(),
             s.list_state_machines(None, 100).unwrap(),
             s.list_tags(&m.arn).unwrap(),
-            s.list_executions(&m.arn, None, None, 100).unwrap(),
+            s.list_executions(&ExecutionFilter::machine(&m.arn), None, 100)
+                .unwrap(),
             s.running_executions().unwrap(),
             s.history(&e.arn, HistoryPage::After(0), 100).unwrap(),
             s.history(&f.arn, HistoryPage::After(0), 100).unwrap(),
@@ -1481,9 +1514,17 @@ pub fn executions_list_by_version_and_alias(db: &dyn Database) {
         store.commit(&start(&e, 1)).unwrap();
     }
     let list = |q: &str, alias: bool, status: Option<&str>, after: Option<&Cursor>, n| {
-        store
-            .list_qualified_executions(q, alias, status, after, n)
-            .unwrap()
+        let of = if alias {
+            ExecutionsOf::Alias(q)
+        } else {
+            ExecutionsOf::Version(q)
+        };
+        let filter = ExecutionFilter {
+            of,
+            status,
+            redriven: None,
+        };
+        store.list_executions(&filter, after, n).unwrap()
     };
     assert_eq!(names(&list(&v1, false, None, None, 10)), ["a1", "v1"]);
     assert_eq!(names(&list(&v2, false, None, None, 10)), ["v2", "a2"]);
@@ -1494,7 +1535,54 @@ pub fn executions_list_by_version_and_alias(db: &dyn Database) {
     assert_eq!(names(&list(&a, true, None, Some(&cursor), 10)), ["a1"]);
     assert!(list(&machine_arn, true, None, None, 10).is_empty());
     assert_eq!(
-        names(&store.list_executions(&machine_arn, None, None, 10).unwrap()),
+        names(
+            &store
+                .list_executions(&ExecutionFilter::machine(&machine_arn), None, 10)
+                .unwrap()
+        ),
         ["v2", "a2", "a1", "v1", "plain"]
     );
+}
+
+/// By version or alias, the redrive and status filters are in the query too: a page holds
+/// `limit` matching rows even when non-matching ones sit between them, and the next page
+/// continues after the last one.
+pub fn executions_by_version_and_alias_filter_full_pages(db: &dyn Database) {
+    let store = db.open();
+    let machine_arn = execution("m", "_", 0).state_machine_arn;
+    let (v1, a) = (format!("{machine_arn}:1"), format!("{machine_arn}:live"));
+    // Newest first: r5 n4 r3 n2 r1 n0 (r = redriven, n = never redriven), all through the
+    // alias to version 1, all FAILED but n2 (RUNNING).
+    for i in 0..6 {
+        let redriven = i % 2 == 1;
+        let name = format!("{}{i}", if redriven { "r" } else { "n" });
+        let mut e = execution("m", &name, 1_000 * i);
+        e.state_machine_version_arn = Some(v1.clone());
+        e.state_machine_alias_arn = Some(a.clone());
+        if i != 2 {
+            e = finished(e, "FAILED");
+        }
+        if redriven {
+            e.redrive_count = 1;
+        }
+        store.commit(&start(&e, 1)).unwrap();
+    }
+    for of in [ExecutionsOf::Version(&v1), ExecutionsOf::Alias(&a)] {
+        let page = |status, redriven, after: Option<&Cursor>, n| {
+            let filter = ExecutionFilter {
+                of,
+                status,
+                redriven,
+            };
+            store.list_executions(&filter, after, n).unwrap()
+        };
+        let first = page(None, Some(true), None, 2);
+        assert_eq!(names(&first), ["r5", "r3"], "{of:?}");
+        let cursor = Cursor { seq: first[1].seq };
+        assert_eq!(names(&page(None, Some(true), Some(&cursor), 2)), ["r1"]);
+        assert_eq!(names(&page(None, Some(false), None, 2)), ["n4", "n2"]);
+        let failed_never = page(Some("FAILED"), Some(false), None, 2);
+        assert_eq!(names(&failed_never), ["n4", "n0"], "{of:?}");
+        assert!(page(Some("RUNNING"), Some(true), None, 5).is_empty());
+    }
 }

@@ -132,17 +132,6 @@ impl Store for Flaky {
     fn delete_alias(&self, arn: &str) -> Result<bool> {
         self.inner.delete_alias(arn)
     }
-    fn list_qualified_executions(
-        &self,
-        qualifier_arn: &str,
-        alias: bool,
-        status: Option<&str>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>> {
-        self.inner
-            .list_qualified_executions(qualifier_arn, alias, status, after, limit)
-    }
     fn put_tags(&self, arn: &str, tags: &[(String, String)]) -> Result<()> {
         self.inner.put_tags(arn, tags)
     }
@@ -160,24 +149,11 @@ impl Store for Flaky {
     }
     fn list_executions(
         &self,
-        machine_arn: &str,
-        status: Option<&str>,
+        filter: &ExecutionFilter<'_>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>> {
-        self.inner
-            .list_executions(machine_arn, status, after, limit)
-    }
-    fn list_executions_redriven(
-        &self,
-        machine_arn: &str,
-        status: Option<&str>,
-        redriven: Option<bool>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>> {
-        self.inner
-            .list_executions_redriven(machine_arn, status, redriven, after, limit)
+        self.inner.list_executions(filter, after, limit)
     }
     fn running_executions(&self) -> Result<Vec<ExecutionRecord>> {
         self.inner.running_executions()

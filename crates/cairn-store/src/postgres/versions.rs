@@ -1,5 +1,6 @@
 //! The `state_machine_versions`, `state_machine_version_counters` and
-//! `state_machine_aliases` tables, and listing executions by version or alias.
+//! `state_machine_aliases` tables (listing executions by version or alias is in
+//! `executions.rs`, with the other ListExecutions filters).
 //!
 //! Owns: numbering versions (a per-machine counter, never reused) and the consistency checks
 //! that must hold inside one transaction (an alias only routes to stored versions; a routed
@@ -7,10 +8,8 @@
 //! nodes publishing or re-routing the same machine at once take turns. Must not: interpret
 //! definitions or weights.
 
-use super::{executions, limit, uint};
-use crate::records::{
-    AliasRecord, AliasWritten, Cursor, ExecutionRecord, Published, VersionDeleted, VersionRecord,
-};
+use super::{limit, uint};
+use crate::records::{AliasRecord, AliasWritten, Cursor, Published, VersionDeleted, VersionRecord};
 use crate::{Result, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
@@ -346,34 +345,4 @@ pub async fn delete_all_of(tx: &mut PgConnection, machine_arn: &str) -> Result<(
             .await?;
     }
     Ok(())
-}
-
-pub async fn list_executions(
-    pool: &PgPool,
-    qualifier: &str,
-    alias: bool,
-    status: Option<&str>,
-    after: Option<&Cursor>,
-    n: usize,
-) -> Result<Vec<ExecutionRecord>> {
-    let column = if alias {
-        "state_machine_alias_arn"
-    } else {
-        "state_machine_version_arn"
-    };
-    let sql = format!(
-        "SELECT {} FROM executions WHERE {column} = $1 AND ($2::text IS NULL OR status = $2) \
-         AND ($3::bigint IS NULL OR (start_date_ms, seq) < \
-             (SELECT start_date_ms, seq FROM executions WHERE seq = $3)) \
-         ORDER BY start_date_ms DESC, seq DESC LIMIT $4",
-        executions::COLUMNS
-    );
-    let rows = sqlx::query(&sql)
-        .bind(qualifier)
-        .bind(status)
-        .bind(after.map(|c| c.seq))
-        .bind(limit(n))
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(executions::from_row).collect()
 }

@@ -1,14 +1,13 @@
 //! The `state_machine_versions`, `state_machine_version_counters` and
-//! `state_machine_aliases` tables, and listing executions by version or alias.
+//! `state_machine_aliases` tables (listing executions by version or alias is in
+//! `executions.rs`, with the other ListExecutions filters).
 //!
 //! Owns: numbering versions (a per-machine counter, never reused) and the consistency checks
 //! that must hold inside one write transaction (an alias only routes to stored versions; a
 //! routed version cannot be deleted). Must not: interpret definitions or weights.
 
-use super::{executions, limit, query_all, uint};
-use crate::records::{
-    AliasRecord, AliasWritten, Cursor, ExecutionRecord, Published, VersionDeleted, VersionRecord,
-};
+use super::{limit, query_all, uint};
+use crate::records::{AliasRecord, AliasWritten, Cursor, Published, VersionDeleted, VersionRecord};
 use crate::{Result, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -308,28 +307,4 @@ pub fn delete_all_of(conn: &Connection, machine_arn: &str) -> Result<()> {
             .execute([machine_arn])?;
     }
     Ok(())
-}
-
-pub fn list_executions(
-    conn: &Connection,
-    qualifier: &str,
-    alias: bool,
-    status: Option<&str>,
-    after: Option<&Cursor>,
-    n: usize,
-) -> Result<Vec<ExecutionRecord>> {
-    let column = if alias {
-        "state_machine_alias_arn"
-    } else {
-        "state_machine_version_arn"
-    };
-    let sql = format!(
-        "SELECT {} FROM executions WHERE {column} = ?1 AND (?2 IS NULL OR status = ?2) \
-         AND (?3 IS NULL OR (start_date_ms, seq) < \
-             (SELECT start_date_ms, seq FROM executions WHERE seq = ?3)) \
-         ORDER BY start_date_ms DESC, seq DESC LIMIT ?4",
-        executions::COLUMNS
-    );
-    let params = params![qualifier, status, after.map(|c| c.seq), limit(n)];
-    query_all(conn, &sql, params, executions::from_row)
 }
