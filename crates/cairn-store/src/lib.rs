@@ -61,8 +61,14 @@ pub trait Store: Send + Sync + 'static {
     /// Insert unless an activity with this ARN exists (CreateActivity is idempotent by name).
     fn insert_activity(&self, activity: &ActivityRecord) -> Result<Inserted<ActivityRecord>>;
     fn get_activity(&self, arn: &str) -> Result<Option<ActivityRecord>>;
-    /// Activities in creation order, starting after `after` (a pagination cursor).
-    fn list_activities(&self, after: Option<&Cursor>, limit: usize) -> Result<Vec<ActivityRecord>>;
+    /// Activities in creation order, starting after `after` (a pagination cursor); only those
+    /// whose ARN names `account` when given (filtered in the query, so a page is full).
+    fn list_activities(
+        &self,
+        account: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ActivityRecord>>;
     /// Delete the activity, its queued tasks (taken or not) and its tags. Returns whether it
     /// existed.
     fn delete_activity(&self, arn: &str) -> Result<bool>;
@@ -75,8 +81,11 @@ pub trait Store: Send + Sync + 'static {
     fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachineRecord>>;
     /// Replace the stored record of an existing machine (UpdateStateMachine). Returns whether it existed.
     fn update_state_machine(&self, machine: &StateMachineRecord) -> Result<bool>;
+    /// Machines in creation order, starting after `after`; only those whose ARN names
+    /// `account` when given (filtered in the query, so a page is full).
     fn list_state_machines(
         &self,
+        account: Option<&str>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>>;

@@ -62,6 +62,10 @@ pub const CASES: &[(&str, Case)] = &[
         "state_machines_page_in_creation_order",
         state_machines_page_in_creation_order,
     ),
+    (
+        "machines_and_activities_list_by_account",
+        machines_and_activities_list_by_account,
+    ),
     ("tags_keep_insertion_order", tags_keep_insertion_order),
     ("commit_upserts_executions", commit_upserts_executions),
     ("executions_list_newest_first", executions_list_newest_first),
@@ -153,6 +157,7 @@ macro_rules! store_suite {
             state_machine_insert_is_idempotent,
             state_machine_update_replaces_the_record,
             state_machines_page_in_creation_order,
+            machines_and_activities_list_by_account,
             tags_keep_insertion_order,
             commit_upserts_executions,
             executions_list_newest_first,
@@ -415,7 +420,7 @@ pub fn activities_page_in_creation_order(db: &dyn Database) {
     let mut pages = Vec::new();
     let mut after: Option<Cursor> = None;
     loop {
-        let page = store.list_activities(after.as_ref(), 2).unwrap();
+        let page = store.list_activities(None, after.as_ref(), 2).unwrap();
         if page.is_empty() {
             break;
         }
@@ -426,7 +431,7 @@ pub fn activities_page_in_creation_order(db: &dyn Database) {
         pages.push(names(&page).join(","));
     }
     assert_eq!(pages, ["e,c", "d,b", "f"]);
-    let all = store.list_activities(None, 100).unwrap();
+    let all = store.list_activities(None, None, 100).unwrap();
     assert!(
         all.windows(2).all(|w| w[0].seq < w[1].seq),
         "seq increases: {all:?}"
@@ -531,20 +536,79 @@ pub fn state_machines_page_in_creation_order(db: &dyn Database) {
     // Recreating a deleted name puts it at the end.
     store.insert_state_machine(&machine("x")).unwrap();
 
-    let first = store.list_state_machines(None, 3).unwrap();
+    let first = store.list_state_machines(None, None, 3).unwrap();
     assert_eq!(names(&first), ["z", "y", "w"]);
     let cursor = Cursor { seq: first[2].seq };
-    let second = store.list_state_machines(Some(&cursor), 3).unwrap();
+    let second = store.list_state_machines(None, Some(&cursor), 3).unwrap();
     assert_eq!(names(&second), ["v", "x"]);
     let cursor = Cursor { seq: second[1].seq };
     assert!(store
-        .list_state_machines(Some(&cursor), 3)
+        .list_state_machines(None, Some(&cursor), 3)
         .unwrap()
         .is_empty());
     assert!(
-        store.list_state_machines(None, 0).unwrap().is_empty(),
+        store.list_state_machines(None, None, 0).unwrap().is_empty(),
         "limit 0"
     );
+}
+
+/// `account` filters by the account field of the ARN, in the query: a page holds `limit` of
+/// the account's rows however many of another account's sit between them.
+pub fn machines_and_activities_list_by_account(db: &dyn Database) {
+    let store = db.open();
+    let in_account =
+        |arn: String, account: &str| arn.replacen(":123456789012:", &format!(":{account}:"), 1);
+    // a1 b1 b2 a2 b3 a3 (a: account 111111111111 in us-east-1 and us-west-2, b: 222222222222),
+    // and a partition of its own for one of a's.
+    let order = [("a", 1), ("b", 1), ("b", 2), ("a", 2), ("b", 3), ("a", 3)];
+    for (who, i) in order {
+        let account = if who == "a" {
+            "111111111111"
+        } else {
+            "222222222222"
+        };
+        let name = format!("{who}{i}");
+        let mut m = machine(&name);
+        m.arn = in_account(m.arn, account);
+        let mut a = activity(&name);
+        a.arn = in_account(a.arn, account);
+        if name == "a2" {
+            m.arn = m.arn.replace(":us-east-1:", ":us-west-2:");
+            a.arn = a.arn.replace("arn:aws:", "arn:aws-cn:");
+        }
+        store.insert_state_machine(&m).unwrap();
+        store.insert_activity(&a).unwrap();
+    }
+    let machines =
+        |account, after: Option<&Cursor>, n| store.list_state_machines(account, after, n).unwrap();
+    let first = machines(Some("111111111111"), None, 2);
+    assert_eq!(names(&first), ["a1", "a2"]);
+    let cursor = Cursor { seq: first[1].seq };
+    assert_eq!(
+        names(&machines(Some("111111111111"), Some(&cursor), 2)),
+        ["a3"]
+    );
+    assert_eq!(
+        names(&machines(Some("222222222222"), None, 3)),
+        ["b1", "b2", "b3"]
+    );
+    assert!(machines(Some("333333333333"), None, 3).is_empty());
+    assert_eq!(machines(None, None, 10).len(), 6);
+
+    let activities =
+        |account, after: Option<&Cursor>, n| store.list_activities(account, after, n).unwrap();
+    let first = activities(Some("111111111111"), None, 2);
+    assert_eq!(names(&first), ["a1", "a2"]);
+    let cursor = Cursor { seq: first[1].seq };
+    assert_eq!(
+        names(&activities(Some("111111111111"), Some(&cursor), 2)),
+        ["a3"]
+    );
+    assert_eq!(
+        names(&activities(Some("222222222222"), None, 2)),
+        ["b1", "b2"]
+    );
+    assert_eq!(activities(None, None, 10).len(), 6);
 }
 
 pub fn tags_keep_insertion_order(db: &dyn Database) {
@@ -1252,8 +1316,8 @@ pub fn everything_committed_survives_reopen(db: &dyn Database) {
 
     let snapshot = |s: &dyn Store| {
         (
-            s.list_activities(None, 100).unwrap(),
-            s.list_state_machines(None, 100).unwrap(),
+            s.list_activities(None, None, 100).unwrap(),
+            s.list_state_machines(None, None, 100).unwrap(),
             s.list_tags(&m.arn).unwrap(),
             s.list_executions(&ExecutionFilter::machine(&m.arn), None, 100)
                 .unwrap(),

@@ -467,3 +467,140 @@ async fn cairn_worker_signs_with_the_environment_credentials() {
     );
     assert_eq!(done.output(), Some(r#"{"n":1}"#));
 }
+
+/// Lists under two accounts with a small `maxResults`: the account filter is in the store's
+/// query, so every page is full and `nextToken` leads to the rest, however the two accounts'
+/// resources interleave. Lists keyed by a machine (executions, versions, aliases) see only
+/// that machine's account, and another account is refused it.
+#[tokio::test]
+async fn list_pages_are_full_under_two_accounts() {
+    let server = server().await;
+    let a = sdk(&server, "AKIDA", SECRET_A, None, None);
+    let b = sdk(&server, "AKIDB", SECRET_B, None, None);
+    let definition = serde_json::json!({"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "End": true}}})
+    .to_string();
+    // a1 b1 b2 a2 b3 b4 a3: a page of A's read in creation order holds B's rows between.
+    let order = ["a1", "b1", "b2", "a2", "b3", "b4", "a3"];
+    let mut machine_a = String::new();
+    for name in order {
+        let (client, account) = if name.starts_with('a') {
+            (&a, "111111111111")
+        } else {
+            (&b, "222222222222")
+        };
+        client.create_activity().name(name).send().await.unwrap();
+        let arn = client
+            .create_state_machine()
+            .name(name)
+            .role_arn(format!("arn:aws:iam::{account}:role/r"))
+            .definition(&definition)
+            .send()
+            .await
+            .unwrap()
+            .state_machine_arn;
+        if name == "a1" {
+            machine_a = arn;
+        }
+    }
+    // ListActivities and ListStateMachines, two at a time.
+    let mut activities = Vec::new();
+    let mut machines = Vec::new();
+    let (mut activity_token, mut machine_token) = (None, None);
+    for _ in 0..2 {
+        let page = a
+            .list_activities()
+            .max_results(2)
+            .set_next_token(activity_token)
+            .send()
+            .await
+            .unwrap();
+        activities.push(
+            page.activities()
+                .iter()
+                .map(|x| x.name())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        activity_token = page.next_token().map(str::to_string);
+        let page = a
+            .list_state_machines()
+            .max_results(2)
+            .set_next_token(machine_token)
+            .send()
+            .await
+            .unwrap();
+        machines.push(
+            page.state_machines()
+                .iter()
+                .map(|x| x.name())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        machine_token = page.next_token().map(str::to_string);
+    }
+    assert_eq!(activities, ["a1,a2", "a3"]);
+    assert_eq!(machines, ["a1,a2", "a3"]);
+    assert_eq!((activity_token, machine_token), (None, None));
+    let b_page = b.list_state_machines().max_results(3).send().await.unwrap();
+    let names: Vec<&str> = b_page.state_machines().iter().map(|x| x.name()).collect();
+    assert_eq!(names, ["b1", "b2", "b3"]);
+    assert!(b_page.next_token().is_some());
+
+    // Executions and versions of A's machine: full pages for A, refused to B.
+    for i in 0..3 {
+        a.start_execution()
+            .state_machine_arn(&machine_a)
+            .name(format!("e{i}"))
+            .send()
+            .await
+            .unwrap();
+        a.publish_state_machine_version()
+            .state_machine_arn(&machine_a)
+            .description(format!("v{i}"))
+            .send()
+            .await
+            .unwrap();
+        if i < 2 {
+            // A new revision, so that the next publish is a new version.
+            a.update_state_machine()
+                .state_machine_arn(&machine_a)
+                .definition(definition.replace("\"P\"", &format!("\"P{i}\"")))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let executions = a
+        .list_executions()
+        .state_machine_arn(&machine_a)
+        .max_results(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(executions.executions().len(), 2);
+    assert!(executions.next_token().is_some());
+    let versions = a
+        .list_state_machine_versions()
+        .state_machine_arn(&machine_a)
+        .max_results(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.state_machine_versions().len(), 2);
+    assert!(versions.next_token().is_some());
+    let err = b
+        .list_executions()
+        .state_machine_arn(&machine_a)
+        .send()
+        .await
+        .expect_err("another account's machine");
+    assert_eq!(error_code(&err).as_deref(), Some("AccessDeniedException"));
+    let err = b
+        .list_state_machine_versions()
+        .state_machine_arn(&machine_a)
+        .send()
+        .await
+        .expect_err("another account's machine");
+    assert_eq!(error_code(&err).as_deref(), Some("AccessDeniedException"));
+}

@@ -68,8 +68,13 @@ impl Store for Flaky {
     fn get_activity(&self, arn: &str) -> Result<Option<ActivityRecord>> {
         self.inner.get_activity(arn)
     }
-    fn list_activities(&self, after: Option<&Cursor>, limit: usize) -> Result<Vec<ActivityRecord>> {
-        self.inner.list_activities(after, limit)
+    fn list_activities(
+        &self,
+        account: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ActivityRecord>> {
+        self.inner.list_activities(account, after, limit)
     }
     fn delete_activity(&self, arn: &str) -> Result<bool> {
         self.inner.delete_activity(arn)
@@ -85,10 +90,11 @@ impl Store for Flaky {
     }
     fn list_state_machines(
         &self,
+        account: Option<&str>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>> {
-        self.inner.list_state_machines(after, limit)
+        self.inner.list_state_machines(account, after, limit)
     }
     fn delete_state_machine(&self, arn: &str) -> Result<bool> {
         self.inner.delete_state_machine(arn)

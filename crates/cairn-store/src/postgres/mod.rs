@@ -239,8 +239,13 @@ impl Store for PostgresStore {
         self.run(activities::get(&self.pool, arn))
     }
 
-    fn list_activities(&self, after: Option<&Cursor>, limit: usize) -> Result<Vec<ActivityRecord>> {
-        self.run(activities::list(&self.pool, after, limit))
+    fn list_activities(
+        &self,
+        account: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ActivityRecord>> {
+        self.run(activities::list(&self.pool, account, after, limit))
     }
 
     fn delete_activity(&self, arn: &str) -> Result<bool> {
@@ -264,10 +269,11 @@ impl Store for PostgresStore {
 
     fn list_state_machines(
         &self,
+        account: Option<&str>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>> {
-        self.run(machines::list(&self.pool, after, limit))
+        self.run(machines::list(&self.pool, account, after, limit))
     }
 
     fn delete_state_machine(&self, arn: &str) -> Result<bool> {

@@ -211,8 +211,13 @@ impl Store for SqliteStore {
         self.read(|c| activities::get(c, arn))
     }
 
-    fn list_activities(&self, after: Option<&Cursor>, limit: usize) -> Result<Vec<ActivityRecord>> {
-        self.read(|c| activities::list(c, after, limit))
+    fn list_activities(
+        &self,
+        account: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ActivityRecord>> {
+        self.read(|c| activities::list(c, account, after, limit))
     }
 
     fn delete_activity(&self, arn: &str) -> Result<bool> {
@@ -236,10 +241,11 @@ impl Store for SqliteStore {
 
     fn list_state_machines(
         &self,
+        account: Option<&str>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>> {
-        self.read(|c| machines::list(c, after, limit))
+        self.read(|c| machines::list(c, account, after, limit))
     }
 
     fn delete_state_machine(&self, arn: &str) -> Result<bool> {

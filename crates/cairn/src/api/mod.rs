@@ -209,9 +209,7 @@ pub async fn call(
     };
     let key = ctx.access_key.as_deref().unwrap_or_default();
     accounts::check_request(operation.name, account, key, &input)?;
-    let mut output = dispatch(app, ctx, operation.name, input).await?;
-    accounts::filter_response(operation.name, account, &mut output);
-    Ok(output)
+    dispatch(app, ctx, operation.name, input).await
 }
 
 /// The axum handler behind every path: one AWS JSON 1.0 request in, one answer out.
