@@ -1,7 +1,8 @@
 //! Durable storage behind Cairn: the [`Store`] trait and its backends.
 //!
-//! One trait, one contract, every backend: [`suite`] holds the tests that each
-//! implementation must pass (SQLite here; PostgreSQL later). Nothing in this crate assumes a
+//! One trait, one contract, every backend: `suite` (feature `test-suite`, compiled only for
+//! the crate's tests) holds the cases that each implementation must pass (SQLite and
+//! PostgreSQL). Nothing in this crate assumes a
 //! single process: state lives in the database, and callers keep only caches.
 //!
 //! Crash-recovery duties are stated on each method. The central one is [`Store::commit`]:
@@ -17,6 +18,7 @@ mod partition;
 pub mod postgres;
 pub mod records;
 pub mod sqlite;
+#[cfg(any(test, feature = "test-suite"))]
 pub mod suite;
 
 pub use cluster::{Cluster, Lease, NodeRecord, Notification};
