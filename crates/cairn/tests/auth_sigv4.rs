@@ -604,3 +604,110 @@ async fn list_pages_are_full_under_two_accounts() {
         .expect_err("another account's machine");
     assert_eq!(error_code(&err).as_deref(), Some("AccessDeniedException"));
 }
+
+/// Presigned requests (query-string SigV4) made by botocore's `SigV4QueryAuth`: accepted
+/// until `X-Amz-Expires` runs out (even past the 5-minute skew that header signatures
+/// get), refused with a wrong secret, a header changed after signing, an expired URL, or a
+/// missing parameter.
+#[tokio::test]
+async fn botocore_presigned_requests_are_verified_with_their_expiry() {
+    let python = std::env::var("CAIRN_PYTHON").unwrap_or("/work/venv/bin/python".into());
+    if !std::path::Path::new(&python).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "botocore missing in CI"
+        );
+        eprintln!("skipped: no Python with botocore at {python}");
+        return;
+    }
+    let server = server().await;
+    let script = r#"
+import sys, json, datetime, urllib.request, urllib.error
+import botocore.auth, botocore.credentials
+from botocore.awsrequest import AWSRequest
+endpoint, secret = sys.argv[1], sys.argv[2]
+real_now = botocore.auth.get_current_datetime
+
+def presign(secret, target, expires=60, minutes_ago=0):
+    req = AWSRequest(method='POST', url=endpoint + '/', headers={
+        'X-Amz-Target': 'AWSStepFunctions.' + target,
+        'Content-Type': 'application/x-amz-json-1.0'})
+    botocore.auth.get_current_datetime = (
+        lambda *a, **k: real_now(*a, **k) - datetime.timedelta(minutes=minutes_ago))
+    creds = botocore.credentials.Credentials('AKIDB', secret)
+    botocore.auth.SigV4QueryAuth(creds, 'states', 'us-east-1', expires=expires).add_auth(req)
+    botocore.auth.get_current_datetime = real_now
+    return req.url, dict(req.headers)
+
+def send(url, headers, body):
+    r = urllib.request.Request(url, data=body.encode(), method='POST', headers=headers)
+    try:
+        with urllib.request.urlopen(r) as resp:
+            out = json.load(resp)
+            print(resp.status, out.get('activityArn') or len(out.get('activities', [])))
+    except urllib.error.HTTPError as e:
+        err = json.load(e)
+        print(e.code, err.get('__type', '').split('#')[-1], err.get('message', err.get('Message', '')))
+
+url, headers = presign(secret, 'CreateActivity')
+assert 'X-Amz-Signature=' in url and 'X-Amz-Expires=60' in url, url
+send(url, headers, '{"name": "presigned"}')
+send(*presign(secret, 'ListActivities', expires=3600, minutes_ago=30), '{}')
+send(*presign('wrong', 'ListActivities'), '{}')
+url, headers = presign(secret, 'ListActivities')
+headers['X-Amz-Target'] = 'AWSStepFunctions.DeleteActivity'
+send(url, headers, '{"activityArn": "arn:aws:states:us-east-1:222222222222:activity:presigned"}')
+send(*presign(secret, 'ListActivities', expires=60, minutes_ago=10), '{}')
+url, headers = presign(secret, 'ListActivities')
+send(url.split('&X-Amz-Signature=')[0], headers, '{}')
+"#;
+    let out = tokio::process::Command::new(&python)
+        .args(["-c", script, &server.endpoint, SECRET_B])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    assert_eq!(
+        lines[0],
+        "200 arn:aws:states:us-east-1:222222222222:activity:presigned"
+    );
+    assert_eq!(
+        lines[1], "200 1",
+        "valid for an hour, signed 30 minutes ago"
+    );
+    assert!(
+        lines[2].starts_with(
+            "400 InvalidSignatureException The request signature we calculated does not match"
+        ),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3].starts_with("400 InvalidSignatureException The request signature"),
+        "{}",
+        lines[3]
+    );
+    assert!(
+        lines[4].starts_with("400 InvalidSignatureException Signature expired:"),
+        "{}",
+        lines[4]
+    );
+    assert!(
+        lines[5].starts_with(
+            "400 IncompleteSignatureException AWS query-string parameters must include"
+        ),
+        "{}",
+        lines[5]
+    );
+    // Nothing was deleted by the tampered request.
+    let b = sdk(&server, "AKIDB", SECRET_B, None, None);
+    let listed = b.list_activities().send().await.unwrap();
+    assert_eq!(listed.activities().len(), 1);
+}

@@ -39,6 +39,7 @@ pub mod internal;
 pub mod metrics;
 pub mod ops;
 pub mod pagination;
+pub mod presign;
 pub mod service_shapes;
 pub mod sigv4;
 pub mod tags;
