@@ -20,6 +20,7 @@ pub mod records;
 pub mod sqlite;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod suite;
+mod version_rows;
 
 pub use cluster::{Cluster, Lease, NodeRecord, Notification};
 pub use partition::{partition_of, PARTITIONS};
