@@ -628,14 +628,14 @@ from botocore.awsrequest import AWSRequest
 endpoint, secret = sys.argv[1], sys.argv[2]
 real_now = botocore.auth.get_current_datetime
 
-def presign(secret, target, expires=60, minutes_ago=0):
-    req = AWSRequest(method='POST', url=endpoint + '/', headers={
+def presign(secret, target, expires=60, minutes_ago=0, region='us-east-1', at=None):
+    req = AWSRequest(method='POST', url=(at or endpoint) + '/', headers={
         'X-Amz-Target': 'AWSStepFunctions.' + target,
         'Content-Type': 'application/x-amz-json-1.0'})
     botocore.auth.get_current_datetime = (
         lambda *a, **k: real_now(*a, **k) - datetime.timedelta(minutes=minutes_ago))
     creds = botocore.credentials.Credentials('AKIDB', secret)
-    botocore.auth.SigV4QueryAuth(creds, 'states', 'us-east-1', expires=expires).add_auth(req)
+    botocore.auth.SigV4QueryAuth(creds, 'states', region, expires=expires).add_auth(req)
     botocore.auth.get_current_datetime = real_now
     return req.url, dict(req.headers)
 
@@ -660,9 +660,12 @@ send(url, headers, '{"activityArn": "arn:aws:states:us-east-1:222222222222:activ
 send(*presign(secret, 'ListActivities', expires=60, minutes_ago=10), '{}')
 url, headers = presign(secret, 'ListActivities')
 send(url.split('&X-Amz-Signature=')[0], headers, '{}')
+# A server without --auth takes the region of a presigned URL, as of a header signature.
+send(*presign('any', 'CreateActivity', region='eu-west-1', at=sys.argv[3]), '{"name": "open"}')
 "#;
+    let open = TestServer::start().await;
     let out = tokio::process::Command::new(&python)
-        .args(["-c", script, &server.endpoint, SECRET_B])
+        .args(["-c", script, &server.endpoint, SECRET_B, &open.endpoint])
         .output()
         .await
         .unwrap();
@@ -673,7 +676,12 @@ send(url.split('&X-Amz-Signature=')[0], headers, '{}')
         String::from_utf8_lossy(&out.stderr)
     );
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 6, "{text}");
+    assert_eq!(lines.len(), 7, "{text}");
+    assert!(
+        lines[6].starts_with("200 arn:aws:states:eu-west-1:"),
+        "{}",
+        lines[6]
+    );
     assert_eq!(
         lines[0],
         "200 arn:aws:states:us-east-1:222222222222:activity:presigned"

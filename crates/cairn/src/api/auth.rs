@@ -251,21 +251,20 @@ impl Signed {
 
     fn from_query(query: &str) -> Result<Signed, ApiError> {
         let auth = presign::parse(query)?;
-        let (access_key, scope) = auth
-            .credential
-            .split_once('/')
-            .map(|(k, s)| (k.to_string(), s.to_string()))
-            .unwrap_or_default();
-        let region = scope.split('/').nth(1).unwrap_or_default().to_string();
-        if access_key.is_empty() || region.is_empty() {
-            return Err(ApiError::incomplete_signature(format!(
+        let cred = presign::credential(query).ok_or_else(|| {
+            ApiError::incomplete_signature(format!(
                 "Credential should be scoped to a valid region. X-Amz-Credential={}",
                 auth.credential
-            )));
-        }
+            ))
+        })?;
+        let scope = auth
+            .credential
+            .split_once('/')
+            .map(|(_, s)| s.to_string())
+            .unwrap_or_default();
         Ok(Signed {
-            access_key,
-            region,
+            access_key: cred.access_key,
+            region: cred.region,
             scope,
             signed_headers: auth.signed_headers,
             signature: auth.signature,

@@ -70,6 +70,22 @@ pub fn is_presigned(query: Option<&str>) -> bool {
     })
 }
 
+/// The access key and region of a presigned request's `X-Amz-Credential`, unverified (for a
+/// server that accepts every request, as `sigv4::parse_authorization` for the header).
+pub fn credential(query: &str) -> Option<crate::api::sigv4::Credential> {
+    let (_, credential) = pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "X-Amz-Credential")?;
+    let mut scope = credential.split('/');
+    let access_key = scope.next()?.to_string();
+    let _date = scope.next()?;
+    let region = scope.next()?.to_string();
+    if access_key.is_empty() || region.is_empty() {
+        return None;
+    }
+    Some(crate::api::sigv4::Credential { access_key, region })
+}
+
 /// Read the authentication parameters, refusing a presigned request that lacks one or has a
 /// bad one with `IncompleteSignatureException`, as AWS does.
 pub fn parse(query: &str) -> Result<QueryAuth, ApiError> {
@@ -170,6 +186,11 @@ mod tests {
         assert!(is_presigned(Some(QUERY)));
         assert!(!is_presigned(Some("a=b")));
         assert!(!is_presigned(None));
+        let cred = credential(QUERY).unwrap();
+        assert_eq!(
+            (cred.access_key.as_str(), cred.region.as_str()),
+            ("AKID", "us-east-1")
+        );
         let auth = parse(QUERY).unwrap();
         assert_eq!(
             auth.credential,
