@@ -475,4 +475,81 @@ mod tests {
         h.insert("x-amz-date", basic(now).parse().unwrap());
         assert_eq!(code(h), "UnrecognizedClientException");
     }
+
+    /// A URL presigned by the `aws-sigv4` crate (payload line `UNSIGNED-PAYLOAD`, a body
+    /// sent anyway) is accepted while it is valid, then refused as expired.
+    #[test]
+    fn a_request_presigned_by_aws_sigv4_is_accepted_until_it_expires() {
+        use aws_sigv4::http_request::{
+            sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+        };
+        use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        let identity: aws_smithy_runtime_api::client::identity::Identity =
+            aws_credential_types::Credentials::new(
+                "AKIDEXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                None,
+                None,
+                "test",
+            )
+            .into();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(60));
+        let signed_at = SystemTime::now();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("eu-west-1")
+            .name("states")
+            .time(signed_at)
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let sent = [
+            ("host", "127.0.0.1:8083"),
+            ("x-amz-target", "AWSStepFunctions.ListActivities"),
+        ];
+        let request = SignableRequest::new(
+            "POST",
+            "http://127.0.0.1:8083/",
+            sent.iter().copied(),
+            SignableBody::UnsignedPayload,
+        )
+        .unwrap();
+        let (instructions, _) = sign(request, &params).unwrap().into_parts();
+        let (_, query) = instructions.into_parts();
+        let query: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+            .collect();
+        assert!(query.iter().any(|p| p == "X-Amz-Expires=60"), "{query:?}");
+        let uri: Uri = format!("/?{}", query.join("&")).parse().unwrap();
+        let mut headers = HeaderMap::new();
+        for (name, value) in sent {
+            headers.insert(name, value.parse().unwrap());
+        }
+        let c = creds();
+        let at = |secs| signed_at + Duration::from_secs(secs);
+        let who = c.verify("POST", &uri, &headers, b"{}", at(30)).unwrap();
+        assert_eq!(
+            (who.account_id.as_str(), who.region.as_str()),
+            ("111111111111", "eu-west-1")
+        );
+        let expired = c
+            .verify("POST", &uri, &headers, b"{}", at(120))
+            .unwrap_err();
+        assert_eq!(expired.code.as_str(), "InvalidSignatureException");
+        assert!(
+            expired.message.starts_with("Signature expired"),
+            "{}",
+            expired.message
+        );
+        headers.insert(
+            "x-amz-target",
+            "AWSStepFunctions.DeleteActivity".parse().unwrap(),
+        );
+        let changed = c.verify("POST", &uri, &headers, b"{}", at(30)).unwrap_err();
+        assert_eq!(changed.code.as_str(), "InvalidSignatureException");
+    }
 }
