@@ -1,7 +1,8 @@
 //! Durable storage behind Cairn: the [`Store`] trait and its backends.
 //!
-//! One trait, one contract, every backend: [`suite`] holds the tests that each
-//! implementation must pass (SQLite here; PostgreSQL later). Nothing in this crate assumes a
+//! One trait, one contract, every backend: `suite` (feature `test-suite`, compiled only for
+//! the crate's tests) holds the cases that each implementation must pass (SQLite and
+//! PostgreSQL). Nothing in this crate assumes a
 //! single process: state lives in the database, and callers keep only caches.
 //!
 //! Crash-recovery duties are stated on each method. The central one is [`Store::commit`]:
@@ -17,7 +18,9 @@ mod partition;
 pub mod postgres;
 pub mod records;
 pub mod sqlite;
+#[cfg(any(test, feature = "test-suite"))]
 pub mod suite;
+mod version_rows;
 
 pub use cluster::{Cluster, Lease, NodeRecord, Notification};
 pub use partition::{partition_of, PARTITIONS};
@@ -61,8 +64,14 @@ pub trait Store: Send + Sync + 'static {
     /// Insert unless an activity with this ARN exists (CreateActivity is idempotent by name).
     fn insert_activity(&self, activity: &ActivityRecord) -> Result<Inserted<ActivityRecord>>;
     fn get_activity(&self, arn: &str) -> Result<Option<ActivityRecord>>;
-    /// Activities in creation order, starting after `after` (a pagination cursor).
-    fn list_activities(&self, after: Option<&Cursor>, limit: usize) -> Result<Vec<ActivityRecord>>;
+    /// Activities in creation order, starting after `after` (a pagination cursor); only those
+    /// whose ARN names `account` when given (filtered in the query, so a page is full).
+    fn list_activities(
+        &self,
+        account: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ActivityRecord>>;
     /// Delete the activity, its queued tasks (taken or not) and its tags. Returns whether it
     /// existed.
     fn delete_activity(&self, arn: &str) -> Result<bool>;
@@ -75,8 +84,11 @@ pub trait Store: Send + Sync + 'static {
     fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachineRecord>>;
     /// Replace the stored record of an existing machine (UpdateStateMachine). Returns whether it existed.
     fn update_state_machine(&self, machine: &StateMachineRecord) -> Result<bool>;
+    /// Machines in creation order, starting after `after`; only those whose ARN names
+    /// `account` when given (filtered in the query, so a page is full).
     fn list_state_machines(
         &self,
+        account: Option<&str>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>>;
@@ -117,17 +129,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<AliasRecord>>;
     /// Returns whether it existed.
     fn delete_alias(&self, arn: &str) -> Result<bool>;
-    /// Executions started through a version (`alias: false`, matching
-    /// `state_machine_version_arn`) or an alias (`alias: true`), newest first, as
-    /// [`Store::list_executions`].
-    fn list_qualified_executions(
-        &self,
-        qualifier_arn: &str,
-        alias: bool,
-        status: Option<&str>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>>;
 
     // ---- tags -------------------------------------------------------------------------
     /// Tags in insertion order; an existing key is overwritten in place.
@@ -147,22 +148,12 @@ pub trait Store: Send + Sync + 'static {
         }
         Ok(found)
     }
-    /// Executions of a state machine, newest first (by start time, then insertion order),
-    /// optionally filtered by status, starting after `after`.
+    /// Executions of a state machine, or those started through a version or alias, newest
+    /// first (by start time, then insertion order), with every filter of `filter` applied in
+    /// the query (a page holds `limit` rows whenever that many match), starting after `after`.
     fn list_executions(
         &self,
-        state_machine_arn: &str,
-        status: Option<&str>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>>;
-    /// [`Store::list_executions`] with ListExecutions' `redriveFilter`: `Some(true)` only
-    /// executions redriven at least once, `Some(false)` only never redriven ones.
-    fn list_executions_redriven(
-        &self,
-        state_machine_arn: &str,
-        status: Option<&str>,
-        redriven: Option<bool>,
+        filter: &ExecutionFilter<'_>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>>;

@@ -10,6 +10,57 @@ pub struct Cursor {
     pub seq: i64,
 }
 
+/// Whose executions [`crate::Store::list_executions`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionsOf<'a> {
+    /// Every execution of a state machine (its unqualified ARN).
+    Machine(&'a str),
+    /// Executions started through this version ARN, directly or through an alias routing to
+    /// it (both record the version).
+    Version(&'a str),
+    /// Executions started through this alias ARN.
+    Alias(&'a str),
+}
+
+impl<'a> ExecutionsOf<'a> {
+    /// The `executions` column the ARN is compared with (each has its own index).
+    pub fn column(self) -> &'static str {
+        match self {
+            ExecutionsOf::Machine(_) => "state_machine_arn",
+            ExecutionsOf::Version(_) => "state_machine_version_arn",
+            ExecutionsOf::Alias(_) => "state_machine_alias_arn",
+        }
+    }
+
+    pub fn arn(self) -> &'a str {
+        match self {
+            ExecutionsOf::Machine(a) | ExecutionsOf::Version(a) | ExecutionsOf::Alias(a) => a,
+        }
+    }
+}
+
+/// ListExecutions' filters, all applied by the store's query (so a page is never short).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutionFilter<'a> {
+    pub of: ExecutionsOf<'a>,
+    /// `statusFilter`: only executions with this status.
+    pub status: Option<&'a str>,
+    /// `redriveFilter`: `Some(true)` only executions redriven at least once, `Some(false)`
+    /// only never redriven ones.
+    pub redriven: Option<bool>,
+}
+
+impl<'a> ExecutionFilter<'a> {
+    /// Every execution of a state machine.
+    pub fn machine(arn: &'a str) -> Self {
+        ExecutionFilter {
+            of: ExecutionsOf::Machine(arn),
+            status: None,
+            redriven: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActivityRecord {
     pub arn: String,

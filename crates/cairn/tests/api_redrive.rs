@@ -624,3 +624,99 @@ async fn a_redriven_sync_task_starts_a_new_child() {
     assert_eq!(statuses, ["FAILED", "SUCCEEDED"]);
     server.stop().await;
 }
+
+/// ListExecutions by version or alias ARN with `redriveFilter`: the filter is in the store's
+/// query, so a page holds `maxResults` matches even when other executions sit between them,
+/// and `nextToken` leads to the rest (it used to filter the page read, losing the token).
+#[tokio::test]
+async fn redrive_filter_by_version_and_alias_gives_full_pages() {
+    let server = TestServer::start().await;
+    let c = &server.client;
+    // Fails on its first run when `f` is 1; a redrive re-runs the failed branch, which then
+    // succeeds.
+    let definition = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+        "Branches": [{"StartAt": "R", "States": {
+            "R": {"Type": "Pass", "Next": "C",
+                "Parameters": {"f.$": "$.f", "r.$": "$$.Execution.RedriveCount"}},
+            "C": {"Type": "Choice", "Choices": [{"And": [
+                {"Variable": "$.r", "NumericEquals": 0},
+                {"Variable": "$.f", "NumericEquals": 1}], "Next": "F"}],
+                "Default": "Ok"},
+            "F": {"Type": "Fail", "Error": "First", "Cause": "first run"},
+            "Ok": {"Type": "Pass", "End": true}}}]}}});
+    let sm = server.create_machine("redrive-pages", &definition).await;
+    let version = c
+        .publish_state_machine_version()
+        .state_machine_arn(&sm)
+        .send()
+        .await
+        .unwrap()
+        .state_machine_version_arn
+        .clone();
+    let alias = c
+        .create_state_machine_alias()
+        .name("live")
+        .routing_configuration(
+            aws_sdk_sfn::types::RoutingConfigurationListItem::builder()
+                .state_machine_version_arn(&version)
+                .weight(100)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .state_machine_alias_arn
+        .clone();
+    // e0..e5 through the alias (so through the version too); the odd ones fail, then are
+    // redriven to success. Newest first: e5 (redriven) e4 e3 (redriven) e2 e1 (redriven) e0.
+    let mut arns = Vec::new();
+    for i in 0..6 {
+        let arn = c
+            .start_execution()
+            .state_machine_arn(&alias)
+            .name(format!("e{i}"))
+            .input(json!({"f": i % 2}).to_string())
+            .send()
+            .await
+            .unwrap()
+            .execution_arn;
+        server.wait_done(&arn).await;
+        arns.push(arn);
+    }
+    for arn in arns.iter().skip(1).step_by(2) {
+        redrive(&server, arn, None).await.unwrap();
+        let d = server.wait_done(arn).await;
+        assert_eq!(d.status(), &ExecutionStatus::Succeeded, "{d:?}");
+    }
+    for qualifier in [&version, &alias] {
+        let page = |filter: ExecutionRedriveFilter, token: Option<String>| {
+            c.list_executions()
+                .state_machine_arn(qualifier)
+                .redrive_filter(filter)
+                .max_results(2)
+                .set_next_token(token)
+                .send()
+        };
+        let names = |out: &aws_sdk_sfn::operation::list_executions::ListExecutionsOutput| {
+            out.executions()
+                .iter()
+                .map(|e| e.name().to_string())
+                .collect::<Vec<_>>()
+        };
+        let first = page(ExecutionRedriveFilter::Redriven, None).await.unwrap();
+        assert_eq!(names(&first), ["e5", "e3"], "{qualifier}");
+        let token = first.next_token().expect("a second page").to_string();
+        let second = page(ExecutionRedriveFilter::Redriven, Some(token))
+            .await
+            .unwrap();
+        assert_eq!(names(&second), ["e1"], "{qualifier}");
+        assert_eq!(second.next_token(), None);
+        let never = page(ExecutionRedriveFilter::NotRedriven, None)
+            .await
+            .unwrap();
+        assert_eq!(names(&never), ["e4", "e2"], "{qualifier}");
+        assert!(never.next_token().is_some());
+    }
+    server.stop().await;
+}

@@ -68,8 +68,13 @@ impl Store for Flaky {
     fn get_activity(&self, arn: &str) -> Result<Option<ActivityRecord>> {
         self.inner.get_activity(arn)
     }
-    fn list_activities(&self, after: Option<&Cursor>, limit: usize) -> Result<Vec<ActivityRecord>> {
-        self.inner.list_activities(after, limit)
+    fn list_activities(
+        &self,
+        account: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ActivityRecord>> {
+        self.inner.list_activities(account, after, limit)
     }
     fn delete_activity(&self, arn: &str) -> Result<bool> {
         self.inner.delete_activity(arn)
@@ -85,10 +90,11 @@ impl Store for Flaky {
     }
     fn list_state_machines(
         &self,
+        account: Option<&str>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>> {
-        self.inner.list_state_machines(after, limit)
+        self.inner.list_state_machines(account, after, limit)
     }
     fn delete_state_machine(&self, arn: &str) -> Result<bool> {
         self.inner.delete_state_machine(arn)
@@ -132,17 +138,6 @@ impl Store for Flaky {
     fn delete_alias(&self, arn: &str) -> Result<bool> {
         self.inner.delete_alias(arn)
     }
-    fn list_qualified_executions(
-        &self,
-        qualifier_arn: &str,
-        alias: bool,
-        status: Option<&str>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>> {
-        self.inner
-            .list_qualified_executions(qualifier_arn, alias, status, after, limit)
-    }
     fn put_tags(&self, arn: &str, tags: &[(String, String)]) -> Result<()> {
         self.inner.put_tags(arn, tags)
     }
@@ -160,24 +155,11 @@ impl Store for Flaky {
     }
     fn list_executions(
         &self,
-        machine_arn: &str,
-        status: Option<&str>,
+        filter: &ExecutionFilter<'_>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>> {
-        self.inner
-            .list_executions(machine_arn, status, after, limit)
-    }
-    fn list_executions_redriven(
-        &self,
-        machine_arn: &str,
-        status: Option<&str>,
-        redriven: Option<bool>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>> {
-        self.inner
-            .list_executions_redriven(machine_arn, status, redriven, after, limit)
+        self.inner.list_executions(filter, after, limit)
     }
     fn running_executions(&self) -> Result<Vec<ExecutionRecord>> {
         self.inner.running_executions()

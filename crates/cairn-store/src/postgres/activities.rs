@@ -45,9 +45,19 @@ pub async fn get(pool: &PgPool, arn: &str) -> Result<Option<ActivityRecord>> {
     Ok(row.as_ref().map(from_row).transpose()?)
 }
 
-pub async fn list(pool: &PgPool, after: Option<&Cursor>, n: usize) -> Result<Vec<ActivityRecord>> {
-    let sql = format!("SELECT {COLUMNS} FROM activities WHERE seq > $1 ORDER BY seq LIMIT $2");
+/// In creation order after the cursor; only `account`'s activities when given.
+pub async fn list(
+    pool: &PgPool,
+    account: Option<&str>,
+    after: Option<&Cursor>,
+    n: usize,
+) -> Result<Vec<ActivityRecord>> {
+    let filter = super::machines::account_filter(account);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM activities WHERE {filter} AND seq > $2 ORDER BY seq LIMIT $3"
+    );
     let rows = sqlx::query(&sql)
+        .bind(account)
         .bind(after.map_or(i64::MIN, |c| c.seq))
         .bind(limit(n))
         .fetch_all(pool)

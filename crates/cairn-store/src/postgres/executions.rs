@@ -1,7 +1,7 @@
 //! Reading the `executions` and `events` tables (writing them is [`super::commit`]'s job).
 
 use super::{limit, uint};
-use crate::records::{Cursor, EventRecord, ExecutionRecord, HistoryPage};
+use crate::records::{Cursor, EventRecord, ExecutionFilter, ExecutionRecord, HistoryPage};
 use crate::{Result, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
@@ -54,18 +54,19 @@ pub async fn get_many(pool: &PgPool, arns: &[String]) -> Result<Vec<ExecutionRec
 }
 
 /// Newest first: by start time, then by insertion. The cursor names the last execution of
-/// the previous page; the next page holds the ones that sort after it (older).
+/// the previous page; the next page holds the ones that sort after it (older). Every filter is
+/// in the query, so a page is full whenever enough rows match.
 pub async fn list(
     pool: &PgPool,
-    machine: &str,
-    status: Option<&str>,
-    redriven: Option<bool>,
+    filter: &ExecutionFilter<'_>,
     after: Option<&Cursor>,
     n: usize,
 ) -> Result<Vec<ExecutionRecord>> {
     // One statement per shape, so that each gets a plan for its own index (a prepared
-    // `$2 IS NULL OR status = $2` would get one generic plan for both).
-    let status_filter = if status.is_some() {
+    // `$2 IS NULL OR status = $2` would get one generic plan for both); by machine, version
+    // or alias, each column has its own index.
+    let column = filter.of.column();
+    let status_filter = if filter.status.is_some() {
         "AND status = $2"
     } else {
         "AND $2::text IS NULL"
@@ -75,18 +76,18 @@ pub async fn list(
     } else {
         "AND $3::bigint IS NULL"
     };
-    let redrive_filter = match redriven {
+    let redrive_filter = match filter.redriven {
         None => "",
         Some(true) => "AND redrive_count > 0",
         Some(false) => "AND redrive_count = 0",
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM executions WHERE state_machine_arn = $1 {status_filter} \
+        "SELECT {COLUMNS} FROM executions WHERE {column} = $1 {status_filter} \
          {redrive_filter} {cursor_filter} ORDER BY start_date_ms DESC, seq DESC LIMIT $4"
     );
     let rows = sqlx::query(&sql)
-        .bind(machine)
-        .bind(status)
+        .bind(filter.of.arn())
+        .bind(filter.status)
         .bind(after.map(|c| c.seq))
         .bind(limit(n))
         .fetch_all(pool)

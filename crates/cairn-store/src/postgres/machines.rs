@@ -96,18 +96,34 @@ pub async fn update(pool: &PgPool, m: &StateMachineRecord) -> Result<bool> {
     Ok(updated == 1)
 }
 
+/// In creation order after the cursor; only `account`'s machines when given (the
+/// `account` column is the account field of the ARN).
 pub async fn list(
     pool: &PgPool,
+    account: Option<&str>,
     after: Option<&Cursor>,
     n: usize,
 ) -> Result<Vec<StateMachineRecord>> {
-    let sql = format!("SELECT {COLUMNS} FROM state_machines WHERE seq > $1 ORDER BY seq LIMIT $2");
+    let filter = account_filter(account);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM state_machines WHERE {filter} AND seq > $2 ORDER BY seq LIMIT $3"
+    );
     let rows = sqlx::query(&sql)
+        .bind(account)
         .bind(after.map_or(i64::MIN, |c| c.seq))
         .bind(limit(n))
         .fetch_all(pool)
         .await?;
     Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
+}
+
+/// `$1` is the account to list (one statement per shape, so each gets its own plan).
+pub(super) fn account_filter(account: Option<&str>) -> &'static str {
+    if account.is_some() {
+        "account = $1"
+    } else {
+        "$1::text IS NULL"
+    }
 }
 
 /// Delete the machine, its tags, versions and aliases. Its executions stay (AWS keeps them readable).

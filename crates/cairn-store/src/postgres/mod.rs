@@ -239,8 +239,13 @@ impl Store for PostgresStore {
         self.run(activities::get(&self.pool, arn))
     }
 
-    fn list_activities(&self, after: Option<&Cursor>, limit: usize) -> Result<Vec<ActivityRecord>> {
-        self.run(activities::list(&self.pool, after, limit))
+    fn list_activities(
+        &self,
+        account: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ActivityRecord>> {
+        self.run(activities::list(&self.pool, account, after, limit))
     }
 
     fn delete_activity(&self, arn: &str) -> Result<bool> {
@@ -264,10 +269,11 @@ impl Store for PostgresStore {
 
     fn list_state_machines(
         &self,
+        account: Option<&str>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>> {
-        self.run(machines::list(&self.pool, after, limit))
+        self.run(machines::list(&self.pool, account, after, limit))
     }
 
     fn delete_state_machine(&self, arn: &str) -> Result<bool> {
@@ -332,24 +338,6 @@ impl Store for PostgresStore {
         self.run(versions::delete_alias(&self.pool, arn))
     }
 
-    fn list_qualified_executions(
-        &self,
-        qualifier_arn: &str,
-        alias: bool,
-        status: Option<&str>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>> {
-        self.run(versions::list_executions(
-            &self.pool,
-            qualifier_arn,
-            alias,
-            status,
-            after,
-            limit,
-        ))
-    }
-
     fn put_tags(&self, resource_arn: &str, tags: &[(String, String)]) -> Result<()> {
         self.run(machines::put_tags(&self.pool, resource_arn, tags))
     }
@@ -372,37 +360,11 @@ impl Store for PostgresStore {
 
     fn list_executions(
         &self,
-        state_machine_arn: &str,
-        status: Option<&str>,
+        filter: &ExecutionFilter<'_>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>> {
-        self.run(executions::list(
-            &self.pool,
-            state_machine_arn,
-            status,
-            None,
-            after,
-            limit,
-        ))
-    }
-
-    fn list_executions_redriven(
-        &self,
-        state_machine_arn: &str,
-        status: Option<&str>,
-        redriven: Option<bool>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>> {
-        self.run(executions::list(
-            &self.pool,
-            state_machine_arn,
-            status,
-            redriven,
-            after,
-            limit,
-        ))
+        self.run(executions::list(&self.pool, filter, after, limit))
     }
 
     fn running_executions(&self) -> Result<Vec<ExecutionRecord>> {

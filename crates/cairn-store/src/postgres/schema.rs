@@ -226,6 +226,16 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE executions ADD COLUMN redrive_date_ms bigint;
     "#,
+    // Account isolation under `--auth sigv4`: ListStateMachines and ListActivities filter by
+    // the account an ARN names (its fifth field), in the query, so a page is full.
+    r#"
+    ALTER TABLE state_machines
+        ADD COLUMN account text GENERATED ALWAYS AS (split_part(arn, ':', 5)) STORED;
+    CREATE INDEX state_machines_by_account ON state_machines (account, seq);
+    ALTER TABLE activities
+        ADD COLUMN account text GENERATED ALWAYS AS (split_part(arn, ':', 5)) STORED;
+    CREATE INDEX activities_by_account ON activities (account, seq);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,5 +1,6 @@
 //! The `state_machine_versions`, `state_machine_version_counters` and
-//! `state_machine_aliases` tables, and listing executions by version or alias.
+//! `state_machine_aliases` tables (listing executions by version or alias is in
+//! `executions.rs`, with the other ListExecutions filters).
 //!
 //! Owns: numbering versions (a per-machine counter, never reused) and the consistency checks
 //! that must hold inside one transaction (an alias only routes to stored versions; a routed
@@ -7,17 +8,14 @@
 //! nodes publishing or re-routing the same machine at once take turns. Must not: interpret
 //! definitions or weights.
 
-use super::{executions, limit, uint};
-use crate::records::{
-    AliasRecord, AliasWritten, Cursor, ExecutionRecord, Published, VersionDeleted, VersionRecord,
+use super::{limit, uint};
+use crate::records::{AliasRecord, AliasWritten, Cursor, Published, VersionDeleted, VersionRecord};
+use crate::version_rows::{
+    route_columns, routes_from_columns, RouteColumns, ALIAS_COLUMNS, VERSION_COLUMNS,
 };
 use crate::{Result, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
-
-const VERSION_COLUMNS: &str = "seq, arn, machine_arn, version, definition, role_arn, \
-    revision_id, description, creation_date_ms, logging_configuration, \
-    tracing_configuration, encryption_configuration";
 
 fn version_from_row(r: &PgRow) -> Result<VersionRecord> {
     Ok(VersionRecord {
@@ -36,18 +34,16 @@ fn version_from_row(r: &PgRow) -> Result<VersionRecord> {
     })
 }
 
-const ALIAS_COLUMNS: &str = "seq, arn, machine_arn, name, description, route1_version, \
-    route1_weight, route2_version, route2_weight, creation_date_ms, update_date_ms";
-
 fn weight(v: i32) -> Result<u32> {
     u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("weight {v} is negative")))
 }
 
 fn alias_from_row(r: &PgRow) -> Result<AliasRecord> {
-    let mut routes = vec![(r.try_get::<String, _>(5)?, weight(r.try_get(6)?)?)];
-    if let Some(v) = r.try_get::<Option<String>, _>(7)? {
-        routes.push((v, weight(r.try_get::<Option<i32>, _>(8)?.unwrap_or(0))?));
-    }
+    let route2_weight = r.try_get::<Option<i32>, _>(8)?.map(weight).transpose()?;
+    let routes = routes_from_columns(
+        (r.try_get(5)?, weight(r.try_get(6)?)?),
+        (r.try_get(7)?, route2_weight),
+    );
     Ok(AliasRecord {
         seq: r.try_get(0)?,
         arn: r.try_get(1)?,
@@ -205,22 +201,13 @@ async fn missing_version(conn: &mut PgConnection, alias: &AliasRecord) -> Result
     Ok(None)
 }
 
-type Route<'a> = (Option<&'a str>, Option<i32>);
-
-fn routes(alias: &AliasRecord) -> Result<(Route<'_>, Route<'_>)> {
-    if alias.routes.is_empty() || alias.routes.len() > 2 {
-        return Err(StoreError::Database(format!(
-            "alias {} must route to one or two versions",
-            alias.arn
-        )));
+/// The `route1_*` / `route2_*` columns of an alias, weights as PostgreSQL's `integer`.
+fn routes(alias: &AliasRecord) -> Result<[(Option<&str>, Option<i32>); 2]> {
+    fn int((v, w): RouteColumns<'_>) -> (Option<&str>, Option<i32>) {
+        (v, w.map(|w| w as i32))
     }
-    let at = |i: usize| -> Route<'_> {
-        match alias.routes.get(i) {
-            Some((v, w)) => (Some(v.as_str()), Some(*w as i32)),
-            None => (None, None),
-        }
-    };
-    Ok((at(0), at(1)))
+    let [r1, r2] = route_columns(alias)?;
+    Ok([int(r1), int(r2)])
 }
 
 async fn alias_in(conn: &mut PgConnection, arn: &str) -> Result<Option<AliasRecord>> {
@@ -230,7 +217,7 @@ async fn alias_in(conn: &mut PgConnection, arn: &str) -> Result<Option<AliasReco
 }
 
 pub async fn insert_alias(pool: &PgPool, a: &AliasRecord, max: usize) -> Result<AliasWritten> {
-    let ((v1, w1), (v2, w2)) = routes(a)?;
+    let [(v1, w1), (v2, w2)] = routes(a)?;
     let mut tx = pool.begin().await?;
     lock_machine(&mut tx, &a.machine_arn).await?;
     if let Some(existing) = alias_in(&mut tx, &a.arn).await? {
@@ -275,7 +262,7 @@ pub async fn get_alias(pool: &PgPool, arn: &str) -> Result<Option<AliasRecord>> 
 }
 
 pub async fn update_alias(pool: &PgPool, a: &AliasRecord) -> Result<AliasWritten> {
-    let ((v1, w1), (v2, w2)) = routes(a)?;
+    let [(v1, w1), (v2, w2)] = routes(a)?;
     let mut tx = pool.begin().await?;
     lock_machine(&mut tx, &a.machine_arn).await?;
     if alias_in(&mut tx, &a.arn).await?.is_none() {
@@ -346,34 +333,4 @@ pub async fn delete_all_of(tx: &mut PgConnection, machine_arn: &str) -> Result<(
             .await?;
     }
     Ok(())
-}
-
-pub async fn list_executions(
-    pool: &PgPool,
-    qualifier: &str,
-    alias: bool,
-    status: Option<&str>,
-    after: Option<&Cursor>,
-    n: usize,
-) -> Result<Vec<ExecutionRecord>> {
-    let column = if alias {
-        "state_machine_alias_arn"
-    } else {
-        "state_machine_version_arn"
-    };
-    let sql = format!(
-        "SELECT {} FROM executions WHERE {column} = $1 AND ($2::text IS NULL OR status = $2) \
-         AND ($3::bigint IS NULL OR (start_date_ms, seq) < \
-             (SELECT start_date_ms, seq FROM executions WHERE seq = $3)) \
-         ORDER BY start_date_ms DESC, seq DESC LIMIT $4",
-        executions::COLUMNS
-    );
-    let rows = sqlx::query(&sql)
-        .bind(qualifier)
-        .bind(status)
-        .bind(after.map(|c| c.seq))
-        .bind(limit(n))
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(executions::from_row).collect()
 }

@@ -46,10 +46,19 @@ pub fn get(conn: &Connection, arn: &str) -> Result<Option<ActivityRecord>> {
         .optional()?)
 }
 
-pub fn list(conn: &Connection, after: Option<&Cursor>, n: usize) -> Result<Vec<ActivityRecord>> {
-    let sql = format!("SELECT {COLUMNS} FROM activities WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+/// In creation order after the cursor; only `account`'s activities when given.
+pub fn list(
+    conn: &Connection,
+    account: Option<&str>,
+    after: Option<&Cursor>,
+    n: usize,
+) -> Result<Vec<ActivityRecord>> {
+    let filter = super::machines::account_filter(account);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM activities WHERE {filter} AND seq > ?2 ORDER BY seq LIMIT ?3"
+    );
     let after = after.map_or(i64::MIN, |c| c.seq);
-    query_all(conn, &sql, params![after, limit(n)], from_row)
+    query_all(conn, &sql, params![account, after, limit(n)], from_row)
 }
 
 /// Delete the activity, its queued (and taken) tasks and its tags.

@@ -1,7 +1,7 @@
 //! Reading the `executions` and `events` tables (writing them is [`super::commit`]'s job).
 
 use super::{limit, query_all, uint};
-use crate::records::{Cursor, EventRecord, ExecutionRecord, HistoryPage};
+use crate::records::{Cursor, EventRecord, ExecutionFilter, ExecutionRecord, HistoryPage};
 use crate::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -50,17 +50,18 @@ pub fn seq_of(conn: &Connection, arn: &str) -> Result<Option<i64>> {
 }
 
 /// Newest first: by start time, then by insertion. The cursor names the last execution of
-/// the previous page; the next page holds the ones that sort after it (older).
+/// the previous page; the next page holds the ones that sort after it (older). Every filter is
+/// in the query, so a page is full whenever enough rows match.
 pub fn list(
     conn: &Connection,
-    machine: &str,
-    status: Option<&str>,
-    redriven: Option<bool>,
+    filter: &ExecutionFilter<'_>,
     after: Option<&Cursor>,
     n: usize,
 ) -> Result<Vec<ExecutionRecord>> {
-    // One statement per shape, so that each uses its own index plan.
-    let status_filter = if status.is_some() {
+    // One statement per shape, so that each uses its own index plan (by machine, version or
+    // alias: `executions_by_machine`, `executions_by_version`, `executions_by_alias`).
+    let column = filter.of.column();
+    let status_filter = if filter.status.is_some() {
         "AND status = ?2"
     } else {
         "AND ?2 IS NULL"
@@ -70,16 +71,21 @@ pub fn list(
     } else {
         "AND ?3 IS NULL"
     };
-    let redrive_filter = match redriven {
+    let redrive_filter = match filter.redriven {
         None => "",
         Some(true) => "AND redrive_count > 0",
         Some(false) => "AND redrive_count = 0",
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM executions WHERE state_machine_arn = ?1 {status_filter} \
+        "SELECT {COLUMNS} FROM executions WHERE {column} = ?1 {status_filter} \
          {redrive_filter} {cursor_filter} ORDER BY start_date_ms DESC, seq DESC LIMIT ?4"
     );
-    let params = params![machine, status, after.map(|c| c.seq), limit(n)];
+    let params = params![
+        filter.of.arn(),
+        filter.status,
+        after.map(|c| c.seq),
+        limit(n)
+    ];
     query_all(conn, &sql, params, from_row)
 }
 

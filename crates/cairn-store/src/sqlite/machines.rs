@@ -97,14 +97,29 @@ pub fn update(conn: &Connection, m: &StateMachineRecord) -> Result<bool> {
     Ok(updated == 1)
 }
 
+/// In creation order after the cursor; only `account`'s machines when given (the
+/// `account` column is the account field of the ARN).
 pub fn list(
     conn: &Connection,
+    account: Option<&str>,
     after: Option<&Cursor>,
     n: usize,
 ) -> Result<Vec<StateMachineRecord>> {
-    let sql = format!("SELECT {COLUMNS} FROM state_machines WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    let filter = account_filter(account);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM state_machines WHERE {filter} AND seq > ?2 ORDER BY seq LIMIT ?3"
+    );
     let after = after.map_or(i64::MIN, |c| c.seq);
-    query_all(conn, &sql, params![after, limit(n)], from_row)
+    query_all(conn, &sql, params![account, after, limit(n)], from_row)
+}
+
+/// `?1` is the account to list (one statement per shape, so each uses its own index).
+pub(super) fn account_filter(account: Option<&str>) -> &'static str {
+    if account.is_some() {
+        "account = ?1"
+    } else {
+        "?1 IS NULL"
+    }
 }
 
 /// Delete the machine and its tags (the caller deletes its versions and aliases in the

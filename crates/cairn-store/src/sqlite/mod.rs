@@ -211,8 +211,13 @@ impl Store for SqliteStore {
         self.read(|c| activities::get(c, arn))
     }
 
-    fn list_activities(&self, after: Option<&Cursor>, limit: usize) -> Result<Vec<ActivityRecord>> {
-        self.read(|c| activities::list(c, after, limit))
+    fn list_activities(
+        &self,
+        account: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ActivityRecord>> {
+        self.read(|c| activities::list(c, account, after, limit))
     }
 
     fn delete_activity(&self, arn: &str) -> Result<bool> {
@@ -236,10 +241,11 @@ impl Store for SqliteStore {
 
     fn list_state_machines(
         &self,
+        account: Option<&str>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<StateMachineRecord>> {
-        self.read(|c| machines::list(c, after, limit))
+        self.read(|c| machines::list(c, account, after, limit))
     }
 
     fn delete_state_machine(&self, arn: &str) -> Result<bool> {
@@ -300,17 +306,6 @@ impl Store for SqliteStore {
         self.write(SMALL_WRITE, |tx| versions::delete_alias(tx, arn))
     }
 
-    fn list_qualified_executions(
-        &self,
-        qualifier_arn: &str,
-        alias: bool,
-        status: Option<&str>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>> {
-        self.read(|c| versions::list_executions(c, qualifier_arn, alias, status, after, limit))
-    }
-
     fn put_tags(&self, resource_arn: &str, tags: &[(String, String)]) -> Result<()> {
         self.write(SMALL_WRITE, |tx| machines::put_tags(tx, resource_arn, tags))
     }
@@ -331,23 +326,11 @@ impl Store for SqliteStore {
 
     fn list_executions(
         &self,
-        state_machine_arn: &str,
-        status: Option<&str>,
+        filter: &ExecutionFilter<'_>,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>> {
-        self.read(|c| executions::list(c, state_machine_arn, status, None, after, limit))
-    }
-
-    fn list_executions_redriven(
-        &self,
-        state_machine_arn: &str,
-        status: Option<&str>,
-        redriven: Option<bool>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<Vec<ExecutionRecord>> {
-        self.read(|c| executions::list(c, state_machine_arn, status, redriven, after, limit))
+        self.read(|c| executions::list(c, filter, after, limit))
     }
 
     fn running_executions(&self) -> Result<Vec<ExecutionRecord>> {

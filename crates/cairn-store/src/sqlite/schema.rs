@@ -173,6 +173,31 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE executions ADD COLUMN redrive_date_ms INTEGER;
     "#,
+    // Account isolation under `--auth sigv4`: ListStateMachines and ListActivities filter by
+    // the account an ARN names (`arn:partition:states:region:ACCOUNT:...`), in the query, so
+    // a page is full. A virtual generated column (computed on read, nothing to backfill or
+    // write) with an index by (account, seq). SQLite has no split function: the expression
+    // takes what follows `:states:`, drops the region, and keeps up to the next colon.
+    r#"
+    ALTER TABLE state_machines ADD COLUMN account TEXT GENERATED ALWAYS AS (
+        substr(
+            substr(substr(arn, instr(arn, ':states:') + 8),
+                   instr(substr(arn, instr(arn, ':states:') + 8), ':') + 1),
+            1,
+            instr(substr(substr(arn, instr(arn, ':states:') + 8),
+                         instr(substr(arn, instr(arn, ':states:') + 8), ':') + 1), ':') - 1)
+    ) VIRTUAL;
+    CREATE INDEX state_machines_by_account ON state_machines (account, seq);
+    ALTER TABLE activities ADD COLUMN account TEXT GENERATED ALWAYS AS (
+        substr(
+            substr(substr(arn, instr(arn, ':states:') + 8),
+                   instr(substr(arn, instr(arn, ':states:') + 8), ':') + 1),
+            1,
+            instr(substr(substr(arn, instr(arn, ':states:') + 8),
+                         instr(substr(arn, instr(arn, ':states:') + 8), ':') + 1), ':') - 1)
+    ) VIRTUAL;
+    CREATE INDEX activities_by_account ON activities (account, seq);
+    "#,
 ];
 
 /// The schema version this build writes.

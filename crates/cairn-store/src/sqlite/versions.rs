@@ -1,20 +1,16 @@
 //! The `state_machine_versions`, `state_machine_version_counters` and
-//! `state_machine_aliases` tables, and listing executions by version or alias.
+//! `state_machine_aliases` tables (listing executions by version or alias is in
+//! `executions.rs`, with the other ListExecutions filters).
 //!
 //! Owns: numbering versions (a per-machine counter, never reused) and the consistency checks
 //! that must hold inside one write transaction (an alias only routes to stored versions; a
 //! routed version cannot be deleted). Must not: interpret definitions or weights.
 
-use super::{executions, limit, query_all, uint};
-use crate::records::{
-    AliasRecord, AliasWritten, Cursor, ExecutionRecord, Published, VersionDeleted, VersionRecord,
-};
-use crate::{Result, StoreError};
+use super::{limit, query_all, uint};
+use crate::records::{AliasRecord, AliasWritten, Cursor, Published, VersionDeleted, VersionRecord};
+use crate::version_rows::{route_columns, routes_from_columns, ALIAS_COLUMNS, VERSION_COLUMNS};
+use crate::Result;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-
-const VERSION_COLUMNS: &str = "seq, arn, machine_arn, version, definition, role_arn, \
-    revision_id, description, creation_date_ms, logging_configuration, \
-    tracing_configuration, encryption_configuration";
 
 fn version_from_row(r: &Row<'_>) -> rusqlite::Result<VersionRecord> {
     Ok(VersionRecord {
@@ -33,14 +29,8 @@ fn version_from_row(r: &Row<'_>) -> rusqlite::Result<VersionRecord> {
     })
 }
 
-const ALIAS_COLUMNS: &str = "seq, arn, machine_arn, name, description, route1_version, \
-    route1_weight, route2_version, route2_weight, creation_date_ms, update_date_ms";
-
 fn alias_from_row(r: &Row<'_>) -> rusqlite::Result<AliasRecord> {
-    let mut routes = vec![(r.get::<_, String>(5)?, r.get::<_, u32>(6)?)];
-    if let Some(v) = r.get::<_, Option<String>>(7)? {
-        routes.push((v, r.get::<_, Option<u32>>(8)?.unwrap_or(0)));
-    }
+    let routes = routes_from_columns((r.get(5)?, r.get(6)?), (r.get(7)?, r.get(8)?));
     Ok(AliasRecord {
         seq: r.get(0)?,
         arn: r.get(1)?,
@@ -178,26 +168,9 @@ fn missing_version(conn: &Connection, alias: &AliasRecord) -> Result<Option<Stri
     Ok(None)
 }
 
-fn route(alias: &AliasRecord, i: usize) -> (Option<&str>, Option<u32>) {
-    match alias.routes.get(i) {
-        Some((v, w)) => (Some(v.as_str()), Some(*w)),
-        None => (None, None),
-    }
-}
-
-fn check_routes(alias: &AliasRecord) -> Result<()> {
-    if alias.routes.is_empty() || alias.routes.len() > 2 {
-        return Err(StoreError::Database(format!(
-            "alias {} must route to one or two versions",
-            alias.arn
-        )));
-    }
-    Ok(())
-}
-
 /// Run inside a write transaction.
 pub fn insert_alias(conn: &Connection, a: &AliasRecord, max: usize) -> Result<AliasWritten> {
-    check_routes(a)?;
+    let [(v1, w1), (v2, w2)] = route_columns(a)?;
     if let Some(existing) = get_alias(conn, &a.arn)? {
         return Ok(AliasWritten::Exists(existing));
     }
@@ -210,8 +183,6 @@ pub fn insert_alias(conn: &Connection, a: &AliasRecord, max: usize) -> Result<Al
     if count as usize >= max {
         return Ok(AliasWritten::QuotaExceeded);
     }
-    let (v1, w1) = route(a, 0);
-    let (v2, w2) = route(a, 1);
     conn.prepare_cached(
         "INSERT INTO state_machine_aliases (arn, machine_arn, name, description, \
              route1_version, route1_weight, route2_version, route2_weight, creation_date_ms, \
@@ -243,15 +214,13 @@ pub fn get_alias(conn: &Connection, arn: &str) -> Result<Option<AliasRecord>> {
 
 /// Run inside a write transaction.
 pub fn update_alias(conn: &Connection, a: &AliasRecord) -> Result<AliasWritten> {
-    check_routes(a)?;
+    let [(v1, w1), (v2, w2)] = route_columns(a)?;
     if get_alias(conn, &a.arn)?.is_none() {
         return Ok(AliasWritten::Absent);
     }
     if let Some(missing) = missing_version(conn, a)? {
         return Ok(AliasWritten::MissingVersion(missing));
     }
-    let (v1, w1) = route(a, 0);
-    let (v2, w2) = route(a, 1);
     conn.prepare_cached(
         "UPDATE state_machine_aliases SET description = ?2, route1_version = ?3, \
              route1_weight = ?4, route2_version = ?5, route2_weight = ?6, update_date_ms = ?7 \
@@ -308,28 +277,4 @@ pub fn delete_all_of(conn: &Connection, machine_arn: &str) -> Result<()> {
             .execute([machine_arn])?;
     }
     Ok(())
-}
-
-pub fn list_executions(
-    conn: &Connection,
-    qualifier: &str,
-    alias: bool,
-    status: Option<&str>,
-    after: Option<&Cursor>,
-    n: usize,
-) -> Result<Vec<ExecutionRecord>> {
-    let column = if alias {
-        "state_machine_alias_arn"
-    } else {
-        "state_machine_version_arn"
-    };
-    let sql = format!(
-        "SELECT {} FROM executions WHERE {column} = ?1 AND (?2 IS NULL OR status = ?2) \
-         AND (?3 IS NULL OR (start_date_ms, seq) < \
-             (SELECT start_date_ms, seq FROM executions WHERE seq = ?3)) \
-         ORDER BY start_date_ms DESC, seq DESC LIMIT ?4",
-        executions::COLUMNS
-    );
-    let params = params![qualifier, status, after.map(|c| c.seq), limit(n)];
-    query_all(conn, &sql, params, executions::from_row)
 }

@@ -17,9 +17,14 @@
 //! → `IncompleteSignatureException`; an unknown key or wrong session token →
 //! `UnrecognizedClientException`; a wrong or expired signature → `InvalidSignatureException`.
 //!
+//! A request may instead be presigned (query-string authentication, `presign.rs`): the same
+//! check on the `X-Amz-*` query parameters, valid from `X-Amz-Date` for `X-Amz-Expires`
+//! seconds instead of within the 5-minute skew.
+//!
 //! Owns the credentials table and the check. Must not: look at the body beyond hashing it,
 //! or decide what an account may see (the caller puts the account into `Ctx.scope`).
 
+use crate::api::presign;
 use crate::api::sigv4::parse_authorization;
 use aws_sigv4::sign::v4::{calculate_signature, generate_signing_key};
 use axum::http::{HeaderMap, Uri};
@@ -106,7 +111,8 @@ impl Credentials {
         Ok(Credentials { keys })
     }
 
-    /// Verify one request; `now` is the server's clock.
+    /// Verify one request, signed in its `Authorization` header or presigned in its query
+    /// string (`presign.rs`); `now` is the server's clock.
     pub fn verify(
         &self,
         method: &str,
@@ -116,11 +122,110 @@ impl Credentials {
         now: SystemTime,
     ) -> Result<Verified, ApiError> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let Some(authorization) = header("authorization") else {
-            return Err(ApiError::missing_authentication_token(
-                "Missing Authentication Token",
-            ));
+        let signed = match header("authorization") {
+            Some(authorization) => Signed::from_header(authorization, headers)?,
+            None if presign::is_presigned(uri.query()) => {
+                Signed::from_query(uri.query().unwrap_or_default())?
+            }
+            None => {
+                return Err(ApiError::missing_authentication_token(
+                    "Missing Authentication Token",
+                ))
+            }
         };
+        let signed_at = parse_amz_date(&signed.amz_date).ok_or_else(|| {
+            ApiError::incomplete_signature(format!(
+                "Date must be in ISO-8601 'basic format'. Got '{}'. See http://en.wikipedia.org/wiki/ISO_8601",
+                signed.amz_date
+            ))
+        })?;
+        let Some(key) = self.keys.get(&signed.access_key) else {
+            return Err(unrecognized());
+        };
+        if signed.session_token.as_deref() != key.session_token.as_deref() {
+            return Err(unrecognized());
+        }
+        match signed.expires {
+            None => check_skew(&signed.amz_date, signed_at, now)?,
+            Some(expires) => check_expiry(&signed.amz_date, signed_at, expires, now)?,
+        }
+        let mut canonical_headers = String::new();
+        for name in signed.signed_headers.split(';') {
+            let values: Vec<String> = headers
+                .get_all(name)
+                .iter()
+                .map(|v| collapse_spaces(&String::from_utf8_lossy(v.as_bytes())))
+                .collect();
+            if values.is_empty() {
+                return Err(mismatch());
+            }
+            canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
+        }
+        let mut scope = signed.scope.split('/');
+        let (_date, region, service) = (scope.next(), scope.next(), scope.next());
+        let signing_key = generate_signing_key(
+            &key.secret_access_key,
+            signed_at,
+            region.unwrap_or_default(),
+            service.unwrap_or_default(),
+        );
+        let signing_key = signing_key.as_ref();
+        let query =
+            presign::canonical_query(uri.query().unwrap_or_default(), signed.expires.is_some());
+        // A header signature covers the body's SHA-256. A presigned one binds no body: its
+        // signer made the URL before (or without) the body, and signed `UNSIGNED-PAYLOAD`
+        // (the Rust presigners) or the empty body's hash (botocore's `SigV4QueryAuth` on a
+        // request without data); the body's own hash is accepted too.
+        let body_hash = hex_sha256(body);
+        let empty_hash = hex_sha256(b"");
+        let payloads: &[&str] = if signed.expires.is_some() {
+            &[presign::UNSIGNED_PAYLOAD, &empty_hash, &body_hash]
+        } else {
+            &[&body_hash]
+        };
+        let matches = payloads.iter().any(|payload| {
+            let canonical_request = format!(
+                "{method}\n{}\n{query}\n{canonical_headers}\n{}\n{payload}",
+                canonical_path(uri.path()),
+                signed.signed_headers,
+            );
+            let string_to_sign = format!(
+                "AWS4-HMAC-SHA256\n{}\n{}\n{}",
+                signed.amz_date,
+                signed.scope,
+                hex_sha256(canonical_request.as_bytes())
+            );
+            let expected = calculate_signature(signing_key, string_to_sign.as_bytes());
+            constant_time_eq(expected.as_bytes(), signed.signature.as_bytes())
+        });
+        if !matches {
+            return Err(mismatch());
+        }
+        Ok(Verified {
+            access_key: signed.access_key,
+            account_id: key.account_id.clone(),
+            region: signed.region,
+        })
+    }
+}
+
+/// What a request's signature claims, from its `Authorization` header or its query string.
+struct Signed {
+    access_key: String,
+    region: String,
+    /// `date/region/service/aws4_request`.
+    scope: String,
+    signed_headers: String,
+    signature: String,
+    amz_date: String,
+    session_token: Option<String>,
+    /// `Some` for a presigned request: how long after `amz_date` it is valid.
+    expires: Option<Duration>,
+}
+
+impl Signed {
+    fn from_header(authorization: &str, headers: &HeaderMap) -> Result<Signed, ApiError> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let parts = AuthorizationParts::parse(authorization)?;
         let cred = parse_authorization(authorization).ok_or_else(|| {
             ApiError::incomplete_signature(format!(
@@ -132,58 +237,40 @@ impl Credentials {
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={authorization}"
             )));
         };
-        let signed_at = parse_amz_date(amz_date).ok_or_else(|| {
+        Ok(Signed {
+            access_key: cred.access_key,
+            region: cred.region,
+            scope: parts.scope,
+            signed_headers: parts.signed_headers,
+            signature: parts.signature,
+            amz_date: amz_date.to_string(),
+            session_token: header("x-amz-security-token").map(str::to_string),
+            expires: None,
+        })
+    }
+
+    fn from_query(query: &str) -> Result<Signed, ApiError> {
+        let auth = presign::parse(query)?;
+        let cred = presign::credential(query).ok_or_else(|| {
             ApiError::incomplete_signature(format!(
-                "Date must be in ISO-8601 'basic format'. Got '{amz_date}'. See http://en.wikipedia.org/wiki/ISO_8601"
+                "Credential should be scoped to a valid region. X-Amz-Credential={}",
+                auth.credential
             ))
         })?;
-        let Some(key) = self.keys.get(&cred.access_key) else {
-            return Err(unrecognized());
-        };
-        if header("x-amz-security-token") != key.session_token.as_deref() {
-            return Err(unrecognized());
-        }
-        check_skew(amz_date, signed_at, now)?;
-        let mut canonical_headers = String::new();
-        for name in parts.signed_headers.split(';') {
-            let values: Vec<String> = headers
-                .get_all(name)
-                .iter()
-                .map(|v| collapse_spaces(&String::from_utf8_lossy(v.as_bytes())))
-                .collect();
-            if values.is_empty() {
-                return Err(mismatch());
-            }
-            canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
-        }
-        let canonical_request = format!(
-            "{method}\n{}\n{}\n{canonical_headers}\n{}\n{}",
-            canonical_path(uri.path()),
-            canonical_query(uri.query().unwrap_or_default()),
-            parts.signed_headers,
-            hex_sha256(body),
-        );
-        let string_to_sign = format!(
-            "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
-            parts.scope,
-            hex_sha256(canonical_request.as_bytes())
-        );
-        let mut scope = parts.scope.split('/');
-        let (_date, region, service) = (scope.next(), scope.next(), scope.next());
-        let signing_key = generate_signing_key(
-            &key.secret_access_key,
-            signed_at,
-            region.unwrap_or_default(),
-            service.unwrap_or_default(),
-        );
-        let expected = calculate_signature(signing_key, string_to_sign.as_bytes());
-        if !constant_time_eq(expected.as_bytes(), parts.signature.as_bytes()) {
-            return Err(mismatch());
-        }
-        Ok(Verified {
+        let scope = auth
+            .credential
+            .split_once('/')
+            .map(|(_, s)| s.to_string())
+            .unwrap_or_default();
+        Ok(Signed {
             access_key: cred.access_key,
-            account_id: key.account_id.clone(),
             region: cred.region,
+            scope,
+            signed_headers: auth.signed_headers,
+            signature: auth.signature,
+            amz_date: auth.amz_date,
+            session_token: auth.session_token,
+            expires: Some(auth.expires),
         })
     }
 }
@@ -284,6 +371,28 @@ fn check_skew(amz_date: &str, signed_at: SystemTime, now: SystemTime) -> Result<
     Ok(())
 }
 
+/// A presigned request is valid from its signing time (give or take the clock skew) until
+/// `expires` after it.
+fn check_expiry(
+    amz_date: &str,
+    signed_at: SystemTime,
+    expires: Duration,
+    now: SystemTime,
+) -> Result<(), ApiError> {
+    if signed_at > now + MAX_SKEW {
+        return check_skew(amz_date, signed_at, now);
+    }
+    if signed_at + expires < now {
+        return Err(ApiError::invalid_signature(format!(
+            "Signature expired: {amz_date} is now earlier than {} ({} - {} sec.)",
+            basic(now - expires),
+            basic(now),
+            expires.as_secs()
+        )));
+    }
+    Ok(())
+}
+
 fn hex_sha256(data: &[u8]) -> String {
     Sha256::digest(data)
         .iter()
@@ -304,21 +413,6 @@ fn canonical_path(path: &str) -> &str {
     } else {
         path
     }
-}
-
-/// Query parameters sorted by name then value (AWS JSON requests normally have none).
-fn canonical_query(query: &str) -> String {
-    let mut pairs: Vec<(&str, &str)> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| p.split_once('=').unwrap_or((p, "")))
-        .collect();
-    pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -380,5 +474,82 @@ mod tests {
         );
         h.insert("x-amz-date", basic(now).parse().unwrap());
         assert_eq!(code(h), "UnrecognizedClientException");
+    }
+
+    /// A URL presigned by the `aws-sigv4` crate (payload line `UNSIGNED-PAYLOAD`, a body
+    /// sent anyway) is accepted while it is valid, then refused as expired.
+    #[test]
+    fn a_request_presigned_by_aws_sigv4_is_accepted_until_it_expires() {
+        use aws_sigv4::http_request::{
+            sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+        };
+        use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        let identity: aws_smithy_runtime_api::client::identity::Identity =
+            aws_credential_types::Credentials::new(
+                "AKIDEXAMPLE",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                None,
+                None,
+                "test",
+            )
+            .into();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(60));
+        let signed_at = SystemTime::now();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region("eu-west-1")
+            .name("states")
+            .time(signed_at)
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let sent = [
+            ("host", "127.0.0.1:8083"),
+            ("x-amz-target", "AWSStepFunctions.ListActivities"),
+        ];
+        let request = SignableRequest::new(
+            "POST",
+            "http://127.0.0.1:8083/",
+            sent.iter().copied(),
+            SignableBody::UnsignedPayload,
+        )
+        .unwrap();
+        let (instructions, _) = sign(request, &params).unwrap().into_parts();
+        let (_, query) = instructions.into_parts();
+        let query: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+            .collect();
+        assert!(query.iter().any(|p| p == "X-Amz-Expires=60"), "{query:?}");
+        let uri: Uri = format!("/?{}", query.join("&")).parse().unwrap();
+        let mut headers = HeaderMap::new();
+        for (name, value) in sent {
+            headers.insert(name, value.parse().unwrap());
+        }
+        let c = creds();
+        let at = |secs| signed_at + Duration::from_secs(secs);
+        let who = c.verify("POST", &uri, &headers, b"{}", at(30)).unwrap();
+        assert_eq!(
+            (who.account_id.as_str(), who.region.as_str()),
+            ("111111111111", "eu-west-1")
+        );
+        let expired = c
+            .verify("POST", &uri, &headers, b"{}", at(120))
+            .unwrap_err();
+        assert_eq!(expired.code.as_str(), "InvalidSignatureException");
+        assert!(
+            expired.message.starts_with("Signature expired"),
+            "{}",
+            expired.message
+        );
+        headers.insert(
+            "x-amz-target",
+            "AWSStepFunctions.DeleteActivity".parse().unwrap(),
+        );
+        let changed = c.verify("POST", &uri, &headers, b"{}", at(30)).unwrap_err();
+        assert_eq!(changed.code.as_str(), "InvalidSignatureException");
     }
 }

@@ -34,7 +34,7 @@ pub async fn handle(State(app): State<Arc<App>>) -> Response {
             let mut backlogs: Vec<(String, ActivityBacklog)> = Vec::new();
             let mut after: Option<Cursor> = None;
             while backlogs.len() < MAX_ACTIVITIES {
-                let page = s.list_activities(after.as_ref(), 100)?;
+                let page = s.list_activities(None, after.as_ref(), 100)?;
                 let Some(last) = page.last() else { break };
                 after = Some(Cursor { seq: last.seq });
                 for a in &page {

@@ -39,6 +39,7 @@ pub mod internal;
 pub mod metrics;
 pub mod ops;
 pub mod pagination;
+pub mod presign;
 pub mod service_shapes;
 pub mod sigv4;
 pub mod tags;
@@ -90,10 +91,15 @@ impl Ctx {
         }
     }
 
-    fn from_headers(app: &App, headers: &HeaderMap) -> Ctx {
+    fn from_headers(app: &App, uri: &axum::http::Uri, headers: &HeaderMap) -> Ctx {
         let mut ctx = Ctx::new(app);
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        if let Some(cred) = header("authorization").and_then(sigv4::parse_authorization) {
+        // The signature's region and key, from the header or a presigned URL's query.
+        let cred = match header("authorization") {
+            Some(authorization) => sigv4::parse_authorization(authorization),
+            None => uri.query().and_then(presign::credential),
+        };
+        if let Some(cred) = cred {
             ctx.scope.region = cred.region;
             ctx.access_key = Some(cred.access_key);
         }
@@ -209,9 +215,7 @@ pub async fn call(
     };
     let key = ctx.access_key.as_deref().unwrap_or_default();
     accounts::check_request(operation.name, account, key, &input)?;
-    let mut output = dispatch(app, ctx, operation.name, input).await?;
-    accounts::filter_response(operation.name, account, &mut output);
-    Ok(output)
+    dispatch(app, ctx, operation.name, input).await
 }
 
 /// The axum handler behind every path: one AWS JSON 1.0 request in, one answer out.
@@ -229,7 +233,7 @@ pub async fn handle_http(
     {
         return internal::handle(&app, internal, &headers, body).await;
     }
-    let mut ctx = Ctx::from_headers(&app, &headers);
+    let mut ctx = Ctx::from_headers(&app, &uri, &headers);
     let verified = match (&app.config.credentials, &body) {
         (Some(credentials), Ok(body)) => credentials
             .verify(method.as_str(), &uri, &headers, body, SystemTime::now())

@@ -2,6 +2,10 @@
 //! event), the timer service (when a timer is due) and the API (a request's time). The pure
 //! core never reads it: the writer puts its reading into `cairn_core::Ctx`.
 //!
+//! Not the wall clock: `src/clock.rs` (`crate::clock::now_ms`) is the system's time, which
+//! this clock reads when real and offsets when virtual; `api/clock.rs` serves the
+//! `CairnClock.*` operations that move this one.
+//!
 //! Two kinds:
 //! - **real** (the default): the system clock.
 //! - **virtual** (`cairn serve --virtual-clock`, `cairn run --skip-time`): the system clock

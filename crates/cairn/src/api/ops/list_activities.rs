@@ -15,7 +15,7 @@ struct Input {
     next_token: Option<String>,
 }
 
-pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
     let input: Input = parse_input(input)?;
     let page = PageRequest::new(
         "ListActivities",
@@ -23,8 +23,10 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
         input.next_token.as_deref(),
     )?;
     let (after, fetch) = (page.after.clone(), page.fetch());
+    // Under `--auth sigv4`, only the caller's account (in the query: pages stay full).
+    let account = ctx.verified_account.clone();
     let mut rows = app
-        .store(move |s| s.list_activities(after.as_ref(), fetch))
+        .store(move |s| s.list_activities(account.as_deref(), after.as_ref(), fetch))
         .await?;
     let next_token = page.finish(&mut rows, |a| a.seq);
     let activities: Vec<Value> = rows

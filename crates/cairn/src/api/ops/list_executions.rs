@@ -6,7 +6,7 @@ use crate::api::pagination::page_size;
 use crate::api::{parse_input, versions, Ctx};
 use crate::app::App;
 use cairn_api::{page_token, ApiError, Arn, Resource};
-use cairn_store::Cursor;
+use cairn_store::{Cursor, ExecutionFilter, ExecutionsOf};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -63,25 +63,19 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     let limit = page_size(req.max_results);
     let status = req.status_filter.clone();
     let redriven = req.redrive_filter.as_deref().map(|f| f == "REDRIVEN");
+    // Every filter is applied by the store's query, so a page is full whenever enough
+    // executions match.
     let mut rows = app
-        .store(move |s| match (&qualified, redriven) {
-            // By version or alias ARN: the redrive filter is applied to the page read (a page
-            // may then come back shorter than maxResults; the token still continues it).
-            (Some(q), r) => Ok(q
-                .list(s, status.as_deref(), cursor.as_ref(), limit + 1)?
-                .into_iter()
-                .filter(|e| r.is_none_or(|r| (e.redrive_count > 0) == r))
-                .collect()),
-            (None, None) => {
-                s.list_executions(&machine_arn, status.as_deref(), cursor.as_ref(), limit + 1)
-            }
-            (None, Some(r)) => s.list_executions_redriven(
-                &machine_arn,
-                status.as_deref(),
-                Some(r),
-                cursor.as_ref(),
-                limit + 1,
-            ),
+        .store(move |s| {
+            let filter = ExecutionFilter {
+                of: match &qualified {
+                    Some(q) => q.executions_of(),
+                    None => ExecutionsOf::Machine(&machine_arn),
+                },
+                status: status.as_deref(),
+                redriven,
+            };
+            s.list_executions(&filter, cursor.as_ref(), limit + 1)
         })
         .await?;
     let more = rows.len() > limit;

@@ -5,7 +5,7 @@
 use crate::api::versions;
 use crate::app::App;
 use cairn_api::{ApiError, Arn, Resource};
-use cairn_store::{Cursor, ExecutionRecord, Store};
+use cairn_store::ExecutionsOf;
 
 /// A checked version or alias ARN to list by.
 pub struct Qualifier {
@@ -27,13 +27,12 @@ impl Qualifier {
         })
     }
 
-    pub fn list(
-        &self,
-        store: &dyn Store,
-        status: Option<&str>,
-        after: Option<&Cursor>,
-        limit: usize,
-    ) -> cairn_store::Result<Vec<ExecutionRecord>> {
-        store.list_qualified_executions(&self.arn, self.alias, status, after, limit)
+    /// What to list: the executions started through this version or alias.
+    pub fn executions_of(&self) -> ExecutionsOf<'_> {
+        if self.alias {
+            ExecutionsOf::Alias(&self.arn)
+        } else {
+            ExecutionsOf::Version(&self.arn)
+        }
     }
 }

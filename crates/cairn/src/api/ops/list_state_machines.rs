@@ -15,7 +15,7 @@ struct Input {
     next_token: Option<String>,
 }
 
-pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
+pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
     let input: Input = parse_input(input)?;
     let page = PageRequest::new(
         "ListStateMachines",
@@ -23,8 +23,10 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
         input.next_token.as_deref(),
     )?;
     let (after, fetch) = (page.after.clone(), page.fetch());
+    // Under `--auth sigv4`, only the caller's account (in the query: pages stay full).
+    let account = ctx.verified_account.clone();
     let mut rows = app
-        .store(move |s| s.list_state_machines(after.as_ref(), fetch))
+        .store(move |s| s.list_state_machines(account.as_deref(), after.as_ref(), fetch))
         .await?;
     let next_token = page.finish(&mut rows, |m| m.seq);
     let machines: Vec<Value> = rows
