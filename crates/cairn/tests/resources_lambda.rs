@@ -117,6 +117,30 @@ async fn lambda_invoke_wraps_the_result_like_aws() {
         out["SdkResponseMetadata"]["RequestId"],
         out["SdkHttpMetadata"]["HttpHeaders"]["x-amzn-RequestId"]
     );
+    // Every header AWS's recorded envelopes carry, in their order, in both header maps
+    // (X-Amzn-Trace-Id included: Lambda answers every Invoke with one).
+    let recorded = [
+        "Connection",
+        "Content-Length",
+        "Content-Type",
+        "Date",
+        "X-Amz-Executed-Version",
+        "X-Amzn-Trace-Id",
+        "x-amzn-Remapped-Content-Length",
+        "x-amzn-RequestId",
+    ];
+    for map in ["AllHttpHeaders", "HttpHeaders"] {
+        let headers = out["SdkHttpMetadata"][map].as_object().unwrap();
+        assert_eq!(headers.keys().collect::<Vec<_>>(), recorded, "{map}");
+    }
+    let trace = out["SdkHttpMetadata"]["HttpHeaders"]["X-Amzn-Trace-Id"]
+        .as_str()
+        .unwrap();
+    assert!(trace.starts_with("root=1-"), "{trace}");
+    assert_eq!(
+        out["SdkHttpMetadata"]["AllHttpHeaders"]["X-Amzn-Trace-Id"],
+        json!([trace])
+    );
     let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
@@ -377,6 +401,9 @@ async fn unknown_function_says_how_to_configure_one() {
     );
 }
 
+/// The trace header the fake endpoint answers with (the envelope passes it on).
+const TRACE: &str = "root=1-5e1b4151-5ac6c58f5b5dbd6a3c5f1a2b;sampled=0";
+
 /// What the fake Lambda endpoint saw: (function, invocation type, qualifier).
 type Seen = Arc<Mutex<Vec<(String, String, Option<String>)>>>;
 
@@ -405,7 +432,10 @@ async fn lambda_endpoint() -> (String, Seen) {
                     match name.as_str() {
                         "double" => (
                             StatusCode::OK,
-                            [("x-amz-executed-version", "7")],
+                            [
+                                ("x-amz-executed-version", "7"),
+                                ("x-amzn-trace-id", TRACE),
+                            ],
                             json!({"n": event["n"].as_i64().unwrap_or(0) * 2}).to_string(),
                         )
                             .into_response(),
@@ -446,12 +476,13 @@ async fn lambda_endpoint_runs_functions_the_file_does_not_name() {
                    "Next": "Invoke"},
         "Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                    "Parameters": {"FunctionName": format!("{FN_ARN}double:live"), "Payload": {"n.$": "$.legacy.n"}},
-                   "ResultSelector": {"n.$": "$.Payload.n", "v.$": "$.ExecutedVersion"},
+                   "ResultSelector": {"n.$": "$.Payload.n", "v.$": "$.ExecutedVersion",
+                                      "t.$": "$.SdkHttpMetadata.HttpHeaders['X-Amzn-Trace-Id']"},
                    "End": true}}});
     let sm = machine(&server, "endpoint", definition).await;
     let (_, d) = run(&server, &sm, json!({"n": 3})).await;
     assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
-    assert_eq!(output(&d), json!({"n": 12, "v": "7"}));
+    assert_eq!(output(&d), json!({"n": 12, "v": "7", "t": TRACE}));
     assert_eq!(
         seen.lock().unwrap().clone(),
         [

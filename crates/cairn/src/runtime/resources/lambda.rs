@@ -64,6 +64,17 @@ struct Invoked {
     request_id: String,
     /// Base64 of the last 4 KB of the function's log, when `LogType` is `Tail`.
     log_result: Option<String>,
+    /// Lambda's `X-Amzn-Trace-Id` response header: the endpoint's, else a fresh X-Ray id.
+    trace_id: String,
+}
+
+/// An X-Ray trace header as Lambda's Invoke answers it (`root=1-<epoch hex>-<96 bits>`, not
+/// sampled). AWS reports one on every Invoke response; the recorded envelopes all carry the
+/// header (its value masked), so the envelope always has one.
+fn new_trace_id() -> String {
+    let epoch = jiff::Timestamp::now().as_second();
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("root=1-{epoch:08x}-{};sampled=0", &random[..24])
 }
 
 /// A task on a function ARN: the effective input is the event, the return value the result.
@@ -126,6 +137,7 @@ fn envelope(out: &Invoked) -> Value {
         ("Content-Type", "application/json".into()),
         ("Date", date),
         ("X-Amz-Executed-Version", out.executed_version.clone()),
+        ("X-Amzn-Trace-Id", out.trace_id.clone()),
         ("x-amzn-Remapped-Content-Length", "0".into()),
         ("x-amzn-RequestId", out.request_id.clone()),
     ];
@@ -190,6 +202,7 @@ async fn invoke(
                 status,
                 request_id,
                 log_result: None,
+                trace_id: new_trace_id(),
             });
         }
         return match functions_file::call(local, &payload, &request_id).await {
@@ -199,6 +212,7 @@ async fn invoke(
                 status: 200,
                 request_id,
                 log_result: tail.then(|| log_tail(&logs)),
+                trace_id: new_trace_id(),
             }),
             FunctionResult::Error {
                 error_type,
@@ -287,6 +301,10 @@ async fn invoke_endpoint(
             log_result: tail
                 .then(|| r.header("x-amz-log-result").map(str::to_string))
                 .flatten(),
+            trace_id: r
+                .header("x-amzn-trace-id")
+                .map(str::to_string)
+                .unwrap_or_else(new_trace_id),
         });
     }
     let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
