@@ -14,16 +14,16 @@
 
 #[path = "common/cluster.rs"]
 mod cluster;
+#[path = "common/faults.rs"]
+mod faults;
 
-use aws_sdk_sfn::config::timeout::TimeoutConfig;
 use aws_sdk_sfn::error::ProvideErrorMetadata;
-use aws_sdk_sfn::types::HistoryEvent;
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType as E};
-use aws_sdk_sfn::Client;
 use cluster::{why, Metrics};
+use faults::{history, patient_client, until_ok, Node};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const SCRIPT: &str = concat!(
@@ -32,8 +32,6 @@ const SCRIPT: &str = concat!(
 );
 /// Executions of each kind.
 const EACH: usize = 6;
-/// A call during the outage must be answered within this (it is no hang).
-const ANSWER_LIMIT: Duration = Duration::from_secs(60);
 
 /// A throwaway PostgreSQL cluster in a directory of its own; stopped when dropped.
 struct Postgres {
@@ -103,90 +101,6 @@ fn script(command: &str, dir: &Path) -> std::process::Output {
         .expect("run scripts/postgres-test-server")
 }
 
-/// The `cairn serve` node; killed when dropped, its log printed if the test failed.
-struct Node {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(60).collect();
-            eprintln!("--- last lines of the node's stderr ---");
-            for line in tail.iter().rev() {
-                eprintln!("{line}");
-            }
-        }
-    }
-}
-
-/// A client that does not retry and gives up on a call after [`ANSWER_LIMIT`]: what a call
-/// during the outage gets is the node's own answer.
-fn patient_client(endpoint: &str) -> Client {
-    let base = cluster::client(endpoint);
-    let config = base
-        .config()
-        .to_builder()
-        .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .operation_timeout(ANSWER_LIMIT)
-                .build(),
-        )
-        .build();
-    Client::from_conf(config)
-}
-
-/// Repeats `op` until it succeeds (storage may take a moment to be back); panics after 90 s.
-async fn until_ok<T, F, Fut, Err>(what: &str, op: F) -> T
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<T, Err>>,
-    Err: std::error::Error + 'static,
-{
-    let begin = Instant::now();
-    loop {
-        match op().await {
-            Ok(v) => return v,
-            Err(e) => {
-                assert!(
-                    begin.elapsed() < Duration::from_secs(90),
-                    "{what}: still failing after 90 s: {}",
-                    why(&e)
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
-}
-
-/// The whole history of one execution.
-async fn history(sfn: &Client, arn: &str) -> Vec<HistoryEvent> {
-    let mut events = Vec::new();
-    let mut token = None;
-    loop {
-        let page = sfn
-            .get_execution_history()
-            .execution_arn(arn)
-            .max_results(1000)
-            .set_next_token(token)
-            .send()
-            .await
-            .expect("GetExecutionHistory");
-        events.extend(page.events);
-        token = page.next_token;
-        if token.is_none() {
-            return events;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgresql_restart_mid_load_loses_nothing_and_the_node_carries_on() {
     let Some(pg) = Postgres::start() else {
@@ -194,25 +108,11 @@ async fn a_postgresql_restart_mid_load_loses_nothing_and_the_node_carries_on() {
     };
     let url = format!("{}?options[search_path]=restart_test", pg.url);
     let logs = tempfile::tempdir().expect("a log directory");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let log = logs.path().join("node.log");
-    let mut node = Node {
-        child: Command::new(env!("CARGO_BIN_EXE_cairn"))
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(["--database", &url, "--node-id", "solo", "--lease-ttl", "2"])
-            .env("RUST_LOG", "warn")
-            .env_remove("WAIT_TIME_SCALE")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("a log file"))
-            .spawn()
-            .expect("start cairn serve"),
-        port,
-        log,
-    };
-    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut node = Node::spawn(
+        &["--database", &url, "--node-id", "solo", "--lease-ttl", "2"],
+        &logs.path().join("node.log"),
+    );
+    let endpoint = node.endpoint();
     // Up, and holding every partition (a lone node takes them all).
     let begin = Instant::now();
     loop {
@@ -221,7 +121,7 @@ async fn a_postgresql_restart_mid_load_loses_nothing_and_the_node_carries_on() {
                 break;
             }
         }
-        assert!(node.child.try_wait().unwrap().is_none(), "the node exited");
+        assert!(node.alive(), "the node exited");
         assert!(
             begin.elapsed() < Duration::from_secs(30),
             "the node did not come up"
@@ -369,16 +269,13 @@ async fn a_postgresql_restart_mid_load_loses_nothing_and_the_node_carries_on() {
     // the timers fire into the outage.
     let until = timers_due.max(outage + Duration::from_secs(4)) + Duration::from_secs(1);
     tokio::time::sleep_until(until.into()).await;
-    assert!(
-        node.child.try_wait().unwrap().is_none(),
-        "the node exited during the outage"
-    );
+    assert!(node.alive(), "the node exited during the outage");
     pg.restart();
     eprintln!("PostgreSQL was down {:.1?}", outage.elapsed());
     // The outage did what it is here for: timers fired into it and were held for a retry.
-    let log = std::fs::read_to_string(&node.log).expect("the node's log");
     assert!(
-        log.contains("storage failed; holding reply-less inputs"),
+        node.log()
+            .contains("storage failed; holding reply-less inputs"),
         "no reply-less input was held during the outage"
     );
 
@@ -417,10 +314,7 @@ async fn a_postgresql_restart_mid_load_loses_nothing_and_the_node_carries_on() {
         executions.len(),
         begin.elapsed()
     );
-    assert!(
-        node.child.try_wait().unwrap().is_none(),
-        "the node is the same process"
-    );
+    assert!(node.alive(), "the node is the same process");
 
     // Nothing refused was applied.
     let gone = sfn
