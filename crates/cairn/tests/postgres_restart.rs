@@ -244,6 +244,18 @@ async fn a_postgresql_restart_mid_load_loses_nothing_and_the_node_carries_on() {
         refused.message(),
         asked.elapsed()
     );
+    // A worker's long poll is answered too (with an error), not left hanging.
+    let poll = during
+        .get_activity_task()
+        .activity_arn(&activity)
+        .send()
+        .await
+        .expect_err("GetActivityTask without storage");
+    assert!(
+        poll.as_service_error().is_some(),
+        "GetActivityTask during the outage got no answer: {}",
+        why(&poll)
+    );
     for (i, token) in &tokens {
         let output = json!({"answer": format!("during-{i}")}).to_string();
         let asked = Instant::now();
