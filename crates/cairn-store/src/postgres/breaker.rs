@@ -19,17 +19,13 @@ pub const UNREACHABLE: &str = "PostgreSQL is unreachable";
 /// While the server is unreachable, one call in this long goes through to try it.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 
-/// Whether a sqlx error means the server cannot be reached (down, restarting, or the
-/// connection to it cut), as opposed to an error in what was asked.
+/// Whether a sqlx error means the server cannot be reached, as opposed to an error in what
+/// was asked. Only the pool's timeout counts: sqlx answers it after trying to connect (again
+/// and again: refused, or the server starting or stopping) for the whole acquire timeout. A
+/// single connection cut (a server restarting, a backend ended) is not enough: the next call
+/// opens a new one, and a healthy server must not be cut off for a second over it.
 pub fn unreachable(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
-        // admin_shutdown, crash_shutdown, cannot_connect_now: a server stopping or starting.
-        sqlx::Error::Database(d) => {
-            matches!(d.code().as_deref(), Some("57P01" | "57P02" | "57P03"))
-        }
-        _ => false,
-    }
+    matches!(e, sqlx::Error::PoolTimedOut)
 }
 
 /// Open (calls refused at once) from a call that found the server unreachable until the
