@@ -672,7 +672,10 @@ class Postgres:
         separator = "&" if "?" in url else "?"
         self.url = f"{url}{separator}options[search_path]={self.schema}"
 
-    def close(self):
+    def close(self, keep=False):
+        if keep and self.cluster is None and self.schema is not None:
+            log(f"schema {self.schema} kept on the server")
+            self.schema = None
         if self.cluster is not None:
             subprocess.run([self.script, "stop", self.cluster], capture_output=True)
             self.cluster = None
@@ -801,7 +804,9 @@ def main():
         server.kill()
     campaign.fn_server.shutdown()
     if postgres is not None:
-        postgres.close()
+        # On a violation the schema stays for a look (the throwaway server's data stays in
+        # the kept work directory).
+        postgres.close(keep=bool(campaign.violations))
 
     states = [e["state"] for e in campaign.starts.values()]
     log("summary:")
@@ -814,6 +819,8 @@ def main():
         f"  StartExecution: {states.count('acked')} acknowledged, {states.count('lost')} answers lost to a kill, "
         f"{states.count('refused')} refused, {states.count('unsent')} never sent (connection refused); "
         f"{campaign.lost_but_started} of the lost ones had started"
+        + (f"; {campaign.retries.get('start-answer-lost-then-acked', 0)} more lost, then acknowledged when repeated"
+           if len(servers) > 1 else "")
     )
     print(f"  executions checked: {sum(stats.values())} ({stats['SUCCEEDED']} SUCCEEDED, {stats['FAILED']} FAILED, {stats['other']} other)")
     print(f"  activity attempts closed: {attempts}; tasks received by workers: {campaign.tasks_received}; answers: {campaign.task_answer_outcomes}")
