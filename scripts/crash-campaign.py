@@ -2,14 +2,22 @@
 
 Run through `scripts/crash-campaign` (it picks a Python with boto3). What it does:
 
-1. starts `cairn serve` on a fresh SQLite database, 127.0.0.1, a free port;
+1. starts `cairn serve` on a fresh SQLite database, 127.0.0.1, a free port; or, with
+   `--postgres`, three `cairn serve` nodes (`--lease-ttl 2`) on a fresh schema of one real
+   PostgreSQL server (`--postgres-url`, else $CAIRN_TEST_POSTGRES_URL, else a throwaway server
+   started with scripts/postgres-test-server inside the work directory and stopped at the end);
 2. drives a mixed load with boto3: activities answered by its own worker threads (with
    heartbeats, a deliberate first-attempt failure, Retry), Wait states, a retried Parallel that
    ends FAILED, an inline Map, `lambda:invoke.waitForTaskToken` callbacks (the "function" is a
    URL served by this script, which then answers the token), and nested
    `states:startExecution.sync:2` executions;
 3. SIGKILLs the server at random moments (`--kills N`, seeded by `--seed`) and restarts it on the
-   same database and port;
+   same database and port; with `--postgres`, a random node each time, restarted (same port and
+   node id) after a random pause of up to `--max-down` seconds, long enough at times for the
+   others to take its partitions over. Clients are spread over the nodes, and a call that gets
+   no answer (connection refused or cut, a 5xx) is repeated on the next node, as a client of a
+   cluster behind a list of addresses does; a StartExecution is repeated with the same name
+   and input (idempotent), so every start ends acknowledged or refused;
 4. after the last restart it stops starting executions, waits (bounded) for every execution to
    close, then checks:
    - every acknowledged StartExecution (HTTP 200) exists and finished with the expected status;
@@ -34,6 +42,7 @@ import atexit
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,6 +55,7 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
+import botocore.exceptions
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -75,16 +85,18 @@ def log(msg):
 class Server:
     """One `cairn serve` process at a time, on a fixed database and port."""
 
-    def __init__(self, binary, database, port, logdir):
+    def __init__(self, binary, database, port, logdir, name="server", extra=()):
         self.binary, self.database, self.port, self.logdir = binary, database, port, logdir
+        self.name, self.extra = name, list(extra)
         self.proc = None
         self.starts = 0
 
     def start(self, timeout=60):
         self.starts += 1
-        logf = open(os.path.join(self.logdir, f"server-{self.starts}.log"), "wb")
+        logf = open(os.path.join(self.logdir, f"{self.name}-{self.starts}.log"), "wb")
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--bind", f"127.0.0.1:{self.port}", "--database", self.database],
+            [self.binary, "serve", "--bind", f"127.0.0.1:{self.port}", "--database", self.database]
+            + self.extra,
             stdout=logf,
             stderr=subprocess.STDOUT,
             env=dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn")),
@@ -109,11 +121,26 @@ class Server:
         self.proc = None
 
 
+class Nodes:
+    """A client per node and the one in use; `next` moves on (round robin)."""
+
+    def __init__(self, clients, first=0):
+        self.clients = clients
+        self.i = first % len(clients)
+
+    @property
+    def current(self):
+        return self.clients[self.i]
+
+    def next(self):
+        self.i = (self.i + 1) % len(self.clients)
+
+
 class Campaign:
     def __init__(self, args):
         self.args = args
         self.rng = random.Random(args.seed)
-        self.endpoint = None
+        self.endpoints = []  # one per node
         self.lock = threading.Lock()
         self.stop_load = threading.Event()
         self.stop_all = threading.Event()
@@ -130,12 +157,13 @@ class Campaign:
         self.violations = []
         self.lost_but_started = 0
         self.abandoned = set()  # execution names whose first attempt a worker dropped
+        self.retries = {}  # what a client of the cluster had to repeat, by kind
 
     # ---- clients ---------------------------------------------------------------------
-    def client(self, read_timeout=10):
+    def client(self, read_timeout=10, node=0):
         return boto3.client(
             "stepfunctions",
-            endpoint_url=self.endpoint,
+            endpoint_url=self.endpoints[node % len(self.endpoints)],
             region_name="us-east-1",
             aws_access_key_id="test",
             aws_secret_access_key="test",
@@ -146,19 +174,27 @@ class Campaign:
             ),
         )
 
-    def until_answered(self, call):
-        """Repeat `call` across server restarts until it gets an HTTP answer (or we stop)."""
+    def nodes(self, first=0, read_timeout=10):
+        return Nodes([self.client(read_timeout, i) for i in range(len(self.endpoints))], first)
+
+    def until_answered(self, nodes, call):
+        """Repeat `call(client)` across server restarts until it gets an HTTP answer (or we
+        stop); a call that gets none, or a 5xx, is repeated on the next node."""
         deadline = time.monotonic() + 120
         while not self.stop_all.is_set() and time.monotonic() < deadline:
             try:
-                return call(), None
+                return call(nodes.current), None
             except ClientError as e:
                 code = e.response["Error"]["Code"]
-                if code in ("ThrottlingException", "ServiceUnavailable"):
+                status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                if code in ("ThrottlingException", "ServiceUnavailable") or status >= 500:
+                    if status >= 500:
+                        nodes.next()
                     time.sleep(0.2)
                     continue
                 return None, code
             except (BotoCoreError, OSError):
+                nodes.next()
                 time.sleep(0.1)
         return None, "gave-up"
 
@@ -191,8 +227,8 @@ class Campaign:
         threading.Thread(target=self.fn_server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.fn_server.server_address[1]}/callback"
 
-    def callback_answerer(self):
-        sfn = self.client()
+    def callback_answerer(self, index):
+        nodes = self.nodes(first=index)
         while not self.stop_all.is_set():
             with self.callback_cond:
                 while not self.callback_tokens and not self.stop_all.is_set():
@@ -205,18 +241,19 @@ class Campaign:
                 self.callback_seen.add(token)
             nonce = uuid.uuid4().hex
             output = json.dumps({"callback": nonce})
-            _, err = self.until_answered(lambda: sfn.send_task_success(taskToken=token, output=output))
+            _, err = self.until_answered(nodes, lambda c: c.send_task_success(taskToken=token, output=output))
             if err is None:
                 with self.lock:
                     self.callback_acked[nonce] = name
 
     # ---- activity workers ------------------------------------------------------------
-    def activity_worker(self, activity_arn):
-        sfn = self.client(read_timeout=70)
+    def activity_worker(self, activity_arn, index):
+        nodes = self.nodes(first=index, read_timeout=70)
         while not self.stop_all.is_set():
             try:
-                task = sfn.get_activity_task(activityArn=activity_arn, workerName="crash-campaign")
+                task = nodes.current.get_activity_task(activityArn=activity_arn, workerName="crash-campaign")
             except (ClientError, BotoCoreError, OSError):
+                nodes.next()
                 time.sleep(0.1)
                 continue
             token = task.get("taskToken")
@@ -228,7 +265,7 @@ class Campaign:
             closed = False
             for _ in range(2):
                 time.sleep(self.rng.uniform(0.05, 0.3))
-                _, err = self.until_answered(lambda: sfn.send_task_heartbeat(taskToken=token))
+                _, err = self.until_answered(nodes, lambda c: c.send_task_heartbeat(taskToken=token))
                 if err is not None:
                     closed = True
                     break
@@ -245,7 +282,7 @@ class Campaign:
             if event.get("retry") == 0 and zlib.crc32(event["id"].encode()) % 3 == 0:
                 # A deliberate failure on the first attempt, caught by the state's Retry.
                 _, err = self.until_answered(
-                    lambda: sfn.send_task_failure(taskToken=token, error="Flaky", cause="first attempt")
+                    nodes, lambda c: c.send_task_failure(taskToken=token, error="Flaky", cause="first attempt")
                 )
                 self.record_outcome("failure-acked" if err is None else f"failure-{err}")
                 continue
@@ -253,7 +290,7 @@ class Campaign:
             with self.lock:
                 self.worker_sent.add(nonce)
             output = json.dumps({"nonce": nonce})
-            _, err = self.until_answered(lambda: sfn.send_task_success(taskToken=token, output=output))
+            _, err = self.until_answered(nodes, lambda c: c.send_task_success(taskToken=token, output=output))
             if err is None:
                 with self.lock:
                     self.worker_acked[nonce] = event["id"]
@@ -399,8 +436,9 @@ class Campaign:
         return ("FAILED", "Boom") if kind == "cc-retry" else ("SUCCEEDED", None)
 
     def load(self):
-        sfn = self.client()
+        nodes = self.nodes()
         rng = random.Random(self.args.seed + 1)
+        cluster = len(self.endpoints) > 1
         n = 0
         while not self.stop_load.is_set():
             if len(self.starts) >= self.args.max_executions:
@@ -411,21 +449,50 @@ class Campaign:
             name = f"{kind}-{n}"
             payload = json.dumps({"items": list(range(6))} if kind == "cc-map" else {"n": n})
             entry = {"kind": kind, "arn": None}
-            try:
-                entry["arn"] = sfn.start_execution(
-                    stateMachineArn=self.machines[kind], name=name, input=payload
-                )["executionArn"]
-                entry["state"] = "acked"
-            except ClientError as e:
-                entry["state"] = "refused"
-                entry["error"] = e.response["Error"]["Code"]
-            except (BotoCoreError, OSError):
-                entry["state"] = "lost"
+            if cluster:
+                nodes.next()  # starts spread over the nodes
+            deadline = time.monotonic() + 60
+            lost = False
+            while True:
+                try:
+                    entry["arn"] = nodes.current.start_execution(
+                        stateMachineArn=self.machines[kind], name=name, input=payload
+                    )["executionArn"]
+                    entry["state"] = "acked"
+                except ClientError as e:
+                    code = e.response["Error"]["Code"]
+                    status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                    if cluster and status >= 500 and time.monotonic() < deadline:
+                        nodes.next()
+                        self.count("start-5xx-retried")
+                        time.sleep(0.1)
+                        continue
+                    # After a lost answer, ExecutionAlreadyExists means the first try started
+                    # it (and it closed since): the start counts as lost, not refused.
+                    entry["state"] = "lost" if lost and code == "ExecutionAlreadyExists" else "refused"
+                    entry["error"] = code
+                except (BotoCoreError, OSError) as e:
+                    # Connection refused or cut, or no answer in time. On a cluster the same
+                    # start (same name and input: idempotent) is repeated on the next node.
+                    lost = lost or not isinstance(e, botocore.exceptions.EndpointConnectionError)
+                    entry["state"] = "lost" if lost else "unsent"
+                    if cluster and time.monotonic() < deadline:
+                        nodes.next()
+                        self.count("start-retried-on-next-node")
+                        time.sleep(0.1)
+                        continue
+                break
+            if cluster and entry["state"] == "acked" and lost:
+                self.count("start-answer-lost-then-acked")
             with self.lock:
                 self.starts[name] = entry
             if entry["state"] != "acked":
                 time.sleep(0.05)
             time.sleep(1.0 / self.args.rate)
+
+    def count(self, what):
+        with self.lock:
+            self.retries[what] = self.retries.get(what, 0) + 1
 
     # ---- checks ----------------------------------------------------------------------
     def violation(self, msg):
@@ -521,6 +588,8 @@ class Campaign:
                 self.lost_but_started += 1
             if entry["state"] == "refused":
                 self.violation(f"{name}: StartExecution was refused ({entry['error']}) yet it exists")
+            if entry["state"] == "unsent":
+                self.violation(f"{name}: StartExecution never reached a server (connection refused) yet it exists")
             described[name] = (arn, d)
 
         seen_nonces = {}
@@ -583,6 +652,43 @@ class Campaign:
         return stats, activity_attempts, sum(len(v) for v in children.values())
 
 
+class Postgres:
+    """The PostgreSQL side of `--postgres`: a server (the given URL, else a throwaway one
+    started with scripts/postgres-test-server inside the work directory) and a fresh schema
+    on it, which the nodes create as their search_path."""
+
+    def __init__(self, url, work, root):
+        self.script = os.path.join(root, "scripts", "postgres-test-server")
+        self.cluster = None
+        if not url:
+            self.cluster = os.path.join(work, "postgres")
+            os.chmod(work, 0o755)  # as root the cluster belongs to the postgres user
+            out = subprocess.run([self.script, "start", self.cluster], capture_output=True, text=True)
+            if out.returncode != 0 or "CAIRN_TEST_POSTGRES_URL=" not in out.stdout:
+                raise RuntimeError(f"could not start PostgreSQL: {out.stderr.strip()[-500:]}")
+            url = out.stdout.strip().split("CAIRN_TEST_POSTGRES_URL=", 1)[1]
+        self.server = url
+        self.schema = f"crash_{uuid.uuid4().hex[:12]}"
+        separator = "&" if "?" in url else "?"
+        self.url = f"{url}{separator}options[search_path]={self.schema}"
+
+    def close(self, keep=False):
+        if keep and self.cluster is None and self.schema is not None:
+            log(f"schema {self.schema} kept on the server")
+            self.schema = None
+        if self.cluster is not None:
+            subprocess.run([self.script, "stop", self.cluster], capture_output=True)
+            self.cluster = None
+        elif self.schema is not None:
+            # The schema on a server we did not start: drop it when psql is at hand.
+            if shutil.which("psql"):
+                subprocess.run(["psql", self.server, "-qc", f"DROP SCHEMA IF EXISTS {self.schema} CASCADE"],
+                               capture_output=True)
+            else:
+                log(f"schema {self.schema} left on the server (no psql to drop it)")
+            self.schema = None
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
@@ -597,6 +703,12 @@ def main():
     p.add_argument("--drain-seconds", type=float, default=180, help="how long executions may take to close after the last restart")
     p.add_argument("--workers", type=int, default=4, help="activity worker threads")
     p.add_argument("--keep", action="store_true", help="keep the work directory even when all is well")
+    p.add_argument("--postgres", action="store_true", help="three nodes on PostgreSQL instead of one on SQLite")
+    p.add_argument("--postgres-url", default=os.environ.get("CAIRN_TEST_POSTGRES_URL"),
+                   help="PostgreSQL server (default: $CAIRN_TEST_POSTGRES_URL, else a throwaway one)")
+    p.add_argument("--nodes", type=int, default=3, help="nodes with --postgres")
+    p.add_argument("--lease-ttl", type=float, default=2, help="the nodes' --lease-ttl with --postgres")
+    p.add_argument("--max-down", type=float, default=4.0, help="longest pause before a killed node restarts (--postgres)")
     args = p.parse_args()
     if args.seed is None:
         args.seed = int(time.time()) % 1_000_000
@@ -617,40 +729,66 @@ def main():
     functions = os.path.join(work, "functions.json")
     with open(functions, "w") as f:
         json.dump({"functions": {"cc-callback": {"url": callback_url}}}, f)
-    port = free_port()
-    campaign.endpoint = f"http://127.0.0.1:{port}"
-    server = Server(args.binary, os.path.join(work, "cairn.db"), port, work)
     # The functions file is passed through the environment (CAIRN_FUNCTIONS) to every start.
     os.environ["CAIRN_FUNCTIONS"] = functions
-    atexit.register(server.kill)
-    log(f"seed {args.seed}, {args.kills} kills, binary {args.binary}, work dir {work}")
+    postgres = None
+    if args.postgres:
+        try:
+            postgres = Postgres(args.postgres_url, work, root)
+        except RuntimeError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        atexit.register(postgres.close)
+        servers = []
+        for i in range(args.nodes):
+            port = free_port()
+            servers.append(
+                Server(args.binary, postgres.url, port, work, f"node{i + 1}",
+                       ["--node-id", f"n{i + 1}", "--lease-ttl", str(args.lease_ttl)])
+            )
+        mode = f"{args.nodes} nodes on PostgreSQL (schema {postgres.schema})"
+    else:
+        servers = [Server(args.binary, os.path.join(work, "cairn.db"), free_port(), work)]
+        mode = "SQLite"
+    campaign.endpoints = [f"http://127.0.0.1:{s.port}" for s in servers]
+    for server in servers:
+        atexit.register(server.kill)
+    log(f"seed {args.seed}, {args.kills} kills, {mode}, binary {args.binary}, work dir {work}")
 
     began = time.monotonic()
     try:
-        server.start()
+        for server in servers:
+            server.start()
         campaign.setup(callback_url)
         threads = [threading.Thread(target=campaign.load, daemon=True)]
         threads += [
-            threading.Thread(target=campaign.activity_worker, args=(campaign.activity,), daemon=True)
-            for _ in range(args.workers)
+            threading.Thread(target=campaign.activity_worker, args=(campaign.activity, i), daemon=True)
+            for i in range(args.workers)
         ]
-        threads += [threading.Thread(target=campaign.callback_answerer, daemon=True) for _ in range(2)]
+        threads += [threading.Thread(target=campaign.callback_answerer, args=(i,), daemon=True) for i in range(2)]
         for t in threads:
             t.start()
         downtime = []
+        victims = {}
+        # The kill schedule has a generator of its own (the workers draw from campaign.rng).
+        kills = random.Random(args.seed + 2)
         for k in range(args.kills):
             # One kill in four lands during recovery, right after the server accepts connections.
-            if campaign.rng.random() < 0.25:
-                up = campaign.rng.uniform(0.05, 0.5)
+            if kills.random() < 0.25:
+                up = kills.uniform(0.05, 0.5)
             else:
-                up = campaign.rng.uniform(args.min_up, args.max_up)
+                up = kills.uniform(args.min_up, args.max_up)
             time.sleep(up)
+            server = kills.choice(servers)
+            victims[server.name] = victims.get(server.name, 0) + 1
             server.kill()
             t0 = time.monotonic()
+            down = kills.uniform(0, args.max_down) if len(servers) > 1 else 0
+            time.sleep(down)
             server.start()
-            downtime.append(time.monotonic() - t0)
-            log(f"kill {k + 1}/{args.kills} after {up:.2f}s up: restarted in {downtime[-1]:.2f}s, {len(campaign.starts)} starts so far")
-        time.sleep(campaign.rng.uniform(args.min_up, args.max_up))
+            downtime.append(time.monotonic() - t0 - down)
+            log(f"kill {k + 1}/{args.kills} of {server.name} after {up:.2f}s up, down {down:.2f}s: restarted in {downtime[-1]:.2f}s, {len(campaign.starts)} starts so far")
+        time.sleep(kills.uniform(args.min_up, args.max_up))
         campaign.stop_load.set()
         threads[0].join()
         log(f"load stopped after {len(campaign.starts)} starts; waiting for every execution to close")
@@ -658,20 +796,31 @@ def main():
     except RuntimeError as e:
         print(f"error: {e}", file=sys.stderr)
         campaign.stop_all.set()
-        server.kill()
+        for server in servers:
+            server.kill()
         return 2
     campaign.stop_all.set()
-    server.kill()
+    for server in servers:
+        server.kill()
     campaign.fn_server.shutdown()
+    if postgres is not None:
+        # On a violation the schema stays for a look (the throwaway server's data stays in
+        # the kept work directory).
+        postgres.close(keep=bool(campaign.violations))
 
     states = [e["state"] for e in campaign.starts.values()]
     log("summary:")
-    print(f"  seed {args.seed}; {args.kills} SIGKILLs; {time.monotonic() - began:.0f}s in all")
+    print(f"  {mode}; seed {args.seed}; {args.kills} SIGKILLs; {time.monotonic() - began:.0f}s in all")
+    if len(servers) > 1:
+        print(f"  kills by node: {victims}; client calls repeated on another node: {campaign.retries}")
     if downtime:
         print(f"  restart to first accepted connection: mean {sum(downtime) / len(downtime):.2f}s, max {max(downtime):.2f}s")
     print(
         f"  StartExecution: {states.count('acked')} acknowledged, {states.count('lost')} answers lost to a kill, "
-        f"{states.count('refused')} refused; {campaign.lost_but_started} of the lost ones had started"
+        f"{states.count('refused')} refused, {states.count('unsent')} never sent (connection refused); "
+        f"{campaign.lost_but_started} of the lost ones had started"
+        + (f"; {campaign.retries.get('start-answer-lost-then-acked', 0)} more lost, then acknowledged when repeated"
+           if len(servers) > 1 else "")
     )
     print(f"  executions checked: {sum(stats.values())} ({stats['SUCCEEDED']} SUCCEEDED, {stats['FAILED']} FAILED, {stats['other']} other)")
     print(f"  activity attempts closed: {attempts}; tasks received by workers: {campaign.tasks_received}; answers: {campaign.task_answer_outcomes}")

@@ -66,6 +66,7 @@
 //! migration that recomputes the column, so [`partition_of`] must never change.
 
 mod activities;
+mod breaker;
 mod cluster;
 mod commit;
 mod executions;
@@ -94,14 +95,23 @@ pub use tasks::CLAIM_LEASE;
 /// Connections per store handle. A handle serves one node: the writer, a few readers and
 /// the activity pollers that are inside a claim at that moment.
 const MAX_CONNECTIONS: u32 = 8;
-/// How long a call waits for a free connection before failing.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a call waits for a connection before failing. It bounds an outage's calls too:
+/// with the server down, sqlx keeps trying to connect until this runs out, and the writer
+/// commits one batch at a time, so every caller during an outage waits for it (once for the
+/// batch in progress, once for its own) before it gets its error. 30 s made callers queued
+/// behind a commit wait past an SDK's timeout; a connection freed by a claim or a commit
+/// takes milliseconds, so 5 s is ample for the busy case.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long dropping a store waits for its connections to say goodbye.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Database(e.to_string())
+        if breaker::unreachable(&e) {
+            StoreError::Database(format!("{}: {e}", breaker::UNREACHABLE))
+        } else {
+            StoreError::Database(e.to_string())
+        }
     }
 }
 
@@ -119,6 +129,8 @@ pub struct PostgresStore {
     channels: Channels,
     /// One single-connection pool per [`Cluster::listen`]; closing it ends that listener.
     listeners: Mutex<Vec<PgPool>>,
+    /// Refuses calls at once while the server is unreachable (see `breaker.rs`).
+    breaker: breaker::Breaker,
 }
 
 impl PostgresStore {
@@ -167,6 +179,7 @@ impl PostgresStore {
             options,
             channels: Channels::of_schema(&schema),
             listeners: Mutex::new(Vec::new()),
+            breaker: breaker::Breaker::default(),
         };
         Ok(store)
     }
@@ -178,17 +191,21 @@ impl PostgresStore {
     }
 
     /// Run one query (or transaction) to completion on the caller's thread.
+    /// Fails at once while the server is known to be unreachable (see `breaker.rs`).
     fn run<T>(&self, f: impl Future<Output = Result<T>>) -> Result<T> {
+        self.breaker.admit()?;
         let runtime = self.runtime();
         // A worker of another multi-thread runtime must hand its tasks off before blocking
         // (see the module notes); `block_in_place` does, and is a no-op elsewhere.
         let on_multi_thread_runtime = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if on_multi_thread_runtime {
+        let outcome = if on_multi_thread_runtime {
             tokio::task::block_in_place(|| runtime.block_on(f))
         } else {
             runtime.block_on(f)
-        }
+        };
+        self.breaker.record(&outcome);
+        outcome
     }
 }
 

@@ -8,12 +8,15 @@
 //! - `pass-chain`: executions of a 10-state Pass chain → executions/s and state transitions/s;
 //! - `map`: executions of an inline Map over 1,000 items (one Pass per item);
 //! - `activity`: activity round trips/s with 1, 8 and 64 workers, then the dispatch latency
-//!   (StartExecution sent → a parked worker holds the task), p50 and p99.
+//!   (StartExecution sent → a parked worker holds the task), p50 and p99;
+//! - `overload` (only when named): ten times the connections the node takes, throttled
+//!   requests retried as the SDKs do, throughput and peak memory (see `overload.rs`).
 //!
 //! Figures are printed, never asserted: the machines are shared and noisy; compare ratios
 //! taken in one run.
 
 mod endpoints;
+mod overload;
 mod scenarios;
 
 pub use endpoints::{Endpoints, RoundRobin};
@@ -28,7 +31,7 @@ pub struct BenchArgs {
     /// (nodes sharing one database), get the calls round robin.
     #[arg(long, value_name = "URL[,URL…]", value_delimiter = ',')]
     pub endpoint: Vec<String>,
-    /// Which scenarios: pass-chain, map, activity, or all.
+    /// Which scenarios: pass-chain, map, activity, overload, or all (all but overload).
     #[arg(long, default_value = "all")]
     pub scenario: String,
     /// Executions of the Pass chain.
@@ -52,13 +55,35 @@ pub struct BenchArgs {
     /// Database of the in-process server (default: a fresh temporary directory).
     #[arg(long)]
     pub database: Option<PathBuf>,
+    /// Overload: how many times `--concurrency` connections the second phase offers.
+    #[arg(long, default_value_t = 10)]
+    pub overload_factor: usize,
+    /// Overload: seconds each phase (baseline, overload) lasts.
+    #[arg(long, default_value_t = 10.0)]
+    pub overload_seconds: f64,
+    /// Overload: the server process whose memory to read (`/proc/<pid>/status`) when it is
+    /// not this one (with `--endpoint`).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// The in-process server's `--max-queued-requests` (default: serve's; for the overload
+    /// scenario, twice `--concurrency`, so that ten times the connections exceed it).
+    #[arg(long)]
+    pub max_queued_requests: Option<usize>,
 }
 
 /// Run the benchmark; prints figures to stdout.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut local = None;
     let endpoint = if args.endpoint.is_empty() {
-        let server = scenarios::LocalServer::start(args.database.clone()).await?;
+        let bound = args.max_queued_requests.or(if args.scenario == "overload" {
+            Some(args.concurrency * 2)
+        } else {
+            None
+        });
+        let server = scenarios::LocalServer::start(args.database.clone(), bound).await?;
+        if let Some(bound) = bound {
+            println!("in-process server: max_queued_requests = {bound}");
+        }
         let endpoint = Endpoints::new(vec![server.endpoint.clone()])?;
         local = Some(server);
         endpoint
@@ -84,6 +109,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             .await?;
         }
         scenarios::activity_latency(&endpoint, args.latency_samples, 8).await?;
+    }
+    if args.scenario == "overload" {
+        overload::overload(
+            &endpoint,
+            args.concurrency,
+            args.overload_factor,
+            args.overload_seconds,
+            args.server_pid,
+        )
+        .await?;
     }
     if let Some(server) = local {
         server.stop().await;

@@ -25,7 +25,10 @@ pub struct LocalServer {
 }
 
 impl LocalServer {
-    pub async fn start(database: Option<PathBuf>) -> anyhow::Result<LocalServer> {
+    pub async fn start(
+        database: Option<PathBuf>,
+        max_queued_requests: Option<usize>,
+    ) -> anyhow::Result<LocalServer> {
         let (dir, path) = match database {
             Some(p) => (None, p),
             None => {
@@ -36,7 +39,10 @@ impl LocalServer {
         };
         let store: Arc<dyn cairn_store::Store> =
             Arc::new(SqliteStore::open(&path).context("opening the bench database")?);
-        let config = Config::default();
+        let mut config = Config::default();
+        if let Some(bound) = max_queued_requests {
+            config.max_queued_requests = bound;
+        }
         let engine = Engine::start(store.clone(), config.clone())?;
         let app = Arc::new(App::new(store, config, engine.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -64,7 +70,7 @@ impl LocalServer {
     }
 }
 
-fn unique(prefix: &str) -> String {
+pub(super) fn unique(prefix: &str) -> String {
     format!(
         "{prefix}-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
@@ -78,7 +84,7 @@ fn micros_now() -> u64 {
         .unwrap_or(0)
 }
 
-async fn create_machine(
+pub(super) async fn create_machine(
     conn: &mut RoundRobin,
     name: &str,
     definition: &Value,
@@ -138,7 +144,7 @@ async fn start_many(
 }
 
 /// Wait until every execution has left RUNNING; returns how many SUCCEEDED.
-async fn await_all(
+pub(super) async fn await_all(
     endpoints: &Endpoints,
     arns: Vec<String>,
     concurrency: usize,
@@ -199,11 +205,8 @@ fn report(
 }
 
 /// A 10-state Pass chain.
-pub async fn pass_chain(
-    endpoints: &Endpoints,
-    executions: usize,
-    concurrency: usize,
-) -> anyhow::Result<()> {
+/// Ten Pass states in a row.
+pub(super) fn pass_chain_definition() -> Value {
     let mut states = serde_json::Map::new();
     for i in 0..10 {
         let mut s = json!({"Type": "Pass", "Result": {"step": i}, "ResultPath": "$.last"});
@@ -214,7 +217,15 @@ pub async fn pass_chain(
         }
         states.insert(format!("S{i}"), s);
     }
-    let definition = json!({"StartAt": "S0", "States": states});
+    json!({"StartAt": "S0", "States": states})
+}
+
+pub async fn pass_chain(
+    endpoints: &Endpoints,
+    executions: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let definition = pass_chain_definition();
     let mut conn = endpoints.connect(0).await?;
     let machine = create_machine(&mut conn, &unique("bench-pass"), &definition).await?;
     let begin = Instant::now();
