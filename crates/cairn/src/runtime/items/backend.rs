@@ -1,0 +1,120 @@
+//! The three object operations Distributed Map storage needs (a ranged read, a listing page,
+//! a write), dispatched to an S3-compatible server (`s3.rs`) or a folder per bucket
+//! (`local.rs`), with request counters the tests observe.
+//!
+//! Must not: parse or lay out objects (`reader.rs`, `writer.rs` do).
+
+use super::local::{Local, Walk};
+use super::s3::S3;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Part of an object.
+#[derive(Debug)]
+pub(crate) struct Range {
+    pub bytes: Vec<u8>,
+    /// The object's size, when known.
+    pub total: Option<u64>,
+}
+
+/// One object of a listing, as ListObjectsV2 describes it.
+#[derive(Debug, Clone)]
+pub(crate) struct ListEntry {
+    pub key: String,
+    pub etag: String,
+    /// Epoch seconds.
+    pub last_modified: i64,
+    pub size: i64,
+    pub storage_class: String,
+}
+
+/// Where the next listing page starts.
+pub(crate) enum ListCursor {
+    S3(String),
+    Local(Walk),
+}
+
+pub(crate) enum Kind {
+    S3(S3),
+    Local(Local),
+}
+
+pub(crate) struct Backend {
+    pub kind: Kind,
+    pub read_chunk_bytes: u64,
+    pub result_file_bytes: usize,
+    pub gets: AtomicU64,
+    pub lists: AtomicU64,
+    pub puts: AtomicU64,
+}
+
+impl Backend {
+    pub(crate) fn new(kind: Kind, read_chunk_bytes: usize, result_file_bytes: usize) -> Self {
+        Backend {
+            kind,
+            read_chunk_bytes: read_chunk_bytes.max(1) as u64,
+            result_file_bytes: result_file_bytes.max(1),
+            gets: AtomicU64::new(0),
+            lists: AtomicU64::new(0),
+            puts: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        match &self.kind {
+            Kind::S3(s) => s.describe(),
+            Kind::Local(l) => l.describe(),
+        }
+    }
+
+    /// The chunk of `bucket/key` starting at `offset`.
+    pub(crate) async fn get_chunk(
+        &self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        offset: u64,
+    ) -> Result<Range, String> {
+        self.gets.fetch_add(1, Ordering::Relaxed);
+        let len = self.read_chunk_bytes;
+        match &self.kind {
+            Kind::S3(s) => s.get_range(bucket, key, version, offset, len).await,
+            Kind::Local(l) => l.get_range(bucket, key, offset, len).await,
+        }
+    }
+
+    /// A listing page: the first with `cursor` `None`.
+    pub(crate) async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        cursor: Option<ListCursor>,
+    ) -> Result<(Vec<ListEntry>, Option<ListCursor>), String> {
+        self.lists.fetch_add(1, Ordering::Relaxed);
+        match &self.kind {
+            Kind::S3(s) => {
+                let token = match cursor {
+                    Some(ListCursor::S3(t)) => Some(t),
+                    _ => None,
+                };
+                let (entries, next) = s.list(bucket, prefix, token).await?;
+                Ok((entries, next.map(ListCursor::S3)))
+            }
+            Kind::Local(l) => {
+                let walk = match cursor {
+                    Some(ListCursor::Local(w)) => Some(w),
+                    _ => None,
+                };
+                let (entries, next) = l.list(bucket, prefix, walk).await?;
+                Ok((entries, next.map(ListCursor::Local)))
+            }
+        }
+    }
+
+    pub(crate) async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), String> {
+        self.puts.fetch_add(1, Ordering::Relaxed);
+        match &self.kind {
+            Kind::S3(s) => s.put(bucket, key, body).await,
+            Kind::Local(l) => l.put(bucket, key, body).await,
+        }
+    }
+}
