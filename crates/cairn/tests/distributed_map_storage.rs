@@ -389,7 +389,7 @@ fn md5_hex(bytes: &[u8]) -> String {
 }
 
 #[tokio::test]
-async fn a_100000_line_jsonl_is_read_a_chunk_at_a_time() {
+async fn sources_of_100000_items_are_read_a_chunk_at_a_time() {
     let chunk = 64 * 1024;
     let small = StoreTuning {
         read_chunk_bytes: chunk,
@@ -433,6 +433,45 @@ async fn a_100000_line_jsonl_is_read_a_chunk_at_a_time() {
                 peak > 0 && peak < 3 * chunk,
                 "peak {peak} of a {size}-byte object"
             );
+
+            // The same for a 100,000-item JSON array and a 100,000-row CSV.
+            let mut array = String::from("[");
+            let mut csv = String::from("id,name\n");
+            for i in 0..100_000 {
+                if i > 0 {
+                    array.push(',');
+                }
+                array.push_str(&format!("{{\"id\":{i},\"tags\":[\"a,]\",{{\"n\":{i}}}]}}"));
+                csv.push_str(&format!("{i},\"item, {i}\"\n"));
+            }
+            array.push(']');
+            for (key, body, config) in [
+                ("big.json", array, json!({"InputType": "JSON"})),
+                ("big.csv", csv, json!({"InputType": "CSV"})),
+            ] {
+                let size = body.len();
+                b.put(key, body).await;
+                let before = b.store.stats().gets;
+                let mut stream = items::open(&b.store, &b.get(key, config)).await.unwrap();
+                let mut n = 0u64;
+                while let Some(v) = stream.next().await.unwrap() {
+                    let id = v["id"].as_u64().or_else(|| v["id"].as_str()?.parse().ok());
+                    assert_eq!(id, Some(n), "{key}");
+                    n += 1;
+                }
+                assert_eq!(n, 100_000, "{key}");
+                let gets = (b.store.stats().gets - before) as usize;
+                assert_eq!(
+                    gets,
+                    size.div_ceil(chunk),
+                    "{key}: one ranged read per chunk"
+                );
+                let peak = stream.peak_buffered_bytes();
+                assert!(
+                    peak < 3 * chunk,
+                    "{key}: peak {peak} of a {size}-byte object"
+                );
+            }
         })
     })
     .await;

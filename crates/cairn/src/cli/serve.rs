@@ -237,4 +237,30 @@ mod tests {
         assert_eq!(redacted("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redacted("./cairn-data/cairn.db"), "./cairn-data/cairn.db");
     }
+
+    #[test]
+    fn distributed_map_storage_flags() {
+        use crate::cli::{Cli, Command};
+        use clap::{CommandFactory, Parser};
+        let serve = |args: &[&str]| {
+            let argv = ["cairn", "serve"].iter().chain(args).copied();
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Command::Serve(a) => a,
+                _ => unreachable!(),
+            })
+        };
+        let a = serve(&["--s3-endpoint", "http://127.0.0.1:9000"]).unwrap();
+        assert_eq!(a.s3_endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        let a = serve(&["--s3-root", "/data/buckets"]).unwrap();
+        assert_eq!(a.s3_root, Some("/data/buckets".into()));
+        let both = serve(&["--s3-root", "d", "--s3-endpoint", "http://h"]).unwrap_err();
+        assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--s3-endpoint <URL>") && help.contains("--s3-root <DIR>"));
+    }
 }
