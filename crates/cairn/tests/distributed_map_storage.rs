@@ -621,6 +621,7 @@ const RUN_ARN: &str =
 async fn results_are_written_in_aws_layout_and_read_back() {
     let small_files = StoreTuning {
         result_file_bytes: 4096,
+        result_part_bytes: 1024,
         ..StoreTuning::default()
     };
     on_both(small_files, |b| {
@@ -758,4 +759,69 @@ fn writer_config_alone_transforms_the_output() {
     assert_eq!(out, json!([[0, 1], [1, 2], [2, 3]]));
     let out = items::transform_results(&json!({"Transformation": "FLATTEN"}), &outcomes).unwrap();
     assert_eq!(out, json!([0, 1, 1, 2, 2, 3]));
+}
+
+#[tokio::test]
+async fn a_result_file_larger_than_a_part_is_uploaded_in_parts() {
+    // 5 MiB: the smallest part S3 (and moto) accept.
+    let parts = StoreTuning {
+        result_part_bytes: 5 << 20,
+        ..StoreTuning::default()
+    };
+    on_both(parts, |b| {
+        Box::pin(async move {
+            let pad = "x".repeat(5000);
+            let mut pages = std::collections::VecDeque::new();
+            for p in 0..12 {
+                let page = (0..100)
+                    .map(|j| {
+                        let mut o = outcome(p * 100 + j, "SUCCEEDED");
+                        o.output = Some(json!({"i": p * 100 + j, "pad": pad}).to_string());
+                        o
+                    })
+                    .collect();
+                pages.push_back(page);
+            }
+            let spec = WriterSpec {
+                resource: "arn:aws:states:::s3:putObject".into(),
+                parameters: json!({"Bucket": b.name, "Prefix": "big/"}),
+                writer_config: json!({"Transformation": "COMPACT"}),
+            };
+            let before = b.store.stats();
+            let output = items::write_results(&b.store, &spec, RUN_ARN, &mut Pages(pages))
+                .await
+                .unwrap();
+            let after = b.store.stats();
+            assert_eq!(after.parts - before.parts, 2, "6 MB in 5 MiB parts");
+            // One multipart file and the manifest.
+            assert_eq!(after.puts - before.puts, 2);
+            let key = output["ResultWriterDetails"]["Key"].as_str().unwrap();
+            let files = b
+                .items(
+                    key,
+                    json!({"InputType": "JSON", "ItemsPointer": "/ResultFiles/SUCCEEDED"}),
+                )
+                .await
+                .unwrap();
+            assert_eq!(files.len(), 1, "one file, as AWS writes it");
+            let entries = b
+                .items(
+                    files[0]["Key"].as_str().unwrap(),
+                    json!({"InputType": "JSON"}),
+                )
+                .await
+                .unwrap();
+            assert_eq!(entries.len(), 1200);
+            for (i, e) in entries.iter().enumerate() {
+                assert_eq!(e["i"], i);
+            }
+            let bytes = entries
+                .iter()
+                .map(|v| v.to_string().len() + 1)
+                .sum::<usize>()
+                + 1;
+            assert_eq!(files[0]["Size"].as_u64().unwrap() as usize, bytes);
+        })
+    })
+    .await;
 }

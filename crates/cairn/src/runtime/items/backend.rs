@@ -4,8 +4,8 @@
 //!
 //! Must not: parse or lay out objects (`reader.rs`, `writer.rs` do).
 
-use super::local::{Local, Walk};
-use super::s3::S3;
+use super::local::{Local, LocalUpload, Walk};
+use super::s3::{S3Upload, S3};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Part of an object.
@@ -33,6 +33,12 @@ pub(crate) enum ListCursor {
     Local(Walk),
 }
 
+/// An object being written in parts (S3 multipart upload; a growing temporary file).
+pub(crate) enum Upload {
+    S3(S3Upload),
+    Local(LocalUpload),
+}
+
 pub(crate) enum Kind {
     S3(S3),
     Local(Local),
@@ -41,21 +47,35 @@ pub(crate) enum Kind {
 pub(crate) struct Backend {
     pub kind: Kind,
     pub read_chunk_bytes: u64,
-    pub result_file_bytes: usize,
+    pub result_file_bytes: u64,
+    pub result_part_bytes: usize,
     pub gets: AtomicU64,
     pub lists: AtomicU64,
     pub puts: AtomicU64,
+    pub parts: AtomicU64,
 }
 
 impl Backend {
-    pub(crate) fn new(kind: Kind, read_chunk_bytes: usize, result_file_bytes: usize) -> Self {
+    pub(crate) fn new(
+        kind: Kind,
+        read_chunk_bytes: usize,
+        result_file_bytes: u64,
+        result_part_bytes: usize,
+    ) -> Self {
+        // S3 refuses parts under 5 MiB (but the last).
+        let result_part_bytes = match kind {
+            Kind::S3(_) => result_part_bytes.max(5 << 20),
+            Kind::Local(_) => result_part_bytes,
+        };
         Backend {
             kind,
             read_chunk_bytes: read_chunk_bytes.max(1) as u64,
             result_file_bytes: result_file_bytes.max(1),
+            result_part_bytes: result_part_bytes.max(1),
             gets: AtomicU64::new(0),
             lists: AtomicU64::new(0),
             puts: AtomicU64::new(0),
+            parts: AtomicU64::new(0),
         }
     }
 
@@ -115,6 +135,40 @@ impl Backend {
         match &self.kind {
             Kind::S3(s) => s.put(bucket, key, body).await,
             Kind::Local(l) => l.put(bucket, key, body).await,
+        }
+    }
+
+    /// Starts writing `bucket/key` in parts.
+    pub(crate) async fn begin(&self, bucket: &str, key: &str) -> Result<Upload, String> {
+        self.puts.fetch_add(1, Ordering::Relaxed);
+        match &self.kind {
+            Kind::S3(s) => s.begin(bucket, key).await.map(Upload::S3),
+            Kind::Local(l) => l.begin(bucket, key).await.map(Upload::Local),
+        }
+    }
+
+    pub(crate) async fn part(&self, up: &mut Upload, body: Vec<u8>) -> Result<(), String> {
+        self.parts.fetch_add(1, Ordering::Relaxed);
+        match (&self.kind, up) {
+            (Kind::S3(s), Upload::S3(u)) => s.part(u, body).await,
+            (Kind::Local(l), Upload::Local(u)) => l.part(u, body).await,
+            _ => Err("an upload of another store".into()),
+        }
+    }
+
+    pub(crate) async fn finish(&self, up: Upload) -> Result<(), String> {
+        match (&self.kind, up) {
+            (Kind::S3(s), Upload::S3(u)) => s.finish(u).await,
+            (Kind::Local(l), Upload::Local(u)) => l.finish(u).await,
+            _ => Err("an upload of another store".into()),
+        }
+    }
+
+    pub(crate) async fn abort(&self, up: Upload) {
+        match (&self.kind, up) {
+            (Kind::S3(s), Upload::S3(u)) => s.abort(u).await,
+            (Kind::Local(l), Upload::Local(u)) => l.abort(u).await,
+            _ => {}
         }
     }
 }

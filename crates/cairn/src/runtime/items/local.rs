@@ -153,6 +153,74 @@ impl Local {
     }
 }
 
+/// A file being written in parts: a temporary file renamed into place when finished.
+#[derive(Debug)]
+pub(crate) struct LocalUpload {
+    tmp: PathBuf,
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl Local {
+    pub(crate) async fn begin(&self, bucket: &str, key: &str) -> Result<LocalUpload, String> {
+        let path = self.object_path(bucket, key)?;
+        let tmp_dir = self.root.join(".cairn-tmp");
+        blocking(move || {
+            std::fs::create_dir_all(&tmp_dir)
+                .map_err(|e| format!("cannot create {}: {e}", tmp_dir.display()))?;
+            let tmp = tmp_dir.join(uuid::Uuid::new_v4().to_string());
+            let file = std::fs::File::create(&tmp)
+                .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+            Ok(LocalUpload {
+                tmp,
+                path,
+                file: Some(file),
+            })
+        })
+        .await
+    }
+
+    pub(crate) async fn part(&self, up: &mut LocalUpload, body: Vec<u8>) -> Result<(), String> {
+        let mut file = up.file.take().ok_or("the upload is closed")?;
+        let tmp = up.tmp.clone();
+        let file = blocking(move || {
+            file.write_all(&body)
+                .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+            Ok(file)
+        })
+        .await?;
+        up.file = Some(file);
+        Ok(())
+    }
+
+    pub(crate) async fn finish(&self, mut up: LocalUpload) -> Result<(), String> {
+        let file = up.file.take().ok_or("the upload is closed")?;
+        blocking(move || {
+            let done = file
+                .sync_all()
+                .map_err(|e| format!("cannot write {}: {e}", up.tmp.display()))
+                .and_then(|_| match up.path.parent() {
+                    Some(parent) => std::fs::create_dir_all(parent)
+                        .map_err(|e| format!("cannot create {}: {e}", parent.display())),
+                    None => Ok(()),
+                })
+                .and_then(|_| {
+                    std::fs::rename(&up.tmp, &up.path)
+                        .map_err(|e| format!("cannot write {}: {e}", up.path.display()))
+                });
+            if done.is_err() {
+                let _ = std::fs::remove_file(&up.tmp);
+            }
+            done
+        })
+        .await
+    }
+
+    pub(crate) async fn abort(&self, up: LocalUpload) {
+        let _ = std::fs::remove_file(&up.tmp);
+    }
+}
+
 fn no_such_key(key: &str) -> String {
     format!("NoSuchKey: The specified key does not exist. (key '{key}')")
 }

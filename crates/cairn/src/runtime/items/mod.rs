@@ -39,21 +39,27 @@ impl std::fmt::Debug for ObjectStore {
     }
 }
 
-/// Sizes that bound memory: how much of an object one read fetches, and how large a result
-/// file grows before the next one is started. Tests make them small to observe streaming.
+/// Sizes that bound memory: how much of an object one read fetches, how much of a result
+/// file is held before it is sent as a part, and how large a result file grows before the
+/// next one is started. Tests make them small to observe streaming.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreTuning {
     /// Bytes per ranged read of an ItemReader source (default 1 MiB).
     pub read_chunk_bytes: usize,
-    /// A result file is cut once it reaches this many bytes (default 8 MiB).
-    pub result_file_bytes: usize,
+    /// A result file is sent in parts of this size (S3 multipart upload; default 8 MiB; at
+    /// least 5 MiB on S3, which refuses smaller parts).
+    pub result_part_bytes: usize,
+    /// A result file is closed once it reaches this many bytes and continued in the next
+    /// (`SUCCEEDED_1.json`, …); default 5 GiB, where AWS cuts.
+    pub result_file_bytes: u64,
 }
 
 impl Default for StoreTuning {
     fn default() -> Self {
         StoreTuning {
             read_chunk_bytes: 1 << 20,
-            result_file_bytes: 8 << 20,
+            result_part_bytes: 8 << 20,
+            result_file_bytes: 5 << 30,
         }
     }
 }
@@ -65,8 +71,10 @@ pub struct StoreStats {
     pub gets: u64,
     /// Listing pages (S3 ListObjectsV2).
     pub lists: u64,
-    /// Objects written (S3 PutObject).
+    /// Objects written (S3 PutObject, or CreateMultipartUpload for one written in parts).
     pub puts: u64,
+    /// Parts of objects written in parts (S3 UploadPart).
+    pub parts: u64,
 }
 
 impl ObjectStore {
@@ -91,6 +99,7 @@ impl ObjectStore {
                 kind,
                 tuning.read_chunk_bytes,
                 tuning.result_file_bytes,
+                tuning.result_part_bytes,
             )),
         }))
     }
@@ -101,6 +110,7 @@ impl ObjectStore {
             gets: self.backend.gets.load(Ordering::Relaxed),
             lists: self.backend.lists.load(Ordering::Relaxed),
             puts: self.backend.puts.load(Ordering::Relaxed),
+            parts: self.backend.parts.load(Ordering::Relaxed),
         }
     }
 }

@@ -190,6 +190,94 @@ impl S3 {
     }
 }
 
+/// A multipart upload in progress.
+pub(crate) struct S3Upload {
+    bucket: String,
+    key: String,
+    upload_id: String,
+    parts: Vec<aws_sdk_s3::types::CompletedPart>,
+}
+
+impl S3 {
+    pub(crate) async fn begin(&self, bucket: &str, key: &str) -> Result<S3Upload, String> {
+        let out = self
+            .client()
+            .await
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .send()
+            .await
+            .map_err(describe)?;
+        Ok(S3Upload {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id: out.upload_id().unwrap_or_default().to_string(),
+            parts: Vec::new(),
+        })
+    }
+
+    /// Uploads the next part (every part but the last must be at least 5 MiB).
+    pub(crate) async fn part(&self, up: &mut S3Upload, body: Vec<u8>) -> Result<(), String> {
+        let number = up.parts.len() as i32 + 1;
+        let out = self
+            .client()
+            .await
+            .upload_part()
+            .bucket(&up.bucket)
+            .key(&up.key)
+            .upload_id(&up.upload_id)
+            .part_number(number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(describe)?;
+        up.parts.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(out.e_tag().map(str::to_string))
+                .build(),
+        );
+        Ok(())
+    }
+
+    pub(crate) async fn finish(&self, up: S3Upload) -> Result<(), String> {
+        let result = self
+            .client()
+            .await
+            .complete_multipart_upload()
+            .bucket(&up.bucket)
+            .key(&up.key)
+            .upload_id(&up.upload_id)
+            .multipart_upload(
+                aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                    .set_parts(Some(up.parts.clone()))
+                    .build(),
+            )
+            .send()
+            .await;
+        if let Err(e) = result {
+            self.abort(up).await;
+            return Err(describe(e));
+        }
+        Ok(())
+    }
+
+    /// Drops an unfinished upload's parts (best effort).
+    pub(crate) async fn abort(&self, up: S3Upload) {
+        let _ = self
+            .client()
+            .await
+            .abort_multipart_upload()
+            .bucket(&up.bucket)
+            .key(&up.key)
+            .upload_id(&up.upload_id)
+            .send()
+            .await;
+    }
+}
+
 /// `Code: message` of a service error (what S3 said), or the transport failure in full.
 fn describe<E, R>(e: SdkError<E, R>) -> String
 where

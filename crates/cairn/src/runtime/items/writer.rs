@@ -13,14 +13,15 @@
 //!   PENDING, SUCCEEDED: [{Key, Size}]}}`.
 //!
 //! The Map state's output is then `{MapRunArn, ResultWriterDetails: {Bucket, Key}}` with the
-//! manifest's key. Memory: outcomes arrive a page at a time; a result file is cut once it
-//! reaches `result_file_bytes` (default 8 MiB) and the next one is started (`_1`, `_2`, …),
-//! where AWS cuts at 5 GB. So memory is one page plus three file buffers, whatever the run's
-//! size.
+//! manifest's key. Memory: outcomes arrive a page at a time, and a result file is sent in
+//! parts of `result_part_bytes` (S3 multipart upload; appends to a temporary file locally) as
+//! it fills; a file smaller than one part is a single PUT. A file is closed at
+//! `result_file_bytes` (5 GiB, where AWS cuts) and continued in `_1`, `_2`, …. So memory is
+//! one page plus three part buffers, whatever the run's size.
 //!
 //! Must not: read executions or decide which outcome has which status (the driver does).
 
-use super::backend::Backend;
+use super::backend::{Backend, Upload};
 use super::{ChildOutcome, ItemError, OutcomePages, WriterSpec};
 use serde_json::{json, Map, Value};
 
@@ -171,9 +172,16 @@ pub(crate) fn manifest(bucket: &str, map_run_arn: &str, files: &[Vec<Value>; 3])
 
 /// One status's result file being filled.
 struct FileBuffer {
+    /// Bytes not sent yet.
     body: Vec<u8>,
+    /// Entries in the file so far.
     entries: usize,
-    next_index: usize,
+    /// Bytes in the file so far (sent or not).
+    size: u64,
+    /// The file's index (`SUCCEEDED_<index>.json`).
+    index: usize,
+    /// Set once the file outgrew one part.
+    upload: Option<Upload>,
 }
 
 struct Output<'a> {
@@ -186,8 +194,20 @@ struct Output<'a> {
 }
 
 impl Output<'_> {
-    fn append(&mut self, status: usize, entry: &Value) {
+    fn key(&self, status: usize) -> String {
+        format!(
+            "{}{}_{}.json",
+            self.folder, STATUS_NAMES[status], self.buffers[status].index
+        )
+    }
+
+    fn fail(&self, key: &str, e: String) -> ItemError {
+        failed(format!("Cannot write s3://{}/{key}: {e}", self.bucket))
+    }
+
+    async fn append(&mut self, status: usize, entry: &Value) -> Result<(), ItemError> {
         let buf = &mut self.buffers[status];
+        let before = buf.body.len();
         match self.output_type {
             OutputType::Json => {
                 buf.body.push(if buf.entries == 0 { b'[' } else { b',' });
@@ -200,28 +220,73 @@ impl Output<'_> {
             }
         }
         buf.entries += 1;
+        buf.size += (buf.body.len() - before) as u64;
+        if buf.size >= self.backend.result_file_bytes {
+            return self.close(status).await;
+        }
+        if buf.body.len() >= self.backend.result_part_bytes {
+            let key = self.key(status);
+            let buf = &mut self.buffers[status];
+            let body = std::mem::take(&mut buf.body);
+            if buf.upload.is_none() {
+                let up = self.backend.begin(&self.bucket, &key).await;
+                self.buffers[status].upload = Some(up.map_err(|e| self.fail(&key, e))?);
+            }
+            let buf = &mut self.buffers[status];
+            let up = buf.upload.as_mut().expect("begun");
+            if let Err(e) = self.backend.part(up, body).await {
+                if let Some(up) = self.buffers[status].upload.take() {
+                    self.backend.abort(up).await;
+                }
+                return Err(self.fail(&key, e));
+            }
+        }
+        Ok(())
     }
 
-    async fn flush(&mut self, status: usize) -> Result<(), ItemError> {
-        let buf = &mut self.buffers[status];
-        if buf.entries == 0 {
+    /// Drops unfinished uploads after a failure.
+    async fn abandon(&mut self) {
+        for status in [FAILED, PENDING, SUCCEEDED] {
+            if let Some(up) = self.buffers[status].upload.take() {
+                self.backend.abort(up).await;
+            }
+        }
+    }
+
+    /// Finishes the status's current file (if it has entries) and starts the next.
+    async fn close(&mut self, status: usize) -> Result<(), ItemError> {
+        if self.buffers[status].entries == 0 {
             return Ok(());
         }
+        let key = self.key(status);
+        let buf = &mut self.buffers[status];
         let mut body = std::mem::take(&mut buf.body);
         if self.output_type == OutputType::Json {
             body.push(b']');
         }
-        let key = format!(
-            "{}{}_{}.json",
-            self.folder, STATUS_NAMES[status], buf.next_index
-        );
-        buf.next_index += 1;
+        let size = buf.size + u64::from(self.output_type == OutputType::Json);
+        let upload = buf.upload.take();
+        buf.index += 1;
         buf.entries = 0;
-        let size = body.len();
-        self.backend
-            .put(&self.bucket, &key, body)
-            .await
-            .map_err(|e| failed(format!("Cannot write s3://{}/{key}: {e}", self.bucket)))?;
+        buf.size = 0;
+        let result = match upload {
+            None => self.backend.put(&self.bucket, &key, body).await,
+            Some(mut up) => {
+                let sent = if body.is_empty() {
+                    Ok(())
+                } else {
+                    self.backend.part(&mut up, body).await
+                };
+                match sent {
+                    Ok(()) => self.backend.finish(up).await,
+                    Err(e) => {
+                        self.backend.abort(up).await;
+                        Err(e)
+                    }
+                }
+            }
+        };
+        result.map_err(|e| self.fail(&key, e))?;
         self.written[status].push(json!({"Key": key, "Size": size}));
         Ok(())
     }
@@ -253,11 +318,12 @@ pub(crate) async fn write(
         Some(_) => return Err(failed("The ResultWriter's 'Prefix' must be a string")),
     };
     let (output_type, transformation) = writer_config(&spec.writer_config, Transformation::None)?;
-    let limit = backend.result_file_bytes;
     let empty = || FileBuffer {
         body: Vec::new(),
         entries: 0,
-        next_index: 0,
+        size: 0,
+        index: 0,
+        upload: None,
     };
     let mut out = Output {
         backend,
@@ -267,19 +333,30 @@ pub(crate) async fn write(
         buffers: [empty(), empty(), empty()],
         written: [vec![], vec![], vec![]],
     };
-    while let Some(page) = outcomes.next_page().await? {
+    loop {
+        let page = match outcomes.next_page().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(e) => {
+                out.abandon().await;
+                return Err(e);
+            }
+        };
         for o in &page {
             let status = file_status(&o.status);
             for entry in entries(o, transformation) {
-                out.append(status, &entry);
-                if out.buffers[status].body.len() >= limit {
-                    out.flush(status).await?;
+                if let Err(e) = out.append(status, &entry).await {
+                    out.abandon().await;
+                    return Err(e);
                 }
             }
         }
     }
     for status in [FAILED, PENDING, SUCCEEDED] {
-        out.flush(status).await?;
+        if let Err(e) = out.close(status).await {
+            out.abandon().await;
+            return Err(e);
+        }
     }
     let manifest_key = format!("{}manifest.json", out.folder);
     let body =
