@@ -551,6 +551,38 @@ async fn reader_errors_say_what_and_where() {
     .await;
 }
 
+#[tokio::test]
+async fn an_object_replaced_while_it_is_read_fails_the_reader() {
+    let small = StoreTuning {
+        read_chunk_bytes: 64,
+        ..StoreTuning::default()
+    };
+    on_both(small, |b| {
+        Box::pin(async move {
+            let lines: String = (0..100).map(|i| format!("{{\"i\":{i}}}\n")).collect();
+            b.put("moving.jsonl", lines.clone()).await;
+            let spec = b.get("moving.jsonl", json!({"InputType": "JSONL"}));
+            let mut stream = items::open(&b.store, &spec).await.unwrap();
+            assert_eq!(stream.next().await.unwrap().unwrap()["i"], 0);
+            // Another version, of another length, so a folder's file changes visibly too.
+            b.put("moving.jsonl", format!("{lines}{lines}")).await;
+            let e = loop {
+                match stream.next().await {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => panic!("read to the end of a replaced object"),
+                    Err(e) => break e,
+                }
+            };
+            assert!(
+                e.cause.contains("replaced while it was being read"),
+                "{}",
+                e.cause
+            );
+        })
+    })
+    .await;
+}
+
 #[test]
 fn no_storage_says_how_to_configure_one() {
     assert!(ObjectStore::from_config(&Config::default()).is_none());

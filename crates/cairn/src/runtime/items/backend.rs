@@ -14,6 +14,8 @@ pub(crate) struct Range {
     pub bytes: Vec<u8>,
     /// The object's size, when known.
     pub total: Option<u64>,
+    /// The object's ETag (S3), so later chunks can insist on the same object.
+    pub etag: Option<String>,
 }
 
 /// One object of a listing, as ListObjectsV2 describes it.
@@ -86,19 +88,21 @@ impl Backend {
         }
     }
 
-    /// The chunk of `bucket/key` starting at `offset`.
+    /// The chunk of `bucket/key` starting at `offset`; with `etag`, of that object only (S3
+    /// answers PreconditionFailed if it was replaced meanwhile).
     pub(crate) async fn get_chunk(
         &self,
         bucket: &str,
         key: &str,
         version: Option<&str>,
+        etag: Option<&str>,
         offset: u64,
     ) -> Result<Range, String> {
         self.gets.fetch_add(1, Ordering::Relaxed);
         let len = self.read_chunk_bytes;
         match &self.kind {
-            Kind::S3(s) => s.get_range(bucket, key, version, offset, len).await,
-            Kind::Local(l) => l.get_range(bucket, key, offset, len).await,
+            Kind::S3(s) => s.get_range(bucket, key, version, etag, offset, len).await,
+            Kind::Local(l) => l.get_range(bucket, key, etag, offset, len).await,
         }
     }
 

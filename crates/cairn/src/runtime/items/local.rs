@@ -70,13 +70,17 @@ impl Local {
         Ok(dir.join(key))
     }
 
+    /// Like S3's ranged GET; `etag` (size and modification time here) insists on the same
+    /// file version as the first chunk.
     pub(crate) async fn get_range(
         &self,
         bucket: &str,
         key: &str,
+        etag: Option<&str>,
         offset: u64,
         len: u64,
     ) -> Result<Range, String> {
+        let expected = etag.map(str::to_string);
         let path = self.object_path(bucket, key)?;
         let key = key.to_string();
         blocking(move || {
@@ -88,7 +92,18 @@ impl Local {
                 }
                 Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
             };
-            let total = file.metadata().map_err(|e| e.to_string())?.len();
+            let meta = file.metadata().map_err(|e| e.to_string())?;
+            let total = meta.len();
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            let version = format!("{total}-{modified}");
+            if expected.as_ref().is_some_and(|e| *e != version) {
+                return Err("the object was replaced while it was being read".into());
+            }
             file.seek(SeekFrom::Start(offset))
                 .map_err(|e| e.to_string())?;
             let mut bytes = Vec::with_capacity(len.min(total.saturating_sub(offset)) as usize);
@@ -98,6 +113,7 @@ impl Local {
             Ok(Range {
                 bytes,
                 total: Some(total),
+                etag: Some(version),
             })
         })
         .await
@@ -397,9 +413,12 @@ mod tests {
             .unwrap_err()
             .starts_with("Invalid"));
         local.put("b", "k/v.json", b"[1]".to_vec()).await.unwrap();
-        let r = local.get_range("b", "k/v.json", 1, 10).await.unwrap();
+        let r = local.get_range("b", "k/v.json", None, 1, 10).await.unwrap();
         assert_eq!((r.bytes.as_slice(), r.total), (b"1]".as_slice(), Some(3)));
-        let err = local.get_range("b", "k/w.json", 0, 10).await.unwrap_err();
+        let err = local
+            .get_range("b", "k/w.json", None, 0, 10)
+            .await
+            .unwrap_err();
         assert!(err.starts_with("NoSuchKey"), "{err}");
     }
 }

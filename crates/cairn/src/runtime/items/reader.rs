@@ -66,6 +66,8 @@ struct Fetch {
     bucket: String,
     key: String,
     version: Option<String>,
+    /// The ETag of the first chunk: later chunks must come from the same object.
+    etag: Option<String>,
     offset: u64,
     done: bool,
     gunzip: Option<flate2::write::GzDecoder<Vec<u8>>>,
@@ -77,6 +79,7 @@ impl Fetch {
             bucket: bucket.to_string(),
             key: key.to_string(),
             version,
+            etag: None,
             offset: 0,
             done: false,
             gunzip: key
@@ -100,9 +103,13 @@ impl Fetch {
                 &self.bucket,
                 &self.key,
                 self.version.as_deref(),
+                self.etag.as_deref(),
                 self.offset,
             )
             .await?;
+        if self.etag.is_none() {
+            self.etag = range.etag.clone();
+        }
         self.offset += range.bytes.len() as u64;
         self.done = range.bytes.is_empty() || range.total.is_none_or(|t| self.offset >= t);
         let Some(gz) = &mut self.gunzip else {

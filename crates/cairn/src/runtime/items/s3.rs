@@ -90,6 +90,7 @@ impl S3 {
         bucket: &str,
         key: &str,
         version: Option<&str>,
+        etag: Option<&str>,
         offset: u64,
         len: u64,
     ) -> Result<Range, String> {
@@ -100,6 +101,7 @@ impl S3 {
             .bucket(bucket)
             .key(key)
             .set_version_id(version.map(str::to_string))
+            .set_if_match(etag.map(str::to_string))
             .range(format!("bytes={}-{}", offset, offset + len.max(1) - 1))
             .send()
             .await;
@@ -112,10 +114,15 @@ impl S3 {
                 return Ok(Range {
                     bytes: Vec::new(),
                     total: Some(0),
+                    etag: None,
                 })
+            }
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 412 => {
+                return Err("the object was replaced while it was being read".into())
             }
             Err(e) => return Err(describe(e)),
         };
+        let etag = out.e_tag().map(str::to_string);
         let total = out
             .content_range()
             .and_then(|r| r.rsplit_once('/'))
@@ -133,7 +140,7 @@ impl S3 {
         } else {
             total
         };
-        Ok(Range { bytes, total })
+        Ok(Range { bytes, total, etag })
     }
 
     /// One ListObjectsV2 page (up to 1,000 keys) and the token for the next.

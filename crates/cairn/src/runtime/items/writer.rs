@@ -6,7 +6,8 @@
 //!   JSON Lines (`OutputType` JSONL) of entries. With `Transformation` NONE (the default when
 //!   writing) an entry is the child's metadata (`ExecutionArn`, `Input`, `InputDetails`,
 //!   `Name`, `Output`, `OutputDetails`, `RedriveCount`, `RedriveStatus`, `StartDate`,
-//!   `StateMachineArn`, `Status`, `StopDate`, and `Error`/`Cause` when it failed); COMPACT
+//!   `StateMachineArn`, `Status`, `StopDate`, and `Error`/`Cause` when it failed; a pending
+//!   item, never run, only `Input`, `InputDetails`, `Status`); COMPACT
 //!   keeps only a succeeded child's output, FLATTEN also spreads an array output into its
 //!   elements; failed and pending entries stay whole either way (as AWS does).
 //! - `manifest.json`, written last: `{DestinationBucket, MapRunArn, ResultFiles: {FAILED,
@@ -96,8 +97,15 @@ pub(crate) fn iso_millis(epoch_ms: i64) -> String {
 }
 
 /// An outcome's full entry (Transformation NONE), keys in AWS's (alphabetical) order.
+/// A pending item never ran, so it has no execution: only its input and status.
 pub(crate) fn metadata_entry(o: &ChildOutcome) -> Value {
     let mut m = Map::new();
+    if o.status == "PENDING" {
+        m.insert("Input".into(), json!(o.input));
+        m.insert("InputDetails".into(), json!({"Included": true}));
+        m.insert("Status".into(), json!(o.status));
+        return Value::Object(m);
+    }
     if let Some(cause) = &o.cause {
         m.insert("Cause".into(), json!(cause));
     }
@@ -119,7 +127,7 @@ pub(crate) fn metadata_entry(o: &ChildOutcome) -> Value {
             "RedriveStatusReason".into(),
             json!("Execution is SUCCEEDED and cannot be redriven"),
         );
-    } else if o.status != "PENDING" {
+    } else {
         m.insert("RedriveStatus".into(), json!("REDRIVABLE"));
     }
     m.insert("StartDate".into(), json!(iso_millis(o.start_date_ms)));
@@ -438,6 +446,10 @@ mod tests {
             (Some("Boom"), Some("it broke"))
         );
         assert!(f.get("Output").is_none());
+        assert_eq!(
+            metadata_entry(&outcome("PENDING", None)),
+            json!({"Input": "{\"n\":1}", "InputDetails": {"Included": true}, "Status": "PENDING"})
+        );
     }
 
     #[test]
