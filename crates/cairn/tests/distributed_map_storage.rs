@@ -380,6 +380,49 @@ async fn list_objects_v2_with_prefix_over_more_than_one_page() {
     .await;
 }
 
+#[tokio::test]
+async fn list_objects_v2_load_and_flatten_reads_each_object() {
+    on_both(tuning(), |b| {
+        Box::pin(async move {
+            b.put("parts/a.csv", "id,v\n1,x\n2,y\n").await;
+            b.put("parts/b.csv", "id,v\n3,z\n").await;
+            b.put("parts/c/d.csv", "id,v\n4,w\n").await;
+            b.put("elsewhere.csv", "id,v\n9,q\n").await;
+            let spec = ReaderSpec {
+                resource: "arn:aws:states:::s3:listObjectsV2".into(),
+                parameters: json!({"Bucket": b.name, "Prefix": "parts/"}),
+                reader_config: json!({
+                    "InputType": "CSV",
+                    "CSVHeaderLocation": "FIRST_ROW",
+                    "Transformation": "LOAD_AND_FLATTEN",
+                }),
+            };
+            let got = read_all(&b.store, &spec).await.unwrap();
+            let ids: Vec<_> = got.iter().map(|v| v["id"].as_str().unwrap()).collect();
+            assert_eq!(ids, ["1", "2", "3", "4"]);
+            assert_eq!(got[0], json!({"id": "1", "v": "x"}));
+
+            b.put("j/1.jsonl", "{\"n\":1}\n{\"n\":2}\n").await;
+            b.put("j/2.jsonl", "{\"n\":3}\n").await;
+            let spec = ReaderSpec {
+                parameters: json!({"Bucket": b.name, "Prefix": "j/"}),
+                reader_config: json!({"InputType": "JSONL", "Transformation": "LOAD_AND_FLATTEN", "MaxItems": 2}),
+                ..spec
+            };
+            let got = read_all(&b.store, &spec).await.unwrap();
+            assert_eq!(got, vec![json!({"n": 1}), json!({"n": 2})]);
+
+            let spec = ReaderSpec {
+                reader_config: json!({"Transformation": "LOAD_AND_FLATTEN"}),
+                ..spec
+            };
+            let cause = reader_error(read_all(&b.store, &spec).await);
+            assert!(cause.contains("needs InputType"), "{cause}");
+        })
+    })
+    .await;
+}
+
 fn md5_hex(bytes: &[u8]) -> String {
     use md5::{Digest, Md5};
     Md5::digest(bytes)

@@ -7,7 +7,9 @@
 //!   JSONL, CSV, or MANIFEST (an S3 inventory `manifest.json`: the rows of every CSV file it
 //!   lists, gzip or not, keyed by its `fileSchema`, values as strings).
 //! - `s3:listObjectsV2` with `Prefix`: one item per object, `{Etag, Key, LastModified (epoch
-//!   seconds), Size, StorageClass}`, a page (1,000 keys) at a time.
+//!   seconds), Size, StorageClass}`, a page (1,000 keys) at a time; with `Transformation`
+//!   LOAD_AND_FLATTEN, the items inside each listed object instead (read as `InputType` JSON,
+//!   JSONL or CSV says; keys ending in `/` skipped).
 //! - `ReaderConfig.MaxItems` stops the stream after that many items (0: no limit).
 //!
 //! Every failure is `States.ItemReaderFailed` with a cause naming the object and what is
@@ -181,6 +183,10 @@ enum Source {
         cursor: Option<ListCursor>,
         page: VecDeque<ListEntry>,
         started: bool,
+        /// `Transformation` LOAD_AND_FLATTEN: the ReaderConfig each object is read with.
+        load: Option<Value>,
+        /// The object being read, with `load`.
+        current: Option<Parsing>,
     },
 }
 
@@ -261,6 +267,33 @@ impl Reader {
                 let bucket = text_param(params, "Bucket", "s3:listObjectsV2")?;
                 let prefix = optional_text(params, "Prefix")?.unwrap_or_default();
                 let location = format!("s3://{bucket}/{prefix}");
+                let load = match config.get("Transformation").and_then(Value::as_str) {
+                    None | Some("NONE") => None,
+                    Some("LOAD_AND_FLATTEN") => {
+                        let input_type = config.get("InputType").and_then(Value::as_str);
+                        match input_type {
+                            Some("JSON" | "JSONL" | "CSV") => {
+                                // Checked now, so a bad CSV setting fails before any read.
+                                if input_type == Some("CSV") {
+                                    csv_parser(config)?;
+                                }
+                                Some(config.clone())
+                            }
+                            other => {
+                                return Err(failed(format!(
+                                    "ReaderConfig.Transformation LOAD_AND_FLATTEN needs InputType \
+                                     JSON, JSONL or CSV, got {}",
+                                    other.unwrap_or("none")
+                                )))
+                            }
+                        }
+                    }
+                    Some(other) => {
+                        return Err(failed(format!(
+                            "ReaderConfig.Transformation {other} is not NONE or LOAD_AND_FLATTEN"
+                        )))
+                    }
+                };
                 Ok(reader(
                     Source::List {
                         bucket: bucket.to_string(),
@@ -268,6 +301,8 @@ impl Reader {
                         cursor: None,
                         page: VecDeque::new(),
                         started: false,
+                        load,
+                        current: None,
                     },
                     location,
                 ))
@@ -440,9 +475,38 @@ impl Reader {
                 cursor,
                 page,
                 started,
+                load,
+                current,
             } => loop {
+                if let Some(p) = current {
+                    let location = p.fetch.location();
+                    match p.next(backend, &mut self.peak).await {
+                        Ok(Some(v)) => return Ok(Some(v)),
+                        Ok(None) => *current = None,
+                        Err(e) => {
+                            return Err(failed(format!("Cannot read items from {location}: {e}")))
+                        }
+                    }
+                }
                 if let Some(e) = page.pop_front() {
-                    return Ok(Some(list_item(&e)));
+                    let Some(config) = load else {
+                        return Ok(Some(list_item(&e)));
+                    };
+                    // LOAD_AND_FLATTEN: the items inside each object ("folders" skipped).
+                    if e.key.ends_with('/') {
+                        continue;
+                    }
+                    let parser = match config.get("InputType").and_then(Value::as_str) {
+                        Some("CSV") => Parser::Csv(Box::new(csv_parser(config)?)),
+                        Some("JSONL") => Parser::Lines(JsonLines::new()),
+                        _ => Parser::Array(JsonArray::new()),
+                    };
+                    *current = Some(Parsing {
+                        fetch: Fetch::new(bucket, &e.key, None),
+                        parser,
+                        eof: false,
+                    });
+                    continue;
                 }
                 if *started && cursor.is_none() {
                     return Ok(None);
