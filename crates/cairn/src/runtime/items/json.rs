@@ -91,6 +91,59 @@ pub(crate) struct JsonArray {
     escaped: bool,
     /// 1-based index of the element being scanned (for error messages).
     index: u64,
+    /// With `ItemsPointer`: the walk to the array.
+    seek: Option<Seek>,
+    /// The array was inside a larger document: what follows it is not checked.
+    nested: bool,
+}
+
+/// Where the walk to an `ItemsPointer` is: the containers it is inside, and the token it is
+/// in the middle of.
+#[derive(Debug, Default)]
+struct Seek {
+    target: Vec<String>,
+    frames: Vec<Frame>,
+    token: Token,
+}
+
+#[derive(Debug)]
+enum Frame {
+    Object { key: Option<String>, expect: Expect },
+    Array { index: usize, expect_value: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    KeyOrEnd,
+    Colon,
+    Value,
+    CommaOrEnd,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+enum Token {
+    #[default]
+    None,
+    /// A key string, starting at `start` in the buffer (kept there, so compaction moves it).
+    Key,
+    StringValue,
+    Scalar,
+}
+
+/// A JSON pointer's unescaped segments (`/a~1b/0` → `["a/b", "0"]`).
+pub(crate) fn pointer_segments(pointer: &str) -> Result<Vec<String>, String> {
+    if pointer.is_empty() {
+        return Ok(vec![]);
+    }
+    let Some(rest) = pointer.strip_prefix('/') else {
+        return Err(format!(
+            "ItemsPointer '{pointer}' is not a JSON pointer (it must start with '/')"
+        ));
+    };
+    Ok(rest
+        .split('/')
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect())
 }
 
 #[derive(Debug, Default, PartialEq)]
@@ -98,6 +151,8 @@ enum Phase {
     /// Before the opening `[`.
     #[default]
     Open,
+    /// Walking the document to the value at `ItemsPointer`.
+    Seek,
     /// Between elements: after `[` or a `,`.
     Element,
     /// After the closing `]`: only whitespace may follow.
@@ -115,6 +170,165 @@ impl JsonArray {
         }
     }
 
+    /// The items of the array at a JSON pointer (`ItemsPointer`), found by walking the
+    /// document as it streams in (only the keys on the way are kept).
+    pub(crate) fn at_pointer(pointer: &str) -> Result<Self, String> {
+        let target = pointer_segments(pointer)?;
+        if target.is_empty() {
+            return Ok(Self::new());
+        }
+        Ok(JsonArray {
+            index: 1,
+            phase: Phase::Seek,
+            seek: Some(Seek {
+                target,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+
+    /// Walks toward the pointer: `Ok(true)` once the target array has opened.
+    fn seek(&mut self, eof: bool) -> Result<bool, String> {
+        let seek = self.seek.as_mut().expect("seeking");
+        let mut i = self.scan;
+        if i == 0 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+            i = 3;
+        }
+        while i < self.buf.len() {
+            let b = self.buf[i];
+            match seek.token {
+                Token::Key | Token::StringValue if self.in_string => {
+                    if self.escaped {
+                        self.escaped = false;
+                    } else if b == b'\\' {
+                        self.escaped = true;
+                    } else if b == b'"' {
+                        self.in_string = false;
+                        if seek.token == Token::Key {
+                            let key: String = serde_json::from_slice(&self.buf[self.start..=i])
+                                .map_err(|e| format!("a key is not valid JSON: {}", plain(&e)))?;
+                            if let Some(Frame::Object { key: k, expect }) = seek.frames.last_mut() {
+                                *k = Some(key);
+                                *expect = Expect::Colon;
+                            }
+                            seek.token = Token::None;
+                        } else {
+                            seek.token = Token::None;
+                            after_value(seek)?;
+                        }
+                    }
+                    i += 1;
+                    continue;
+                }
+                Token::Scalar => {
+                    if matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace() {
+                        seek.token = Token::None;
+                        after_value(seek)?;
+                        continue; // this byte belongs to the container
+                    }
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            if b.is_ascii_whitespace() {
+                i += 1;
+                continue;
+            }
+            let at_value = match seek.frames.last_mut() {
+                None => true,
+                Some(Frame::Object { expect, .. }) => match (*expect, b) {
+                    (Expect::KeyOrEnd, b'"') => {
+                        seek.token = Token::Key;
+                        self.start = i;
+                        self.in_string = true;
+                        i += 1;
+                        continue;
+                    }
+                    (Expect::KeyOrEnd | Expect::CommaOrEnd, b'}') => {
+                        seek.frames.pop();
+                        after_value(seek)?;
+                        i += 1;
+                        continue;
+                    }
+                    (Expect::Colon, b':') => {
+                        *expect = Expect::Value;
+                        i += 1;
+                        continue;
+                    }
+                    (Expect::CommaOrEnd, b',') => {
+                        *expect = Expect::KeyOrEnd;
+                        i += 1;
+                        continue;
+                    }
+                    (Expect::Value, _) => true,
+                    _ => return Err(format!("the JSON is malformed at byte '{}'", b as char)),
+                },
+                Some(Frame::Array {
+                    index,
+                    expect_value,
+                }) => match (*expect_value, b) {
+                    (_, b']') => {
+                        seek.frames.pop();
+                        after_value(seek)?;
+                        i += 1;
+                        continue;
+                    }
+                    (false, b',') => {
+                        *index += 1;
+                        *expect_value = true;
+                        i += 1;
+                        continue;
+                    }
+                    (true, _) => true,
+                    _ => return Err(format!("the JSON is malformed at byte '{}'", b as char)),
+                },
+            };
+            debug_assert!(at_value);
+            let here = seek.frames.len() == seek.target.len()
+                && seek.frames.iter().zip(&seek.target).all(|(f, t)| match f {
+                    Frame::Object { key, .. } => key.as_deref() == Some(t.as_str()),
+                    Frame::Array { index, .. } => index.to_string() == *t,
+                });
+            if here {
+                if b != b'[' {
+                    return Err(NOT_AN_ARRAY.into());
+                }
+                self.scan = i + 1;
+                self.start = self.scan;
+                self.seek = None;
+                self.nested = true;
+                return Ok(true);
+            }
+            match b {
+                b'{' => seek.frames.push(Frame::Object {
+                    key: None,
+                    expect: Expect::KeyOrEnd,
+                }),
+                b'[' => seek.frames.push(Frame::Array {
+                    index: 0,
+                    expect_value: true,
+                }),
+                b'"' => {
+                    seek.token = Token::StringValue;
+                    self.in_string = true;
+                }
+                _ => seek.token = Token::Scalar,
+            }
+            i += 1;
+        }
+        self.scan = i;
+        // Keep a key being read; drop the rest.
+        if seek.token != Token::Key {
+            self.start = i;
+        }
+        if eof {
+            return Err("ItemsPointer names nothing in the document".into());
+        }
+        Ok(false)
+    }
+
     pub(crate) fn push(&mut self, chunk: &[u8]) {
         compact(&mut self.buf, &mut self.start, &mut [&mut self.scan]);
         self.buf.extend_from_slice(chunk);
@@ -127,6 +341,12 @@ impl JsonArray {
     pub(crate) fn pop(&mut self, eof: bool) -> Result<Option<Value>, String> {
         loop {
             match self.phase {
+                Phase::Seek => {
+                    if !self.seek(eof)? {
+                        return Ok(None);
+                    }
+                    self.phase = Phase::Element;
+                }
                 Phase::Open => {
                     let rest = &self.buf[self.scan..];
                     let rest = if self.scan == 0 {
@@ -211,6 +431,10 @@ impl JsonArray {
                     });
                 }
                 Phase::Closed => {
+                    if self.nested {
+                        // The rest of the document around the array is not read.
+                        return Ok(None);
+                    }
                     let rest = &self.buf[self.scan..];
                     if rest.iter().any(|b| !b.is_ascii_whitespace()) {
                         return Err("unexpected data after the end of the JSON array".into());
@@ -221,6 +445,16 @@ impl JsonArray {
             }
         }
     }
+}
+
+/// A value ended inside the walk to a pointer: its container expects what follows a value.
+fn after_value(seek: &mut Seek) -> Result<(), String> {
+    match seek.frames.last_mut() {
+        Some(Frame::Object { expect, .. }) => *expect = Expect::CommaOrEnd,
+        Some(Frame::Array { expect_value, .. }) => *expect_value = false,
+        None => return Err("ItemsPointer names nothing in the document".into()),
+    }
+    Ok(())
 }
 
 /// Drops the consumed front of `buf` when it is large, shifting the given offsets.
@@ -354,6 +588,56 @@ mod tests {
             .contains("after the end"));
         assert!(all_array(&[b"[1, tru]"]).unwrap_err().contains("item 2"));
         assert!(all_array(&[b""]).unwrap_err().contains("empty"));
+    }
+
+    fn all_at(pointer: &str, chunks: &[&[u8]]) -> Result<Vec<Value>, String> {
+        let mut p = JsonArray::at_pointer(pointer)?;
+        let mut out = vec![];
+        for c in chunks {
+            p.push(c);
+            while let Some(v) = p.pop(false)? {
+                out.push(v);
+            }
+        }
+        while let Some(v) = p.pop(true)? {
+            out.push(v);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn items_pointer_walks_to_the_array_split_anywhere() {
+        let text = br#" {"skip": {"items": [9, {"a": "}]"}], "s": "x\"y"}, "n": -1.5e3, "t": true,
+            "data": {"k~/": 0, "rows": [[1, 2], {"r": "]"}], "after": [0]}, "z": null} "#;
+        let want = vec![json!([1, 2]), json!({"r": "]"})];
+        for cut in 0..text.len() {
+            let got = all_at("/data/rows", &[&text[..cut], &text[cut..]]);
+            assert_eq!(got.unwrap(), want, "cut {cut}");
+        }
+        let bytes: Vec<&[u8]> = text.chunks(1).collect();
+        assert_eq!(all_at("/data/rows", &bytes).unwrap(), want);
+        // Escaped segments and array indices.
+        let text = br#"{"a/b": [{"x": 1}, {"x": [7, 8]}], "~": {"": [5]}}"#;
+        assert_eq!(
+            all_at("/a~1b/1/x", &[text]).unwrap(),
+            vec![json!(7), json!(8)]
+        );
+        assert_eq!(all_at("/~0/", &[text]).unwrap(), vec![json!(5)]);
+        assert_eq!(all_at("", &[b"[1]"]).unwrap(), vec![json!(1)]);
+        // Wrong targets.
+        assert_eq!(all_at("/a~1b/0/x", &[text]).unwrap_err(), NOT_AN_ARRAY);
+        assert!(all_at("/nope", &[text])
+            .unwrap_err()
+            .contains("names nothing"));
+        assert!(all_at("/a~1b/5", &[text])
+            .unwrap_err()
+            .contains("names nothing"));
+        assert!(all_at("nope", &[text])
+            .unwrap_err()
+            .contains("must start with '/'"));
+        assert!(all_at("/a", &[b"{\"a\" 1}"])
+            .unwrap_err()
+            .contains("malformed"));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! time (ranged reads of `read_chunk_bytes`) and parsing incrementally (`json.rs`,
 //! `csv.rs`), so only the chunk being parsed and the item being built are in memory.
 //!
-//! - `s3:getObject` with `ReaderConfig.InputType` JSON (a top-level array; with
-//!   `ItemsPointer`, the array at that JSON pointer: that form reads the object whole),
+//! - `s3:getObject` with `ReaderConfig.InputType` JSON (a top-level array, or with
+//!   `ItemsPointer` the array at that JSON pointer, found by walking the document as it
+//!   streams in),
 //!   JSONL, CSV, or MANIFEST (an S3 inventory `manifest.json`: the rows of every CSV file it
 //!   lists, gzip or not, keyed by its `fileSchema`, values as strings).
 //! - `s3:listObjectsV2` with `Prefix`: one item per object, `{Etag, Key, LastModified (epoch
@@ -17,13 +18,13 @@
 
 use super::backend::{Backend, ListCursor, ListEntry};
 use super::csv::{CsvItems, Header};
-use super::json::{JsonArray, JsonLines, NOT_AN_ARRAY};
+use super::json::{JsonArray, JsonLines};
 use super::{ItemError, ReaderSpec};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-/// The largest object read whole (a MANIFEST's manifest.json, a JSON with ItemsPointer).
+/// The largest object read whole (a MANIFEST's manifest.json).
 const WHOLE_OBJECT_LIMIT: usize = 256 * 1024 * 1024;
 
 pub(crate) fn failed(cause: impl Into<String>) -> ItemError {
@@ -169,8 +170,6 @@ impl Parsing {
 
 enum Source {
     Object(Parsing),
-    /// Items already in memory (JSON with ItemsPointer).
-    Values(std::vec::IntoIter<Value>),
     Inventory {
         bucket: String,
         schema: Vec<String>,
@@ -318,14 +317,20 @@ impl Reader {
                     .and_then(Value::as_str)
                     .unwrap_or("JSON");
                 let source = match input_type {
-                    "JSON" => match config.get("ItemsPointer").and_then(Value::as_str) {
-                        Some(pointer) => Self::pointed(&backend, fetch, pointer, &location).await?,
-                        None => Source::Object(Parsing {
+                    "JSON" => {
+                        let parser = match config.get("ItemsPointer") {
+                            None | Some(Value::Null) => JsonArray::new(),
+                            Some(Value::String(p)) => JsonArray::at_pointer(p).map_err(failed)?,
+                            Some(_) => {
+                                return Err(failed("ReaderConfig.ItemsPointer must be a string"))
+                            }
+                        };
+                        Source::Object(Parsing {
                             fetch,
-                            parser: Parser::Array(JsonArray::new()),
+                            parser: Parser::Array(parser),
                             eof: false,
-                        }),
-                    },
+                        })
+                    }
                     "JSONL" => Source::Object(Parsing {
                         fetch,
                         parser: Parser::Lines(JsonLines::new()),
@@ -350,28 +355,6 @@ impl Reader {
                 "The ItemReader resource '{}' is not supported: use \
                  arn:aws:states:::s3:getObject or arn:aws:states:::s3:listObjectsV2",
                 spec.resource
-            ))),
-        }
-    }
-
-    /// JSON with `ItemsPointer`: the array at that pointer (the object is read whole).
-    async fn pointed(
-        backend: &Backend,
-        mut fetch: Fetch,
-        pointer: &str,
-        location: &str,
-    ) -> Result<Source, ItemError> {
-        let bytes = fetch
-            .all(backend)
-            .await
-            .map_err(|e| failed(format!("Cannot read {location}: {e}")))?;
-        let doc: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| failed(format!("{location} is not valid JSON: {e}")))?;
-        match doc.pointer(pointer) {
-            Some(Value::Array(items)) => Ok(Source::Values(items.clone().into_iter())),
-            Some(_) => Err(failed(NOT_AN_ARRAY)),
-            None => Err(failed(format!(
-                "ItemsPointer '{pointer}' names nothing in {location}"
             ))),
         }
     }
@@ -437,7 +420,6 @@ impl Reader {
                     .await
                     .map_err(|e| failed(format!("Cannot read items from {location}: {e}")))
             }
-            Source::Values(items) => Ok(items.next()),
             Source::Inventory {
                 bucket,
                 schema,
