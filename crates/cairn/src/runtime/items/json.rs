@@ -640,6 +640,75 @@ mod tests {
             .contains("malformed"));
     }
 
+    /// A small deterministic generator (no dependency): xorshift.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+        fn value(&mut self, depth: u32) -> Value {
+            match self.next(if depth > 3 { 4 } else { 6 }) {
+                0 => Value::Null,
+                1 => json!(self.next(1000) as i64 - 500),
+                2 => json!(["a", "\\\"", "]", ",{", "é", ""][self.next(6) as usize]),
+                3 => json!(self.next(2) == 0),
+                4 => Value::Array((0..self.next(4)).map(|_| self.value(depth + 1)).collect()),
+                _ => Value::Object(
+                    (0..self.next(4))
+                        .map(|i| (format!("k{i}\"/~"), self.value(depth + 1)))
+                        .collect(),
+                ),
+            }
+        }
+        /// `text` in pieces of random sizes.
+        fn chunks<'a>(&mut self, text: &'a [u8]) -> Vec<&'a [u8]> {
+            let mut out = vec![];
+            let mut at = 0;
+            while at < text.len() {
+                let n = (1 + self.next(40) as usize).min(text.len() - at);
+                out.push(&text[at..at + n]);
+                at += n;
+            }
+            out
+        }
+    }
+
+    #[test]
+    fn random_documents_split_as_serde_parses_them() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..300 {
+            let items: Vec<Value> = (0..rng.next(6)).map(|_| rng.value(0)).collect();
+            let text = serde_json::to_vec_pretty(&items).unwrap();
+            let chunks = rng.chunks(&text);
+            assert_eq!(all_array(&chunks).unwrap(), items);
+            let doc = json!({"x": items.clone(), "wrap": {"in": [0, {"items": items.clone()}]}});
+            let text = serde_json::to_vec(&doc).unwrap();
+            let chunks = rng.chunks(&text);
+            assert_eq!(all_at("/wrap/in/1/items", &chunks).unwrap(), items);
+            let lines: String = items.iter().map(|v| format!("{v}\n")).collect();
+            let chunks = rng.chunks(lines.as_bytes());
+            assert_eq!(all_lines(&chunks).unwrap(), items);
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut rng = Rng(42);
+        let alphabet = b"[]{}\",:\\ 01ae-/\n";
+        for _ in 0..2000 {
+            let text: Vec<u8> = (0..rng.next(60))
+                .map(|_| alphabet[rng.next(alphabet.len() as u64) as usize])
+                .collect();
+            let chunks = rng.chunks(&text);
+            let _ = all_array(&chunks);
+            let _ = all_at("/a/0", &chunks);
+            let _ = all_lines(&chunks);
+        }
+    }
+
     #[test]
     fn consumed_input_is_dropped() {
         let mut p = JsonLines::new();
