@@ -635,6 +635,80 @@ async fn an_object_replaced_while_it_is_read_fails_the_reader() {
     .await;
 }
 
+/// What `--s3-endpoint` sends, seen by a bare HTTP listener that answers NoSuchKey: a
+/// path-style, SigV4-signed ranged GET. (moto checks neither.)
+#[tokio::test]
+async fn s3_requests_are_path_style_ranged_and_signed_with_sigv4() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let server = tokio::spawn(async move {
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = sock.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            let _ = tx.send(String::from_utf8_lossy(&head).to_lowercase());
+            let body = "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>";
+            let reply = format!(
+                "HTTP/1.1 404 Not Found\r\ncontent-type: application/xml\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            sock.write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    let config = Config {
+        s3_endpoint: Some(format!("http://127.0.0.1:{port}")),
+        ..Config::default()
+    };
+    let store = ObjectStore::from_config(&config).unwrap();
+    let spec = ReaderSpec {
+        resource: "arn:aws:states:::s3:getObject".into(),
+        parameters: json!({"Bucket": "bkt", "Key": "dir/k.json"}),
+        reader_config: json!({"InputType": "JSON"}),
+    };
+    let e = read_all(&store, &spec).await.unwrap_err();
+    assert_eq!(e.error, "States.ItemReaderFailed");
+    assert!(
+        e.cause.contains("s3://bkt/dir/k.json")
+            && e.cause
+                .contains("NoSuchKey: The specified key does not exist."),
+        "{}",
+        e.cause
+    );
+    let request = rx.recv().await.unwrap();
+    server.abort();
+    assert!(
+        request.starts_with("get /bkt/dir/k.json"),
+        "path-style: {request}"
+    );
+    assert!(
+        request.contains(&format!("host: 127.0.0.1:{port}")),
+        "{request}"
+    );
+    assert!(request.contains("range: bytes=0-1048575"), "{request}");
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|_| "us-east-1".into())
+        .to_lowercase();
+    assert!(
+        request.contains("authorization: aws4-hmac-sha256 credential=testing/")
+            && request.contains(&format!("/{region}/s3/aws4_request")),
+        "SigV4: {request}"
+    );
+    assert!(request.contains("x-amz-content-sha256:"), "{request}");
+}
+
 #[test]
 fn no_storage_says_how_to_configure_one() {
     assert!(ObjectStore::from_config(&Config::default()).is_none());
