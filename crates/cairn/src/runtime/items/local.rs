@@ -126,11 +126,15 @@ impl Local {
         prefix: &str,
         walk: Option<Walk>,
     ) -> Result<(Vec<ListEntry>, Option<Walk>), String> {
-        let mut walk = match walk {
-            Some(w) => w,
-            None => Walk::new(self.bucket_dir(bucket)?, prefix)?,
+        let start = match walk {
+            Some(w) => Ok(w),
+            None => Err((self.bucket_dir(bucket)?, prefix.to_string())),
         };
         blocking(move || {
+            let mut walk = match start {
+                Ok(w) => w,
+                Err((dir, prefix)) => Walk::new(dir, &prefix)?,
+            };
             let mut entries = Vec::new();
             while entries.len() < PAGE {
                 match walk.next_file()? {

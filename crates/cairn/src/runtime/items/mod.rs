@@ -80,7 +80,8 @@ pub struct StoreStats {
 impl ObjectStore {
     /// The store `cairn serve` was configured with (`--s3-endpoint` / `--s3-root`), or `None`
     /// when neither was given (an ItemReader / ResultWriter then fails with a cause that says
-    /// how to configure one: [`ItemError::no_storage`]).
+    /// how to configure one: [`ItemError::no_storage`]). Make it once and share it: the S3
+    /// client (and its credential lookup) is built on first use and kept.
     pub fn from_config(config: &Config) -> Option<Arc<ObjectStore>> {
         Self::from_config_tuned(config, StoreTuning::default())
     }
