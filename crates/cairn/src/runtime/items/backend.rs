@@ -1,6 +1,6 @@
-//! The three object operations Distributed Map storage needs (a ranged read, a listing page,
-//! a write), dispatched to an S3-compatible server (`s3.rs`) or a folder per bucket
-//! (`local.rs`), with request counters the tests observe.
+//! The object operations Distributed Map storage needs (a ranged read, a listing page, a
+//! write whole or in parts), dispatched to an S3-compatible server (`s3.rs`) or a folder per
+//! bucket (`local.rs`), with request counters the tests observe.
 //!
 //! Must not: parse or lay out objects (`reader.rs`, `writer.rs` do).
 

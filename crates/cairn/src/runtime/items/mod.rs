@@ -9,7 +9,7 @@
 //! Must not: know about executions, the writer or the store (the driver hands it what it
 //! needs); decide Map semantics (concurrency, tolerance, batching belong to the driver).
 //!
-//! Files: `backend.rs` (the three object operations, dispatched to `s3.rs`, an S3-compatible
+//! Files: `backend.rs` (ranged reads, listing pages, writes whole or in parts, dispatched to `s3.rs`, an S3-compatible
 //! server through `aws-sdk-s3`, or `local.rs`, a folder per bucket), `reader.rs` (ItemReader
 //! sources), `json.rs` and `csv.rs` (incremental parsers), `writer.rs` (ResultWriter layout).
 
