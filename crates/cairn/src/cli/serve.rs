@@ -58,6 +58,21 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "CAIRN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Distributed Map storage (ItemReader, ResultWriter) on an S3-compatible server at this
+    /// URL: path-style requests signed with SigV4, credentials from the usual AWS chain
+    /// (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, …), region from AWS_REGION or
+    /// AWS_DEFAULT_REGION.
+    #[arg(
+        long,
+        env = "CAIRN_S3_ENDPOINT",
+        value_name = "URL",
+        conflicts_with = "s3_root"
+    )]
+    pub s3_endpoint: Option<String>,
+    /// Distributed Map storage without a server: bucket `b` is the folder DIR/b and key
+    /// `k/x.json` the file DIR/b/k/x.json.
+    #[arg(long, env = "CAIRN_S3_ROOT", value_name = "DIR")]
+    pub s3_root: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -103,6 +118,21 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
         anyhow::bail!("--virtual-clock needs a single node (a SQLite database)");
     }
     config.max_queued_requests = args.max_queued_requests;
+    if let Some(url) = &args.s3_endpoint {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            anyhow::bail!("--s3-endpoint must be an http:// or https:// URL, got '{url}'");
+        }
+    }
+    if let Some(dir) = &args.s3_root {
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "--s3-root {} is not a folder (create it, and a folder in it per bucket)",
+                dir.display()
+            );
+        }
+    }
+    config.s3_endpoint = args.s3_endpoint.clone();
+    config.s3_root = args.s3_root.clone();
     config.credentials = match (args.auth, &args.credentials) {
         (AuthMode::Sigv4, Some(path)) => Some(Arc::new(crate::api::auth::Credentials::load(path)?)),
         (AuthMode::Sigv4, None) => anyhow::bail!("--auth sigv4 needs --credentials FILE"),
@@ -206,5 +236,31 @@ mod tests {
         );
         assert_eq!(redacted("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redacted("./cairn-data/cairn.db"), "./cairn-data/cairn.db");
+    }
+
+    #[test]
+    fn distributed_map_storage_flags() {
+        use crate::cli::{Cli, Command};
+        use clap::{CommandFactory, Parser};
+        let serve = |args: &[&str]| {
+            let argv = ["cairn", "serve"].iter().chain(args).copied();
+            Cli::try_parse_from(argv).map(|cli| match cli.command {
+                Command::Serve(a) => a,
+                _ => unreachable!(),
+            })
+        };
+        let a = serve(&["--s3-endpoint", "http://127.0.0.1:9000"]).unwrap();
+        assert_eq!(a.s3_endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        let a = serve(&["--s3-root", "/data/buckets"]).unwrap();
+        assert_eq!(a.s3_root, Some("/data/buckets".into()));
+        let both = serve(&["--s3-root", "d", "--s3-endpoint", "http://h"]).unwrap_err();
+        assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--s3-endpoint <URL>") && help.contains("--s3-root <DIR>"));
     }
 }
