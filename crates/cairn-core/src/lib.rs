@@ -63,6 +63,7 @@ mod wait;
 pub use event::HistoryEvent;
 pub use event_type::EventType;
 pub use input::{Ctx, Decision, Effect, Input, OpenWorld, Outcome, World};
+pub use map::{tolerance_exceeded, MapRunSpec, MAP_RUN_RESOURCE};
 pub use redrive::{redrive, Redrive, RedriveToken};
 
 use machine::Machine;

@@ -95,6 +95,18 @@ pub(crate) enum Phase {
     Backoff { timer: u64 },
     /// A Parallel or Map state waits for its children.
     Fanout(Box<Fanout>),
+    /// A Distributed Map waits for its Map Run, which the runtime drives (see `map.rs`).
+    MapRun(Box<MapRunWait>),
+}
+
+/// A Distributed Map's Map Run in flight: an open task (keyed by the `MapRunStarted` event
+/// id) whose outcome comes back as `TaskSucceeded` (the Map's result) or `TaskFailed`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MapRunWait {
+    pub task: u64,
+    /// What the runtime's Map Run driver is asked to run (`crate::map::MapRunSpec`, JSON):
+    /// re-sent after a restart, so the driver resumes the same run.
+    pub spec: Value,
 }
 
 /// Which history events a Task writes (ARNS.md §3).

@@ -13,7 +13,7 @@ use crate::errors::Failure;
 use crate::history::{json_text, Details};
 use crate::jsonata::{Extra, QueryFailure};
 use crate::language::{self, Language};
-use crate::machine::{Fanout, Phase, Thread};
+use crate::machine::{Fanout, MapRunWait, Phase, Thread};
 use crate::run::{Fault, Run, Step};
 use crate::EventType;
 use cairn_asl::{Dynamic, MapState, ProcessorMode, State, StateKind};
@@ -108,16 +108,17 @@ impl<'a> Run<'a> {
             Ok(v) => v,
             Err(f) => return Step::Fail(self.map_fault(tid, f)),
         };
-        let run_started = if distributed {
-            let arn = self.map_run_arn(map);
-            self.emit_in(
+        if distributed {
+            return self.start_map_run(
                 tid,
-                EventType::MapRunStarted,
-                Details::new().str("mapRunArn", arn).done(),
-            )
-        } else {
-            0
-        };
+                map,
+                inputs,
+                limit,
+                tolerated_count,
+                tolerated_percentage,
+            );
+        }
+        let run_started = 0;
         let n = inputs.len();
         let limit = match limit {
             0 if distributed => u32::MAX,
@@ -392,14 +393,103 @@ impl<'a> Run<'a> {
         Ok(out)
     }
 
-    fn map_run_arn(&self, map: &MapState) -> String {
+    /// The Map Run's ARN and its label (the Map's `Label`, or a generated UUID).
+    fn map_run_arn(&self, map: &MapState) -> (String, String) {
         let base = self
             .info
             .state_machine_arn
             .replacen(":stateMachine:", ":mapRun:", 1);
         let seed = crate::retry::mix(self.ctx.entropy ^ self.out.next_id);
         let label = map.label.clone().unwrap_or_else(|| uuid_from(seed));
-        format!("{base}/{label}:{}", uuid_from(crate::retry::mix(seed)))
+        let arn = format!("{base}/{label}:{}", uuid_from(crate::retry::mix(seed)));
+        (arn, label)
+    }
+
+    /// A Distributed Map: `MapRunStarted`, then an open task that asks the runtime to run
+    /// the Map Run (its children are executions of their own, driven outside the core);
+    /// its outcome comes back through [`Run::map_run_input`].
+    fn start_map_run(
+        &mut self,
+        tid: u32,
+        map: &'a MapState,
+        items: Vec<Value>,
+        max_concurrency: u64,
+        tolerated_failure_count: Option<u64>,
+        tolerated_failure_percentage: Option<f64>,
+    ) -> Step {
+        let (map_run_arn, label) = self.map_run_arn(map);
+        let task = self.emit_in(
+            tid,
+            EventType::MapRunStarted,
+            Details::new().str("mapRunArn", map_run_arn.as_str()).done(),
+        );
+        let spec = MapRunSpec {
+            map_run_arn,
+            state_machine_arn: format!("{}/{label}", self.info.state_machine_arn),
+            execution_type: map
+                .execution_type
+                .clone()
+                .unwrap_or_else(|| "STANDARD".into()),
+            definition: json_text(&map.processor_definition),
+            items,
+            max_concurrency,
+            tolerated_failure_count,
+            tolerated_failure_percentage,
+            batched: map.item_batcher.is_some(),
+            role_arn: self.info.role_arn.clone(),
+        };
+        let spec = serde_json::to_value(&spec).expect("a map run spec is JSON");
+        let token = crate::token::mint(&self.ctx.token_key, &self.info.execution_arn, task);
+        self.effect(crate::Effect::InvokeResource {
+            task,
+            resource: MAP_RUN_RESOURCE.into(),
+            parameters: spec.clone(),
+            token,
+            state_name: self.state(tid).name.clone(),
+        });
+        self.m.tasks.insert(task, tid);
+        self.m.thread_mut(tid).phase = Phase::MapRun(Box::new(MapRunWait { task, spec }));
+        Step::Blocked
+    }
+
+    /// The Map Run's outcome: `TaskSucceeded` with the Map's result (the children's outputs
+    /// in item order, or ResultWriter's summary), or `TaskFailed` (tolerance exceeded, item
+    /// reader failed): `MapRunSucceeded`/`MapRunFailed`, then the Map state ends as before.
+    pub(crate) fn map_run_input(&mut self, tid: u32, input: crate::Input) -> crate::Outcome {
+        let Phase::MapRun(wait) = &self.m.thread(tid).phase else {
+            return crate::Outcome::TaskClosed;
+        };
+        let task = wait.task;
+        match input {
+            crate::Input::TaskSucceeded { output, .. } => {
+                self.m.tasks.remove(&task);
+                let result: Value = serde_json::from_str(&output).unwrap_or(Value::Null);
+                let id = self.emit_at(tid, task, EventType::MapRunSucceeded, None);
+                self.emit_at(tid, id, EventType::MapStateSucceeded, None);
+                self.m.thread_mut(tid).source = id;
+                let step = self.complete_with_result(tid, result);
+                self.settle(tid, step);
+            }
+            crate::Input::TaskFailed { error, cause, .. } => {
+                self.m.tasks.remove(&task);
+                let id = self.emit_at(
+                    tid,
+                    task,
+                    EventType::MapRunFailed,
+                    Details::new()
+                        .error_cause(error.as_deref(), cause.as_deref())
+                        .done(),
+                );
+                self.m.thread_mut(tid).source = id;
+                self.m.thread_mut(tid).phase = Phase::Enter;
+                let mut f = Failure::new(error, cause);
+                f.from_children = true;
+                self.settle(tid, Step::Fail(f));
+            }
+            // Heartbeats, submissions: a Map Run has none.
+            _ => {}
+        }
+        crate::Outcome::Applied
     }
 
     /// Start iterations while the limit allows; `Step` once the Map is decided.
@@ -571,6 +661,58 @@ impl<'a> Run<'a> {
                 .num("index", u64::from(index))
                 .done(),
         )
+    }
+}
+
+/// The internal resource of a Map Run task (never a real ARN, so no definition can name it).
+pub const MAP_RUN_RESOURCE: &str = "cairn:mapRun";
+
+/// What the runtime's Map Run driver runs: everything the core resolved on entering the
+/// Distributed Map. Serialised as the task's parameters (and kept in the snapshot).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MapRunSpec {
+    pub map_run_arn: String,
+    /// The labelled machine the children belong to: `…:stateMachine:<machine>/<label>`.
+    pub state_machine_arn: String,
+    /// `STANDARD` or `EXPRESS`.
+    pub execution_type: String,
+    /// The children's definition (the `ItemProcessor`) as JSON text.
+    pub definition: String,
+    /// Each child's input, in item order (after ItemSelector and ItemBatcher).
+    pub items: Vec<Value>,
+    /// 0: no limit.
+    pub max_concurrency: u64,
+    pub tolerated_failure_count: Option<u64>,
+    pub tolerated_failure_percentage: Option<f64>,
+    /// `ItemBatcher` was given: each child's input is `{"Items": [...], ...}`, and the
+    /// run's item counts count those items.
+    #[serde(default)]
+    pub batched: bool,
+    /// The parent's role, which the children run with.
+    #[serde(default)]
+    pub role_arn: String,
+}
+
+/// Whether `failed` failed children out of `total` items exceed the Map Run's tolerance:
+/// with no tolerance any failure does; with one of the two, that one decides; with both,
+/// the run fails only once both are exceeded.
+pub fn tolerance_exceeded(
+    failed: u64,
+    total: u64,
+    count: Option<u64>,
+    percentage: Option<f64>,
+) -> bool {
+    if failed == 0 {
+        return false;
+    }
+    let over_count = failed > count.unwrap_or(0);
+    let over_pct = percentage.is_none_or(|p| failed as f64 * 100.0 / total.max(1) as f64 > p);
+    match (count, percentage) {
+        (None, None) => true,
+        (Some(_), None) => over_count,
+        (None, Some(_)) => over_pct,
+        (Some(_), Some(_)) => over_count && over_pct,
     }
 }
 
