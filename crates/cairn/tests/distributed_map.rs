@@ -645,3 +645,245 @@ async fn map_run_operations_refuse_what_aws_refuses() {
         .expect_err("unknown run");
     assert_eq!(e.code(), Some("ResourceNotFound"), "{e:?}");
 }
+
+/// A real `cairn serve` process, for the kill -9 case.
+struct Process {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Process {
+    fn start(database: &std::path::Path, port: u16) -> Process {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+            ])
+            .arg(database)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start cairn serve");
+        let begin = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                begin.elapsed() < Duration::from_secs(20),
+                "server did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Process {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn client(&self) -> aws_sdk_sfn::Client {
+        let config = aws_sdk_sfn::Config::builder()
+            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+            .region(aws_sdk_sfn::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+                "test", "test", None, None, "static",
+            ))
+            .build();
+        aws_sdk_sfn::Client::from_conf(config)
+    }
+
+    /// SIGKILL: nothing beyond what was committed survives.
+    fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Take one activity task (bounded wait), its token.
+async fn take_task(client: &aws_sdk_sfn::Client, activity: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = client
+            .get_activity_task()
+            .activity_arn(activity)
+            .send()
+            .await
+            .expect("poll");
+        if let Some(token) = t.task_token() {
+            return token.to_string();
+        }
+        assert!(Instant::now() < deadline, "no activity task came");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_map_run_survives_kill_9_without_losing_or_repeating_a_child() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("cairn.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Process::start(&database, port);
+    let client = server.client();
+    let activity = client
+        .create_activity()
+        .name("dmap-crash")
+        .send()
+        .await
+        .unwrap()
+        .activity_arn
+        .clone();
+    let definition = dmap_machine(
+        "STANDARD",
+        json!({"MaxConcurrency": 3}),
+        "T",
+        json!({"T": {"Type": "Task", "Resource": activity, "End": true}}),
+    );
+    let machine = client
+        .create_state_machine()
+        .name("dmap-crash")
+        .role_arn("arn:aws:iam::123456789012:role/r")
+        .definition(definition.to_string())
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let parent = client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(json!({"items": [0, 1, 2, 3, 4, 5]}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .execution_arn;
+    // Three children run; two of them finish, one keeps its task; then the crash.
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        tokens.push(take_task(&client, &activity).await);
+    }
+    for t in tokens.drain(..2) {
+        client
+            .send_task_success()
+            .task_token(t)
+            .output("\"before\"")
+            .send()
+            .await
+            .unwrap();
+    }
+    let held = tokens.pop().unwrap();
+    // Two more start in their place before the crash.
+    tokens.push(take_task(&client, &activity).await);
+    tokens.push(take_task(&client, &activity).await);
+    server.kill();
+
+    let server = Process::start(&database, port);
+    let client = server.client();
+    client
+        .send_task_success()
+        .task_token(held)
+        .output("\"after\"")
+        .send()
+        .await
+        .expect("the child running at the crash still waits for its task");
+    for t in tokens.drain(..) {
+        client
+            .send_task_success()
+            .task_token(t)
+            .output("\"after\"")
+            .send()
+            .await
+            .unwrap();
+    }
+    // The sixth item is started once, after the restart.
+    let last = take_task(&client, &activity).await;
+    client
+        .send_task_success()
+        .task_token(last)
+        .output("\"after\"")
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let d = client
+            .describe_execution()
+            .execution_arn(&parent)
+            .send()
+            .await
+            .unwrap();
+        if d.status().as_str() != "RUNNING" {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "parent never finished");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(done.status().as_str(), "SUCCEEDED", "{:?}", done.cause());
+    let out: Value = serde_json::from_str(done.output().unwrap()).unwrap();
+    assert_eq!(out.as_array().unwrap().len(), 6, "{out}");
+    let history = client
+        .get_execution_history()
+        .execution_arn(&parent)
+        .send()
+        .await
+        .unwrap();
+    let map_run = history
+        .events()
+        .iter()
+        .find_map(|e| e.map_run_started_event_details())
+        .and_then(|d| d.map_run_arn())
+        .unwrap()
+        .to_string();
+    let children = client
+        .list_executions()
+        .map_run_arn(&map_run)
+        .send()
+        .await
+        .unwrap();
+    // One child per item, none started twice, each with its one task.
+    assert_eq!(children.executions().len(), 6);
+    for c in children.executions() {
+        assert_eq!(c.status().as_str(), "SUCCEEDED");
+        let h = client
+            .get_execution_history()
+            .execution_arn(c.execution_arn())
+            .send()
+            .await
+            .unwrap();
+        let started = h
+            .events()
+            .iter()
+            .filter(|e| e.r#type().as_str() == "ActivityStarted")
+            .count();
+        assert_eq!(started, 1, "{}", c.execution_arn());
+    }
+    let outputs: Vec<&str> = out
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        outputs.iter().filter(|o| **o == "before").count(),
+        2,
+        "{out}"
+    );
+    let run = client
+        .describe_map_run()
+        .map_run_arn(&map_run)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run.status().as_str(), "SUCCEEDED");
+    assert_eq!(run.execution_counts().unwrap().succeeded(), 6);
+    assert_eq!(run.execution_counts().unwrap().total(), 6);
+}
