@@ -14,6 +14,9 @@ use crate::history::{json_text, Details};
 use crate::jsonata::{Extra, QueryFailure};
 use crate::language::{self, Language};
 use crate::machine::{Fanout, MapRunWait, Phase, Thread};
+use crate::map_run::{
+    BatcherSpec, ItemSelection, MapRunSpec, ReaderSpec, WriterSpec, MAP_RUN_RESOURCE,
+};
 use crate::run::{Fault, Run, Step};
 use crate::EventType;
 use cairn_asl::{Dynamic, MapState, ProcessorMode, State, StateKind};
@@ -62,6 +65,9 @@ impl<'a> Run<'a> {
             Ok(effective) => self.m.thread_mut(tid).effective = effective,
             Err(e) => return Step::Fail(self.path_failure(tid, e)),
         }
+        if distributed && map.item_reader.is_some() {
+            return self.start_reader_map_run(tid, st, map);
+        }
         // Items and MaxConcurrency are checked before MapStateStarted (observed).
         let items = if jsonata {
             match self.jsonata_items(tid, st, map) {
@@ -95,11 +101,10 @@ impl<'a> Run<'a> {
             Ok(t) => t,
             Err(f) => return Step::Fail(self.map_fault(tid, f)),
         };
-        if map.item_reader.is_some() || map.result_writer.is_some() {
-            return Step::Fail(self.runtime_failure(
-                tid,
-                "ItemReader and ResultWriter are not supported by this engine.",
-            ));
+        if !distributed && (map.item_reader.is_some() || map.result_writer.is_some()) {
+            return Step::Fail(
+                self.runtime_failure(tid, "ItemReader and ResultWriter need a Distributed Map."),
+            );
         }
         let inputs = match self
             .item_inputs(tid, st, map, items)
@@ -109,13 +114,17 @@ impl<'a> Run<'a> {
             Err(f) => return Step::Fail(self.map_fault(tid, f)),
         };
         if distributed {
+            let writer = match self.writer_spec(tid, st, map) {
+                Ok(w) => w,
+                Err(f) => return Step::Fail(self.map_fault(tid, f)),
+            };
+            let spec = self.map_run_spec(map, inputs, limit, tolerated_count, tolerated_percentage);
             return self.start_map_run(
                 tid,
-                map,
-                inputs,
-                limit,
-                tolerated_count,
-                tolerated_percentage,
+                MapRunSpec {
+                    result_writer: writer,
+                    ..spec
+                },
             );
         }
         let run_started = 0;
@@ -329,8 +338,21 @@ impl<'a> Run<'a> {
         map: &'a MapState,
         items: Vec<Value>,
     ) -> Result<Vec<Value>, Fault> {
+        Ok(match self.batcher_spec(tid, st, map)? {
+            Some(b) => b.group(items),
+            None => items,
+        })
+    }
+
+    /// `ItemBatcher`'s numbers and `BatchInput`, evaluated on entry.
+    fn batcher_spec(
+        &self,
+        tid: u32,
+        st: &'a State,
+        map: &'a MapState,
+    ) -> Result<Option<BatcherSpec>, Fault> {
         let Some(batcher) = map.item_batcher.as_ref().and_then(Value::as_object) else {
-            return Ok(items);
+            return Ok(None);
         };
         let effective = &self.m.thread(tid).effective;
         let ev = self.eval(tid, st, None, None);
@@ -366,31 +388,177 @@ impl<'a> Run<'a> {
             (Some(t), None) => Some(ev.template(t, effective, "BatchInput")?),
             (None, _) => None,
         };
-        let wrap = |items: Vec<Value>| {
-            let mut m = serde_json::Map::new();
-            m.insert("Items".into(), Value::Array(items));
-            if let Some(b) = &batch_input {
-                m.insert("BatchInput".into(), b.clone());
+        Ok(Some(BatcherSpec {
+            max_items,
+            max_bytes,
+            batch_input,
+        }))
+    }
+
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata) of an ItemReader / ResultWriter.
+    fn resolved_parameters(
+        &self,
+        tid: u32,
+        st: &'a State,
+        block: &Value,
+        field: &str,
+    ) -> Result<Value, Fault> {
+        let effective = &self.m.thread(tid).effective;
+        if language::for_state(st) == Language::Jsonata {
+            return match block.get("Arguments") {
+                Some(a) => Ok(self.query(tid, st, None, None).template(
+                    a,
+                    effective,
+                    Extra::None,
+                    &format!("{field}.Arguments"),
+                )?),
+                None => Ok(Value::Object(Default::default())),
+            };
+        }
+        match block.get("Parameters") {
+            Some(p) => Ok(self.eval(tid, st, None, None).template(
+                p,
+                effective,
+                &format!("{field}.Parameters"),
+            )?),
+            None => Ok(Value::Object(Default::default())),
+        }
+    }
+
+    /// The ItemReader as evaluated now: its parameters and `MaxItems` resolved.
+    fn reader_spec(&self, tid: u32, st: &'a State, map: &'a MapState) -> Result<ReaderSpec, Fault> {
+        let block = map.item_reader.as_ref().expect("an ItemReader");
+        let resource = block
+            .get("Resource")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let parameters = self.resolved_parameters(tid, st, block, "ItemReader")?;
+        let mut config = block
+            .get("ReaderConfig")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let effective = &self.m.thread(tid).effective;
+        if let Some(p) = config
+            .remove("MaxItemsPath")
+            .and_then(|p| p.as_str().map(str::to_string))
+        {
+            let v = self.eval(tid, st, None, None).path(&p, effective)?;
+            let n = v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+            match n {
+                Some(n) => {
+                    config.insert("MaxItems".into(), n.into());
+                }
+                None => {
+                    return Err(Fault::Runtime(format!(
+                        "The MaxItemsPath field refers to value \"{}\" which is not a valid integer: {p}",
+                        shown(&v)
+                    )))
+                }
             }
-            Value::Object(m)
+        }
+        if let Some(source) = config
+            .get("MaxItems")
+            .and_then(Value::as_str)
+            .and_then(is_expression)
+        {
+            let n = self.query(tid, st, None, None).integer(
+                source,
+                effective,
+                "ItemReader.ReaderConfig.MaxItems",
+            )?;
+            config.insert("MaxItems".into(), n.max(0).into());
+        }
+        Ok(ReaderSpec {
+            resource,
+            parameters,
+            reader_config: Value::Object(config),
+        })
+    }
+
+    fn writer_spec(
+        &self,
+        tid: u32,
+        st: &'a State,
+        map: &'a MapState,
+    ) -> Result<Option<WriterSpec>, Fault> {
+        let Some(block) = &map.result_writer else {
+            return Ok(None);
         };
-        let mut out = Vec::new();
-        let (mut current, mut bytes) = (Vec::new(), 0u64);
-        for item in items {
-            let size = json_text(&item).len() as u64 + 1;
-            if !current.is_empty()
-                && (current.len() as u64 >= max_items || bytes + size > max_bytes)
-            {
-                out.push(wrap(std::mem::take(&mut current)));
-                bytes = 0;
+        Ok(Some(WriterSpec {
+            resource: block
+                .get("Resource")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            parameters: self.resolved_parameters(tid, st, block, "ResultWriter")?,
+            writer_config: block.get("WriterConfig").cloned().unwrap_or(Value::Null),
+        }))
+    }
+
+    /// ItemSelector as the driver applies it to each item read: what it sees now.
+    fn item_selection(&self, tid: u32, st: &'a State, map: &'a MapState) -> Option<ItemSelection> {
+        let template = map.item_selector.clone()?;
+        let t = self.m.thread(tid);
+        // The variables visible here, inner scopes first.
+        let mut variables = serde_json::Map::new();
+        let mut at = Some(tid);
+        while let Some(id) = at {
+            let th = self.m.thread(id);
+            for (k, v) in &th.vars {
+                variables.entry(k.clone()).or_insert_with(|| v.clone());
             }
-            bytes += size;
-            current.push(item);
+            at = th.parent.map(|(p, _)| p);
         }
-        if !current.is_empty() {
-            out.push(wrap(current));
-        }
-        Ok(out)
+        Some(ItemSelection {
+            jsonata: language::for_state(st) == Language::Jsonata,
+            template,
+            input: t.effective.clone(),
+            variables,
+            info: self.info.clone(),
+            state_name: st.name.clone(),
+            entered_id: t.entered_id,
+            entered_ms: t.entered_ms,
+            retry_count: t.retry_count,
+            now_ms: self.ctx.now_ms,
+            entropy: self.entropy.get(),
+        })
+    }
+
+    /// A Distributed Map with an ItemReader: nothing is read here (the driver streams the
+    /// items); `MapStateStarted` has length 0 (observed).
+    fn start_reader_map_run(&mut self, tid: u32, st: &'a State, map: &'a MapState) -> Step {
+        let limit = match self.map_number(tid, &map.max_concurrency, "MaxConcurrencyPath") {
+            Ok(n) => n.map_or(0, |n| n.max(0) as u64),
+            Err(f) => return Step::Fail(self.map_fault(tid, f)),
+        };
+        self.emit_in(
+            tid,
+            EventType::MapStateStarted,
+            Details::new().num("length", 0).done(),
+        );
+        let outcome = (|| {
+            let (count, pct) = self.tolerance(tid, map)?;
+            let reader = self.reader_spec(tid, st, map)?;
+            let writer = self.writer_spec(tid, st, map)?;
+            let batcher = self.batcher_spec(tid, st, map)?;
+            Ok((count, pct, reader, writer, batcher))
+        })();
+        let (count, pct, reader, writer, batcher) = match outcome {
+            Ok(v) => v,
+            Err(f) => return Step::Fail(self.map_fault(tid, f)),
+        };
+        let spec = MapRunSpec {
+            item_reader: Some(reader),
+            item_selector: self.item_selection(tid, st, map),
+            batcher,
+            result_writer: writer,
+            ..self.map_run_spec(map, Vec::new(), limit, count, pct)
+        };
+        self.start_map_run(tid, spec)
     }
 
     /// The Map Run's ARN and its label (the Map's `Label`, or a generated UUID).
@@ -405,25 +573,17 @@ impl<'a> Run<'a> {
         (arn, label)
     }
 
-    /// A Distributed Map: `MapRunStarted`, then an open task that asks the runtime to run
-    /// the Map Run (its children are executions of their own, driven outside the core);
-    /// its outcome comes back through [`Run::map_run_input`].
-    fn start_map_run(
-        &mut self,
-        tid: u32,
+    /// What the driver runs for items already in hand (ARN and label fixed here).
+    fn map_run_spec(
+        &self,
         map: &'a MapState,
         items: Vec<Value>,
         max_concurrency: u64,
         tolerated_failure_count: Option<u64>,
         tolerated_failure_percentage: Option<f64>,
-    ) -> Step {
+    ) -> MapRunSpec {
         let (map_run_arn, label) = self.map_run_arn(map);
-        let task = self.emit_in(
-            tid,
-            EventType::MapRunStarted,
-            Details::new().str("mapRunArn", map_run_arn.as_str()).done(),
-        );
-        let spec = MapRunSpec {
+        MapRunSpec {
             map_run_arn,
             state_machine_arn: format!("{}/{label}", self.info.state_machine_arn),
             execution_type: map
@@ -437,7 +597,24 @@ impl<'a> Run<'a> {
             tolerated_failure_percentage,
             batched: map.item_batcher.is_some(),
             role_arn: self.info.role_arn.clone(),
-        };
+            item_reader: None,
+            item_selector: None,
+            batcher: None,
+            result_writer: None,
+        }
+    }
+
+    /// A Distributed Map: `MapRunStarted`, then an open task that asks the runtime to run
+    /// the Map Run (its children are executions of their own, driven outside the core);
+    /// its outcome comes back through [`Run::map_run_input`].
+    fn start_map_run(&mut self, tid: u32, spec: MapRunSpec) -> Step {
+        let task = self.emit_in(
+            tid,
+            EventType::MapRunStarted,
+            Details::new()
+                .str("mapRunArn", spec.map_run_arn.as_str())
+                .done(),
+        );
         let spec = serde_json::to_value(&spec).expect("a map run spec is JSON");
         let token = crate::token::mint(&self.ctx.token_key, &self.info.execution_arn, task);
         self.effect(crate::Effect::InvokeResource {
@@ -661,58 +838,6 @@ impl<'a> Run<'a> {
                 .num("index", u64::from(index))
                 .done(),
         )
-    }
-}
-
-/// The internal resource of a Map Run task (never a real ARN, so no definition can name it).
-pub const MAP_RUN_RESOURCE: &str = "cairn:mapRun";
-
-/// What the runtime's Map Run driver runs: everything the core resolved on entering the
-/// Distributed Map. Serialised as the task's parameters (and kept in the snapshot).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MapRunSpec {
-    pub map_run_arn: String,
-    /// The labelled machine the children belong to: `…:stateMachine:<machine>/<label>`.
-    pub state_machine_arn: String,
-    /// `STANDARD` or `EXPRESS`.
-    pub execution_type: String,
-    /// The children's definition (the `ItemProcessor`) as JSON text.
-    pub definition: String,
-    /// Each child's input, in item order (after ItemSelector and ItemBatcher).
-    pub items: Vec<Value>,
-    /// 0: no limit.
-    pub max_concurrency: u64,
-    pub tolerated_failure_count: Option<u64>,
-    pub tolerated_failure_percentage: Option<f64>,
-    /// `ItemBatcher` was given: each child's input is `{"Items": [...], ...}`, and the
-    /// run's item counts count those items.
-    #[serde(default)]
-    pub batched: bool,
-    /// The parent's role, which the children run with.
-    #[serde(default)]
-    pub role_arn: String,
-}
-
-/// Whether `failed` failed children out of `total` items exceed the Map Run's tolerance:
-/// with no tolerance any failure does; with one of the two, that one decides; with both,
-/// the run fails only once both are exceeded.
-pub fn tolerance_exceeded(
-    failed: u64,
-    total: u64,
-    count: Option<u64>,
-    percentage: Option<f64>,
-) -> bool {
-    if failed == 0 {
-        return false;
-    }
-    let over_count = failed > count.unwrap_or(0);
-    let over_pct = percentage.is_none_or(|p| failed as f64 * 100.0 / total.max(1) as f64 > p);
-    match (count, percentage) {
-        (None, None) => true,
-        (Some(_), None) => over_count,
-        (None, Some(_)) => over_pct,
-        (Some(_), Some(_)) => over_count && over_pct,
     }
 }
 

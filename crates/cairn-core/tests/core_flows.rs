@@ -951,6 +951,54 @@ fn stopping_the_parent_aborts_the_map_run() {
 }
 
 #[test]
+fn an_item_reader_is_evaluated_on_entry_and_applied_per_item_by_the_driver() {
+    let d = Driver::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSONL", "MaxItemsPath": "$.max"},
+                "Parameters": {"Bucket.$": "$.bucket", "Key": "items.jsonl"}},
+            "ItemSelector": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index", "b.$": "$.bucket"},
+            "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"k": "v"}},
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket.$": "$.bucket", "Prefix": "out"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+        r#"{"bucket": "b1", "max": "3"}"#,
+    );
+    assert_eq!(d.detail(3, "length"), Some(json!(0)));
+    let (_, spec) = map_run_task(&d);
+    assert!(spec.items.is_empty());
+    let reader = spec.item_reader.expect("a reader");
+    assert_eq!(
+        reader.parameters,
+        json!({"Bucket": "b1", "Key": "items.jsonl"})
+    );
+    assert_eq!(
+        reader.reader_config,
+        json!({"InputType": "JSONL", "MaxItems": 3})
+    );
+    let writer = spec.result_writer.expect("a writer");
+    assert_eq!(writer.parameters, json!({"Bucket": "b1", "Prefix": "out"}));
+    let sel = spec.item_selector.expect("a selector");
+    assert_eq!(
+        sel.apply(4, &json!("x")).unwrap(),
+        json!({"v": "x", "i": 4, "b": "b1"})
+    );
+    let mut b = spec.batcher.expect("a batcher").batcher();
+    assert_eq!(b.push(json!(1)), None);
+    assert_eq!(b.push(json!(2)), None);
+    assert_eq!(
+        b.push(json!(3)),
+        Some(json!({"Items": [1, 2], "BatchInput": {"k": "v"}}))
+    );
+    assert_eq!(
+        b.finish(),
+        Some(json!({"Items": [3], "BatchInput": {"k": "v"}}))
+    );
+    assert_eq!(b.finish(), None);
+}
+
+#[test]
 fn tolerance_rules() {
     use cairn_core::tolerance_exceeded as over;
     assert!(!over(0, 3, None, None));

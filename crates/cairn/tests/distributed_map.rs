@@ -599,6 +599,44 @@ async fn update_map_run_raises_the_concurrency_of_a_running_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_reader_without_object_storage_fails_the_map_run() {
+    let server = TestServer::start().await;
+    let sm = machine(
+        &server,
+        "dmap-reader",
+        dmap_machine(
+            "STANDARD",
+            json!({"ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSONL"},
+                "Parameters": {"Bucket": "b", "Key": "k.jsonl"}}}),
+            "P",
+            json!({"P": {"Type": "Pass", "End": true}}),
+        ),
+    )
+    .await;
+    let (arn, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.status().as_str(), "FAILED");
+    assert_eq!(
+        d.error(),
+        Some("States.ItemReaderFailed"),
+        "{:?}",
+        d.cause()
+    );
+    assert_eq!(
+        history_types(&server, &arn).await[2..],
+        [
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunFailed",
+            "MapStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+    let run = describe_map_run(&server, &map_run_of(&server, &arn).await).await;
+    assert_eq!(run.status().as_str(), "FAILED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn map_run_operations_refuse_what_aws_refuses() {
     let server = TestServer::start().await;
     let unknown =

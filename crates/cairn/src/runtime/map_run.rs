@@ -23,10 +23,11 @@
 //! history (it answers the task; the writer commits).
 
 use super::children::{Children, MapChild, MapChildStart, Started};
+use super::items::{self, ChildOutcome, ItemError, ItemStream, ObjectStore, OutcomePages};
 use super::on_store;
 use super::resources::{Answer, Invocation, ResourceEnv, TaskError};
 use crate::clock::now_ms;
-use cairn_core::{tolerance_exceeded, MapRunSpec};
+use cairn_core::{tolerance_exceeded, Batcher, MapRunSpec};
 use cairn_store::MapRunRecord;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -74,6 +75,8 @@ pub(crate) fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
 struct End {
     status: String,
     output: Value,
+    /// What a ResultWriter records of the child (kept only when there is one).
+    outcome: Option<ChildOutcome>,
 }
 
 impl End {
@@ -90,6 +93,7 @@ impl End {
         End {
             status: status.to_string(),
             output,
+            outcome: None,
         }
     }
 
@@ -108,6 +112,7 @@ struct Counts {
     timed_out: u64,
     aborted: u64,
     total: u64,
+    results_written: u64,
 }
 
 impl Counts {
@@ -147,7 +152,7 @@ impl Counts {
             "timedOut": self.timed_out,
             "aborted": self.aborted,
             "total": self.total,
-            "resultsWritten": 0,
+            "resultsWritten": self.results_written,
             "failuresNotRedrivable": 0,
             "pendingRedrive": 0,
         })
@@ -190,6 +195,119 @@ async fn drive(env: ResourceEnv, parent: String, spec: MapRunSpec) -> Answer {
     answer
 }
 
+/// Where the children's inputs come from: the items the core resolved, or an ItemReader
+/// read as concurrency allows (each item through ItemSelector and ItemBatcher as it comes).
+enum Source {
+    Inline {
+        next: usize,
+    },
+    Reader {
+        stream: ItemStream,
+        read: u64,
+        batcher: Option<Batcher>,
+        done: bool,
+    },
+}
+
+impl Source {
+    /// The next child's input and how many items it carries; `None` at the end.
+    async fn next(&mut self, spec: &MapRunSpec) -> Result<Option<(Value, u64)>, ItemError> {
+        match self {
+            Source::Inline { next } => {
+                let Some(input) = spec.items.get(*next) else {
+                    return Ok(None);
+                };
+                *next += 1;
+                Ok(Some((input.clone(), items_of(spec, input))))
+            }
+            Source::Reader {
+                stream,
+                read,
+                batcher,
+                done,
+            } => loop {
+                if *done {
+                    return Ok(None);
+                }
+                let Some(item) = stream.next().await? else {
+                    *done = true;
+                    let last = batcher.as_mut().and_then(Batcher::finish);
+                    return Ok(last.map(|b| {
+                        let n = items_of(spec, &b);
+                        (b, n)
+                    }));
+                };
+                let index = *read;
+                *read += 1;
+                let selected = match &spec.item_selector {
+                    Some(sel) => sel
+                        .apply(index, &item)
+                        .map_err(|(error, cause)| ItemError {
+                            error: error.unwrap_or_else(|| "States.Runtime".into()),
+                            cause: cause.unwrap_or_default(),
+                        })?,
+                    None => item,
+                };
+                match batcher {
+                    None => return Ok(Some((selected, 1))),
+                    Some(b) => {
+                        if let Some(batch) = b.push(selected) {
+                            let n = items_of(spec, &batch);
+                            return Ok(Some((batch, n)));
+                        }
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Open the run's item source.
+async fn source(env: &ResourceEnv, spec: &MapRunSpec) -> Result<Source, ItemError> {
+    let Some(reader) = &spec.item_reader else {
+        return Ok(Source::Inline { next: 0 });
+    };
+    let store = object_store(env, "States.ItemReaderFailed")?;
+    let reader = items::ReaderSpec {
+        resource: reader.resource.clone(),
+        parameters: reader.parameters.clone(),
+        reader_config: reader.reader_config.clone(),
+    };
+    Ok(Source::Reader {
+        stream: items::open(&store, &reader).await?,
+        read: 0,
+        batcher: spec.batcher.as_ref().map(|b| b.batcher()),
+        done: false,
+    })
+}
+
+fn object_store(env: &ResourceEnv, error: &str) -> Result<Arc<ObjectStore>, ItemError> {
+    ObjectStore::from_config(&env.config).ok_or_else(|| ItemError {
+        error: error.into(),
+        cause: "No object storage is configured: start cairn serve with --s3-endpoint URL \
+                (an S3-compatible server) or --s3-root DIR (a folder per bucket)"
+            .into(),
+    })
+}
+
+/// The children's outcomes for a ResultWriter, as one page.
+struct Collected(Option<Vec<ChildOutcome>>);
+
+type Page<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Option<Vec<ChildOutcome>>, ItemError>> + Send + 'a>,
+>;
+
+impl OutcomePages for Collected {
+    fn next_page(&mut self) -> Page<'_> {
+        let page = self.0.take();
+        Box::pin(async move { Ok(page) })
+    }
+}
+
+fn failed_with(e: ItemError) -> Answer {
+    Answer::Failed(TaskError::new(e.error, e.cause))
+}
+
 async fn run(
     env: &ResourceEnv,
     children: &Arc<Children>,
@@ -201,9 +319,10 @@ async fn run(
         Ok(d) => Arc::new(d),
         Err(e) => return Answer::Failed(TaskError::new("States.Runtime", e.to_string())),
     };
-    let total_items: u64 = spec.items.iter().map(|i| items_of(spec, i)).sum();
+    // Inline items are counted up front; items read are counted as they are read.
+    let inline_items: u64 = spec.items.iter().map(|i| items_of(spec, i)).sum();
     let mut progress = Progress {
-        items: Counts::new(total_items),
+        items: Counts::new(inline_items),
         executions: Counts::new(spec.items.len() as u64),
         written: Instant::now(),
         dirty: false,
@@ -226,23 +345,57 @@ async fn run(
         Ok(r) => r,
         Err(e) => return Answer::Failed(TaskError::new("States.Runtime", e.to_string())),
     };
-    let total = spec.items.len();
-    let mut results = vec![Value::Null; total];
+    let mut source = match source(env, spec).await {
+        Ok(s) => s,
+        Err(e) => {
+            write(children, spec, &mut progress, "FAILED").await;
+            return failed_with(e);
+        }
+    };
+    let reading = spec.item_reader.is_some();
+    let keep_outcomes = spec.result_writer.is_some();
+    let mut results: Vec<Value> = Vec::new();
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut outcomes: Vec<ChildOutcome> = Vec::new();
     let mut running: JoinSet<(usize, End)> = JoinSet::new();
-    let mut next = 0usize;
+    let mut exhausted = false;
     loop {
         let limit = match settings.max_concurrency {
             0 => usize::MAX,
             n => usize::try_from(n).unwrap_or(usize::MAX),
         };
-        while next < total && running.len() < limit {
-            let i = next;
-            next += 1;
-            let n = items_of(spec, &spec.items[i]);
+        while !exhausted && running.len() < limit {
+            let (input, n) = match source.next(spec).await {
+                Ok(Some(next)) => next,
+                Ok(None) => {
+                    exhausted = true;
+                    break;
+                }
+                Err(e) => {
+                    running.abort_all();
+                    stop_children(children, &spec.map_run_arn).await;
+                    write(children, spec, &mut progress, "FAILED").await;
+                    return failed_with(e);
+                }
+            };
+            let i = results.len();
+            results.push(Value::Null);
+            sizes.push(n);
+            if reading {
+                progress.items.total += n;
+                progress.items.pending += n;
+                progress.executions.total += 1;
+                progress.executions.pending += 1;
+            }
             progress.items.started(n);
             progress.executions.started(1);
             progress.dirty = true;
-            start_child(env, children, spec, &definition, i, &mut running).await;
+            let child = ChildInput {
+                index: i,
+                input,
+                keep_outcome: keep_outcomes,
+            };
+            start_child(env, children, spec, &definition, child, &mut running).await;
         }
         let joined = tokio::select! {
             joined = running.join_next() => joined,
@@ -252,7 +405,7 @@ async fn run(
             }
             // Counts written (children started, none ended lately) and settings read again
             // (an update through another node) while the run goes on.
-            _ = tokio::time::sleep(PROGRESS_EVERY), if progress.dirty || next < total => {
+            _ = tokio::time::sleep(PROGRESS_EVERY), if progress.dirty || !exhausted => {
                 if progress.dirty {
                     write(children, spec, &mut progress, "RUNNING").await;
                 }
@@ -270,15 +423,15 @@ async fn run(
                 return Answer::Failed(TaskError::new("States.Runtime", e.to_string()));
             }
         };
-        let n = items_of(spec, &spec.items[i]);
-        progress.items.ended(n, &end.status);
+        progress.items.ended(sizes[i], &end.status);
         progress.executions.ended(1, &end.status);
         progress.dirty = true;
         results[i] = end.output;
+        outcomes.extend(end.outcome);
         if end.status != "SUCCEEDED"
             && tolerance_exceeded(
                 progress.items.unsuccessful(),
-                total_items,
+                progress.items.total,
                 Some(settings.tolerated_failure_count),
                 Some(settings.tolerated_failure_percentage),
             )
@@ -293,23 +446,64 @@ async fn run(
             settings = reread(children, settings).await;
         }
     }
+    let answer = match &spec.result_writer {
+        None => Answer::Succeeded(Value::Array(results).to_string()),
+        Some(w) => {
+            let written = async {
+                let store = object_store(env, "States.ResultWriterFailed")?;
+                let writer = items::WriterSpec {
+                    resource: w.resource.clone(),
+                    parameters: w.parameters.clone(),
+                    writer_config: w.writer_config.clone(),
+                };
+                let mut pages = Collected(Some(std::mem::take(&mut outcomes)));
+                items::write_results(&store, &writer, &spec.map_run_arn, &mut pages).await
+            }
+            .await;
+            match written {
+                Ok(v) => {
+                    progress.items.results_written =
+                        progress.items.succeeded + progress.items.unsuccessful();
+                    progress.executions.results_written =
+                        progress.executions.succeeded + progress.executions.unsuccessful();
+                    Answer::Succeeded(v.to_string())
+                }
+                Err(e) => {
+                    write(children, spec, &mut progress, "FAILED").await;
+                    return failed_with(e);
+                }
+            }
+        }
+    };
     write(children, spec, &mut progress, "SUCCEEDED").await;
-    Answer::Succeeded(Value::Array(results).to_string())
+    answer
 }
 
-/// Start child `i` (or find it again) and have `running` await its end.
+/// One child to start: its item index, input, and whether a ResultWriter needs its outcome.
+struct ChildInput {
+    index: usize,
+    input: Value,
+    keep_outcome: bool,
+}
+
+/// Start a child (or find it again) and have `running` await its end.
 async fn start_child(
     env: &ResourceEnv,
     children: &Arc<Children>,
     spec: &MapRunSpec,
     definition: &Arc<cairn_asl::StateMachine>,
-    i: usize,
+    child: ChildInput,
     running: &mut JoinSet<(usize, End)>,
 ) {
+    let ChildInput {
+        index: i,
+        input,
+        keep_outcome,
+    } = child;
     let request = MapChildStart {
         state_machine_arn: spec.state_machine_arn.clone(),
         name: child_name(&spec.map_run_arn, i),
-        input_text: spec.items[i].to_string(),
+        input_text: input.to_string(),
         definition: definition.clone(),
         definition_text: spec.definition.clone(),
         role_arn: spec.role_arn.clone(),
@@ -319,23 +513,46 @@ async fn start_child(
         Ok(MapChild::Express { run, .. }) => {
             running.spawn(async move {
                 let e = run.await;
-                let end = End::of(e.status.as_str(), e.output.as_deref(), e.error, e.cause);
+                let mut end = End::of(
+                    e.status.as_str(),
+                    e.output.as_deref(),
+                    e.error.clone(),
+                    e.cause.clone(),
+                );
+                if keep_outcome {
+                    end.outcome = Some(ChildOutcome {
+                        execution_arn: e.info.execution_arn.clone(),
+                        name: e.info.name.clone(),
+                        state_machine_arn: e.info.state_machine_arn.clone(),
+                        status: e.status.as_str().to_string(),
+                        input: e.info.input_text.clone(),
+                        output: e.output,
+                        error: e.error,
+                        cause: e.cause,
+                        start_date_ms: e.info.start_time_ms,
+                        stop_date_ms: e.stop_time_ms,
+                        redrive_count: 0,
+                    });
+                }
                 (i, end)
             });
         }
         Ok(MapChild::Standard(
             Started::Running { execution_arn, .. } | Started::NameTaken { execution_arn },
         )) => {
-            let (run_arn, child) = (spec.map_run_arn.clone(), execution_arn.clone());
+            let (run_arn, linked_arn) = (spec.map_run_arn.clone(), execution_arn.clone());
             let linked = on_store(children.store(), move |s| {
-                s.link_map_run_execution(&run_arn, &child, i as u64)
+                s.link_map_run_execution(&run_arn, &linked_arn, i as u64)
             })
             .await;
             if let Err(e) = linked {
                 tracing::warn!(execution_arn, error = %e, "map run child not linked");
             }
             let children = children.clone();
-            running.spawn(async move { (i, standard_end(&children, &execution_arn).await) });
+            running.spawn(async move {
+                let end = standard_end(&children, &execution_arn, keep_outcome).await;
+                (i, end)
+            });
         }
         // The child could not be started at all: the item fails like a failed child.
         Err(e) => {
@@ -344,9 +561,32 @@ async fn start_child(
     }
 }
 
-async fn standard_end(children: &Children, execution_arn: &str) -> End {
+async fn standard_end(children: &Children, execution_arn: &str, keep_outcome: bool) -> End {
     match children.closed(execution_arn).await {
-        Ok(Some(r)) => End::of(&r.status, r.output.as_deref(), r.error, r.cause),
+        Ok(Some(r)) => {
+            let mut end = End::of(
+                &r.status,
+                r.output.as_deref(),
+                r.error.clone(),
+                r.cause.clone(),
+            );
+            if keep_outcome {
+                end.outcome = Some(ChildOutcome {
+                    execution_arn: r.arn,
+                    name: r.name,
+                    state_machine_arn: r.state_machine_arn,
+                    status: r.status,
+                    input: r.input,
+                    output: r.output,
+                    error: r.error,
+                    cause: r.cause,
+                    start_date_ms: r.start_date_ms,
+                    stop_date_ms: r.stop_date_ms,
+                    redrive_count: r.redrive_count,
+                });
+            }
+            end
+        }
         Ok(None) => End::failed(format!("Execution Does Not Exist: '{execution_arn}'")),
         Err(e) => End::failed(e.message),
     }
