@@ -599,6 +599,62 @@ async fn update_map_run_raises_the_concurrency_of_a_running_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_map_run_raises_the_tolerance_of_a_running_run() {
+    let server = TestServer::start().await;
+    let activity = server.create_activity("dmap-tolerate").await;
+    let sm = machine(
+        &server,
+        "dmap-tolerate",
+        dmap_machine(
+            "STANDARD",
+            json!({"MaxConcurrency": 1}),
+            "T",
+            json!({"T": {"Type": "Task", "Resource": activity, "End": true}}),
+        ),
+    )
+    .await;
+    let arn = start(&server, &sm, json!({"items": [1, 2]})).await;
+    let map_run = wait_map_run_started(&server, &arn).await;
+    let token = take_task(&server.client, &activity).await;
+    // With no tolerance this failure would fail the run; after the update it is tolerated.
+    server
+        .client
+        .update_map_run()
+        .map_run_arn(&map_run)
+        .tolerated_failure_count(1)
+        .send()
+        .await
+        .expect("update map run");
+    server
+        .client
+        .send_task_failure()
+        .task_token(token)
+        .error("Bad")
+        .cause("item one")
+        .send()
+        .await
+        .unwrap();
+    let token = take_task(&server.client, &activity).await;
+    server
+        .client
+        .send_task_success()
+        .task_token(token)
+        .output("\"ok\"")
+        .send()
+        .await
+        .unwrap();
+    let d = wait_done(&server, &arn).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    assert_eq!(
+        output(&d),
+        json!([{"Error": "Bad", "Cause": "item one"}, "ok"])
+    );
+    let run = describe_map_run(&server, &map_run).await;
+    assert_eq!(run.tolerated_failure_count(), 1);
+    assert_eq!(run.execution_counts().unwrap().failed(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_item_reader_without_object_storage_fails_the_map_run() {
     let server = TestServer::start().await;
     let sm = machine(

@@ -428,6 +428,10 @@ async fn run(
         progress.dirty = true;
         results[i] = end.output;
         outcomes.extend(end.outcome);
+        if end.status != "SUCCEEDED" {
+            // The tolerance as it stands now (UpdateMapRun may have changed it).
+            settings = reread(children, settings).await;
+        }
         if end.status != "SUCCEEDED"
             && tolerance_exceeded(
                 progress.items.unsuccessful(),
