@@ -355,6 +355,18 @@ async fn standard_children_are_executions_of_their_own() {
             .await
             .expect("describe child");
         assert_eq!(child.map_run_arn(), Some(map_run.as_str()));
+        let machine = server
+            .client
+            .describe_state_machine_for_execution()
+            .execution_arn(c.execution_arn())
+            .send()
+            .await
+            .expect("describe the child's machine");
+        assert_eq!(machine.label(), Some("Items"));
+        assert_eq!(machine.map_run_arn(), Some(map_run.as_str()));
+        assert_eq!(machine.name(), "dmap-std");
+        let definition: Value = serde_json::from_str(machine.definition()).unwrap();
+        assert_eq!(definition["StartAt"], "P");
         let input: Value = serde_json::from_str(child.input().unwrap()).unwrap();
         let out: Value = serde_json::from_str(child.output().unwrap()).unwrap();
         assert_eq!(out["twice"], json!(input["v"].as_i64().unwrap() * 2));
