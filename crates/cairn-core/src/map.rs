@@ -2,8 +2,10 @@
 //! `$$.Map.Item`, iterations as child threads under MaxConcurrency, results in item order.
 //!
 //! Inline maps write `MapIteration*` events. A Distributed Map writes a Map Run
-//! (`MapRunStarted`/`…Succeeded`/`…Failed`) and runs its children as hidden threads,
-//! since on AWS they are separate executions with their own histories.
+//! (`MapRunStarted`/`…Succeeded`/`…Failed`) and hands it to the runtime as an internal task
+//! (`Phase::MapRun`, [`crate::MapRunSpec`]): its children are executions of their own.
+//! (Snapshots written before that ran a Distributed Map's children as hidden threads of a
+//! `Fanout { distributed: true }`; that path is kept so such executions still finish.)
 //!
 //! In JSONata mode the items come from `Items` (an array, or an expression returning one;
 //! default: the state input) and `ItemSelector` sees `$states.input` and

@@ -242,11 +242,20 @@ async fn wait_map_run(
 ) -> DescribeMapRunOutput {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let d = describe_map_run(server, arn).await;
-        if ok(&d) {
-            return d;
-        }
-        assert!(Instant::now() < deadline, "map run never {what}: {d:?}");
+        // Its row is written by the driver just after `MapRunStarted` is committed.
+        let d = server
+            .client
+            .describe_map_run()
+            .map_run_arn(arn)
+            .send()
+            .await;
+        let d = match d {
+            Ok(d) if ok(&d) => return d,
+            Ok(d) => format!("{d:?}"),
+            Err(e) if e.code() == Some("ResourceNotFound") => format!("{e:?}"),
+            Err(e) => panic!("describe map run: {e:?}"),
+        };
+        assert!(Instant::now() < deadline, "map run never {what}: {d}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -395,7 +395,7 @@ async fn run(
                 input,
                 keep_outcome: keep_outcomes,
             };
-            start_child(env, children, spec, &definition, child, &mut running).await;
+            start_child(env, children, spec, &definition, child, &mut running);
         }
         let joined = tokio::select! {
             joined = running.join_next() => joined,
@@ -490,8 +490,9 @@ struct ChildInput {
     keep_outcome: bool,
 }
 
-/// Start a child (or find it again) and have `running` await its end.
-async fn start_child(
+/// Start a child (or find it again) and await its end, as a task of `running`: starts run
+/// side by side, so the writer commits many in one batch.
+fn start_child(
     env: &ResourceEnv,
     children: &Arc<Children>,
     spec: &MapRunSpec,
@@ -504,18 +505,40 @@ async fn start_child(
         input,
         keep_outcome,
     } = child;
+    let name = child_name(&spec.map_run_arn, i);
+    let express = spec.execution_type == "EXPRESS";
+    // The STANDARD child's ARN, linked to the run before it is started, so that stopping
+    // the run finds it however far its start got.
+    let link = (!express).then(|| {
+        let arn = format!(
+            "{}:{name}",
+            spec.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1)
+        );
+        (spec.map_run_arn.clone(), arn)
+    });
     let request = MapChildStart {
         state_machine_arn: spec.state_machine_arn.clone(),
-        name: child_name(&spec.map_run_arn, i),
+        name,
         input_text: input.to_string(),
         definition: definition.clone(),
         definition_text: spec.definition.clone(),
         role_arn: spec.role_arn.clone(),
-        express: spec.execution_type == "EXPRESS",
+        express,
     };
-    match children.start_map_child(env, request).await {
-        Ok(MapChild::Express { run, .. }) => {
-            running.spawn(async move {
+    let (env, children) = (env.clone(), children.clone());
+    running.spawn(async move {
+        if let Some((run_arn, child_arn)) = link {
+            let linked = on_store(children.store(), move |s| {
+                s.link_map_run_execution(&run_arn, &child_arn, i as u64)
+            })
+            .await;
+            if let Err(e) = linked {
+                tracing::warn!(error = %e, "map run child not linked");
+            }
+        }
+        let end = match children.start_map_child(&env, request).await {
+            Ok(MapChild::Express { run, .. }) => {
                 let e = run.await;
                 let mut end = End::of(
                     e.status.as_str(),
@@ -538,31 +561,16 @@ async fn start_child(
                         redrive_count: 0,
                     });
                 }
-                (i, end)
-            });
-        }
-        Ok(MapChild::Standard(
-            Started::Running { execution_arn, .. } | Started::NameTaken { execution_arn },
-        )) => {
-            let (run_arn, linked_arn) = (spec.map_run_arn.clone(), execution_arn.clone());
-            let linked = on_store(children.store(), move |s| {
-                s.link_map_run_execution(&run_arn, &linked_arn, i as u64)
-            })
-            .await;
-            if let Err(e) = linked {
-                tracing::warn!(execution_arn, error = %e, "map run child not linked");
+                end
             }
-            let children = children.clone();
-            running.spawn(async move {
-                let end = standard_end(&children, &execution_arn, keep_outcome).await;
-                (i, end)
-            });
-        }
-        // The child could not be started at all: the item fails like a failed child.
-        Err(e) => {
-            running.spawn(async move { (i, End::failed(e.message)) });
-        }
-    }
+            Ok(MapChild::Standard(
+                Started::Running { execution_arn, .. } | Started::NameTaken { execution_arn },
+            )) => standard_end(&children, &execution_arn, keep_outcome).await,
+            // The child could not be started at all: the item fails like a failed child.
+            Err(e) => End::failed(e.message),
+        };
+        (i, end)
+    });
 }
 
 async fn standard_end(children: &Children, execution_arn: &str, keep_outcome: bool) -> End {

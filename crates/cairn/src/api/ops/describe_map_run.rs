@@ -1,6 +1,7 @@
 //! DescribeMapRun: a Distributed Map's Map Run as its driver keeps it (`map_runs` row):
 //! status, dates, the settings (as UpdateMapRun left them) and the item and child
-//! execution counts by status.
+//! execution counts by status. The row is written by the driver as the run begins, just
+//! after `MapRunStarted` is committed: in that instant the run answers `ResourceNotFound`.
 
 use crate::api::{parse_input, Ctx};
 use crate::app::App;
