@@ -18,6 +18,14 @@
 //! awaits their end in memory and drops them when the run is aborted; a restart runs them
 //! again (AWS's Express children are at-least-once too).
 //!
+//! With an ItemReader the items are pulled from `runtime/items` only as concurrency allows
+//! (never collected whole), each through the core's ItemSelector and ItemBatcher pieces; the
+//! total is then known only at the end, so ToleratedFailurePercentage is measured against the
+//! items read so far. With a ResultWriter the outputs are not kept for the Map's output:
+//! `items::write_results` gets STANDARD children's outcomes from their records a page at a
+//! time (EXPRESS children's, which have no record, from memory), and its answer is the Map's
+//! result.
+//!
 //! Must not: decide anything the core decides (which items, what each child gets, what counts
 //! as exceeding the tolerance: [`cairn_core::tolerance_exceeded`]), or touch the parent's
 //! history (it answers the task; the writer commits).
@@ -304,6 +312,57 @@ impl OutcomePages for Collected {
     }
 }
 
+/// STANDARD children's outcomes read from their records, a page at a time.
+struct StoredOutcomes {
+    children: Arc<Children>,
+    map_run_arn: String,
+    after: Option<cairn_store::Cursor>,
+    done: bool,
+}
+
+const OUTCOME_PAGE: usize = 1000;
+
+impl OutcomePages for StoredOutcomes {
+    fn next_page(&mut self) -> Page<'_> {
+        Box::pin(async move {
+            if self.done {
+                return Ok(None);
+            }
+            let (arn, after) = (self.map_run_arn.clone(), self.after.clone());
+            let rows = on_store(self.children.store(), move |s| {
+                s.list_map_run_executions(&arn, None, after.as_ref(), OUTCOME_PAGE)
+            })
+            .await
+            .map_err(|e| ItemError {
+                error: "States.ResultWriterFailed".into(),
+                cause: e.to_string(),
+            })?;
+            self.done = rows.len() < OUTCOME_PAGE;
+            self.after = rows.last().map(|r| cairn_store::Cursor { seq: r.seq });
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(rows.into_iter().map(outcome_of).collect()))
+        })
+    }
+}
+
+fn outcome_of(r: cairn_store::ExecutionRecord) -> ChildOutcome {
+    ChildOutcome {
+        execution_arn: r.arn,
+        name: r.name,
+        state_machine_arn: r.state_machine_arn,
+        status: r.status,
+        input: r.input,
+        output: r.output,
+        error: r.error,
+        cause: r.cause,
+        start_date_ms: r.start_date_ms,
+        stop_date_ms: r.stop_date_ms,
+        redrive_count: r.redrive_count,
+    }
+}
+
 fn failed_with(e: ItemError) -> Answer {
     Answer::Failed(TaskError::new(e.error, e.cause))
 }
@@ -353,7 +412,11 @@ async fn run(
         }
     };
     let reading = spec.item_reader.is_some();
-    let keep_outcomes = spec.result_writer.is_some();
+    // With a ResultWriter the outputs go to storage, not into the Map's output: STANDARD
+    // children's are read back from their records a page at a time; EXPRESS children keep
+    // no record, so theirs are kept here.
+    let writing = spec.result_writer.is_some();
+    let keep_outcomes = writing && spec.execution_type == "EXPRESS";
     let mut results: Vec<Value> = Vec::new();
     let mut sizes: Vec<u64> = Vec::new();
     let mut outcomes: Vec<ChildOutcome> = Vec::new();
@@ -426,7 +489,9 @@ async fn run(
         progress.items.ended(sizes[i], &end.status);
         progress.executions.ended(1, &end.status);
         progress.dirty = true;
-        results[i] = end.output;
+        if !writing {
+            results[i] = end.output;
+        }
         outcomes.extend(end.outcome);
         if end.status != "SUCCEEDED" {
             // The tolerance as it stands now (UpdateMapRun may have changed it).
@@ -460,8 +525,18 @@ async fn run(
                     parameters: w.parameters.clone(),
                     writer_config: w.writer_config.clone(),
                 };
-                let mut pages = Collected(Some(std::mem::take(&mut outcomes)));
-                items::write_results(&store, &writer, &spec.map_run_arn, &mut pages).await
+                if keep_outcomes {
+                    let mut pages = Collected(Some(std::mem::take(&mut outcomes)));
+                    items::write_results(&store, &writer, &spec.map_run_arn, &mut pages).await
+                } else {
+                    let mut pages = StoredOutcomes {
+                        children: children.clone(),
+                        map_run_arn: spec.map_run_arn.clone(),
+                        after: None,
+                        done: false,
+                    };
+                    items::write_results(&store, &writer, &spec.map_run_arn, &mut pages).await
+                }
             }
             .await;
             match written {
@@ -583,19 +658,7 @@ async fn standard_end(children: &Children, execution_arn: &str, keep_outcome: bo
                 r.cause.clone(),
             );
             if keep_outcome {
-                end.outcome = Some(ChildOutcome {
-                    execution_arn: r.arn,
-                    name: r.name,
-                    state_machine_arn: r.state_machine_arn,
-                    status: r.status,
-                    input: r.input,
-                    output: r.output,
-                    error: r.error,
-                    cause: r.cause,
-                    start_date_ms: r.start_date_ms,
-                    stop_date_ms: r.stop_date_ms,
-                    redrive_count: r.redrive_count,
-                });
+                end.outcome = Some(outcome_of(r));
             }
             end
         }
