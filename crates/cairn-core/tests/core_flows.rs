@@ -999,6 +999,27 @@ fn an_item_reader_is_evaluated_on_entry_and_applied_per_item_by_the_driver() {
 }
 
 #[test]
+fn a_failing_sibling_aborts_the_map_run() {
+    let def = json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true,
+    "Branches": [
+        {"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}},
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "F"},
+            "F": {"Type": "Fail", "Error": "E"}}}
+    ]}}});
+    let mut d = Driver::start(def, "[1,2]");
+    let (task, _) = map_run_task(&d);
+    let (timer, _) = d.timers[0];
+    d.feed(Input::TimerFired { timer });
+    assert!(d.effects.contains(&cairn_core::Effect::CancelTask { task }));
+    let types = d.types();
+    assert!(types.contains(&"MapRunAborted"), "{types:?}");
+    assert!(types.contains(&"MapStateAborted"), "{types:?}");
+    assert_eq!(d.exec.error.as_deref(), Some("E"));
+}
+
+#[test]
 fn tolerance_rules() {
     use cairn_core::tolerance_exceeded as over;
     assert!(!over(0, 3, None, None));

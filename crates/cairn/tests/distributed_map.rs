@@ -714,6 +714,35 @@ async fn an_item_reader_without_object_storage_fails_the_map_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_writer_without_object_storage_fails_after_the_children_ran() {
+    let server = TestServer::start().await;
+    let sm = machine(
+        &server,
+        "dmap-writer",
+        dmap_machine(
+            "STANDARD",
+            json!({"ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket.$": "$.bucket", "Prefix": "out"}}}),
+            "P",
+            json!({"P": {"Type": "Pass", "End": true}}),
+        ),
+    )
+    .await;
+    let (arn, d) = run(&server, &sm, json!({"items": [1, 2], "bucket": "b"})).await;
+    assert_eq!(d.status().as_str(), "FAILED");
+    assert_eq!(
+        d.error(),
+        Some("States.ResultWriterFailed"),
+        "{:?}",
+        d.cause()
+    );
+    let map_run = map_run_of(&server, &arn).await;
+    let run = describe_map_run(&server, &map_run).await;
+    assert_eq!(run.status().as_str(), "FAILED");
+    assert_eq!(run.execution_counts().unwrap().succeeded(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn map_run_operations_refuse_what_aws_refuses() {
     let server = TestServer::start().await;
     let unknown =
