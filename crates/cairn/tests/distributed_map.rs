@@ -426,6 +426,41 @@ async fn express_children_run_without_records() {
     assert!(children_of(&server, &map_run).await.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_express_parent_runs_a_distributed_map_synchronously() {
+    let server = TestServer::start().await;
+    let sm = server
+        .client
+        .create_state_machine()
+        .name("dmap-sync")
+        .role_arn("arn:aws:iam::123456789012:role/r")
+        .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+        .definition(
+            dmap_machine(
+                "EXPRESS",
+                json!({"ItemSelector": {"n.$": "$$.Map.Item.Value"}}),
+                "P",
+                json!({"P": {"Type": "Pass", "OutputPath": "$.n", "End": true}}),
+            )
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .state_machine_arn;
+    let out = server
+        .client
+        .start_sync_execution()
+        .state_machine_arn(&sm)
+        .input(json!({"items": ["a", "b"]}).to_string())
+        .send()
+        .await
+        .expect("start sync");
+    assert_eq!(out.status().as_str(), "SUCCEEDED", "{:?}", out.cause());
+    let output: Value = serde_json::from_str(out.output().unwrap()).unwrap();
+    assert_eq!(output, json!(["a", "b"]));
+}
+
 fn failing_children() -> Value {
     json!({
         "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "F"}], "Default": "P"},
