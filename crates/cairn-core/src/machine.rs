@@ -74,6 +74,11 @@ pub(crate) struct Thread {
     /// drop it, since they run the whole state again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<Box<Fanout>>,
+    /// The Map Run of this thread's Distributed Map as it stood when the state failed (or
+    /// the execution stopped) unhandled: a redrive redrives that run instead of starting a
+    /// new one. Retry and Catch drop it, like `kept`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_map_run: Option<Box<Value>>,
     pub phase: Phase,
 }
 
@@ -217,6 +222,7 @@ impl Thread {
             item_index: None,
             hidden: false,
             kept: None,
+            kept_map_run: None,
             phase: Phase::Enter,
         }
     }

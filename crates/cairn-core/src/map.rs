@@ -67,8 +67,13 @@ impl<'a> Run<'a> {
             Ok(effective) => self.m.thread_mut(tid).effective = effective,
             Err(e) => return Step::Fail(self.path_failure(tid, e)),
         }
-        if distributed && map.item_reader.is_some() {
-            return self.start_reader_map_run(tid, st, map);
+        if distributed {
+            if let Some(spec) = self.m.thread_mut(tid).kept_map_run.take() {
+                return self.redrive_map_run(tid, *spec);
+            }
+            if map.item_reader.is_some() {
+                return self.start_reader_map_run(tid, st, map);
+            }
         }
         // Items and MaxConcurrency are checked before MapStateStarted (observed).
         let items = if jsonata {
@@ -603,6 +608,7 @@ impl<'a> Run<'a> {
             item_selector: None,
             batcher: None,
             result_writer: None,
+            redrive_count: 0,
         }
     }
 
@@ -617,6 +623,11 @@ impl<'a> Run<'a> {
                 .str("mapRunArn", spec.map_run_arn.as_str())
                 .done(),
         );
+        self.open_map_run(tid, task, spec)
+    }
+
+    /// The Map Run task, named by the event that started (or redrove) the run.
+    fn open_map_run(&mut self, tid: u32, task: u64, spec: MapRunSpec) -> Step {
         let spec = serde_json::to_value(&spec).expect("a map run spec is JSON");
         let token = crate::token::mint(&self.ctx.token_key, &self.info.execution_arn, task);
         self.effect(crate::Effect::InvokeResource {
@@ -629,6 +640,30 @@ impl<'a> Run<'a> {
         self.m.tasks.insert(task, tid);
         self.m.thread_mut(tid).phase = Phase::MapRun(Box::new(MapRunWait { task, spec }));
         Step::Blocked
+    }
+
+    /// A redriven execution re-enters a Distributed Map whose Map Run did not succeed: the
+    /// same run goes on (`MapRunRedriven`), its driver redriving the children that failed.
+    /// (Event order unverified against AWS.)
+    fn redrive_map_run(&mut self, tid: u32, spec: Value) -> Step {
+        let Ok(mut spec) = serde_json::from_value::<MapRunSpec>(spec) else {
+            return Step::Fail(self.runtime_failure(tid, "The Map Run cannot be redriven"));
+        };
+        spec.redrive_count += 1;
+        self.emit_in(
+            tid,
+            EventType::MapStateStarted,
+            Details::new().num("length", spec.items.len() as u64).done(),
+        );
+        let task = self.emit_in(
+            tid,
+            EventType::MapRunRedriven,
+            Details::new()
+                .str("mapRunArn", spec.map_run_arn.as_str())
+                .num("redriveCount", u64::from(spec.redrive_count))
+                .done(),
+        );
+        self.open_map_run(tid, task, spec)
     }
 
     /// The Map Run's outcome: `TaskSucceeded` with the Map's result (the children's outputs
@@ -659,8 +694,11 @@ impl<'a> Run<'a> {
                         .error_cause(error.as_deref(), cause.as_deref())
                         .done(),
                 );
-                self.m.thread_mut(tid).source = id;
-                self.m.thread_mut(tid).phase = Phase::Enter;
+                let t = self.m.thread_mut(tid);
+                t.source = id;
+                if let Phase::MapRun(wait) = std::mem::replace(&mut t.phase, Phase::Enter) {
+                    t.kept_map_run = Some(Box::new(wait.spec));
+                }
                 let mut f = Failure::new(error, cause);
                 f.from_children = true;
                 self.settle(tid, Step::Fail(f));

@@ -55,6 +55,10 @@ pub struct MapRunSpec {
     /// ResultWriter: the results are written there, and the Map's output is what it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result_writer: Option<WriterSpec>,
+    /// How often this run was redriven (RedriveExecution of the parent): the driver then
+    /// redrives the children that did not succeed instead of starting them again.
+    #[serde(default)]
+    pub redrive_count: u32,
 }
 
 /// An ItemReader as evaluated on entry: `Resource`, `Parameters`/`Arguments` resolved, and

@@ -182,6 +182,10 @@ pub trait Store: Send + Sync + 'static {
         item_counts: &str,
         execution_counts: &str,
     ) -> Result<bool>;
+    /// The parent was redriven: the run is RUNNING again (no stop date) with this redrive
+    /// count and date, unless it was redriven this often already (`false` then, or when there
+    /// is no such run).
+    fn redrive_map_run(&self, arn: &str, redrive_count: u32, date_ms: i64) -> Result<bool>;
     /// UpdateMapRun: replace the settings given. `false` when there is no such run.
     fn update_map_run_settings(
         &self,

@@ -267,4 +267,7 @@ pub struct MapRunRecord {
     pub tolerated_failure_percentage: f64,
     pub item_counts: String,
     pub execution_counts: String,
+    /// RedriveExecution of the parent redrove the run this often; last at `redrive_date_ms`.
+    pub redrive_count: u32,
+    pub redrive_date_ms: Option<i64>,
 }

@@ -1524,6 +1524,8 @@ fn map_run(name: &str) -> MapRunRecord {
         tolerated_failure_percentage: 0.0,
         item_counts: "{}".into(),
         execution_counts: "{}".into(),
+        redrive_count: 0,
+        redrive_date_ms: None,
     }
 }
 
@@ -1570,6 +1572,23 @@ pub fn map_runs_keep_settings_and_progress(db: &dyn Database) {
         .update_map_run_progress(&run.arn, "ABORTED", Some(3_000), "{}", "{}")
         .unwrap());
     assert_eq!(store.get_map_run(&run.arn).unwrap().unwrap(), got);
+    // Redriven: running again, once per redrive count.
+    assert!(store.redrive_map_run(&run.arn, 1, 5_000).unwrap());
+    assert!(!store.redrive_map_run(&run.arn, 1, 6_000).unwrap());
+    let redriven = store.get_map_run(&run.arn).unwrap().unwrap();
+    assert_eq!(
+        (
+            redriven.status.as_str(),
+            redriven.stop_date_ms,
+            redriven.redrive_count
+        ),
+        ("RUNNING", None, 1)
+    );
+    assert_eq!(redriven.redrive_date_ms, Some(5_000));
+    assert!(store
+        .update_map_run_progress(&run.arn, "SUCCEEDED", Some(7_000), "{}", "{}")
+        .unwrap());
+    let got = store.get_map_run(&run.arn).unwrap().unwrap();
     let missing = map_run("nope");
     assert!(!store
         .update_map_run_settings(&missing.arn, Some(1), Some(1), None)
@@ -1577,6 +1596,7 @@ pub fn map_runs_keep_settings_and_progress(db: &dyn Database) {
     assert!(!store
         .update_map_run_progress(&missing.arn, "FAILED", None, "{}", "{}")
         .unwrap());
+    assert!(!store.redrive_map_run(&missing.arn, 1, 1).unwrap());
     drop(store);
     let store = db.open();
     assert_eq!(store.get_map_run(&run.arn).unwrap().unwrap(), got);

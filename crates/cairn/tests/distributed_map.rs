@@ -535,6 +535,99 @@ async fn tolerated_failures_decide_the_map_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redriving_the_parent_redrives_its_map_run() {
+    let server = TestServer::start().await;
+    let activity = server.create_activity("dmap-redrive").await;
+    let sm = machine(
+        &server,
+        "dmap-redrive",
+        dmap_machine(
+            "STANDARD",
+            json!({"MaxConcurrency": 1}),
+            "T",
+            json!({"T": {"Type": "Task", "Resource": activity, "End": true}}),
+        ),
+    )
+    .await;
+    // The worker answers each task with its input, except item 2's first task.
+    let answer = |fail: bool| {
+        let (client, activity) = (server.client.clone(), activity.clone());
+        async move {
+            let task = client
+                .get_activity_task()
+                .activity_arn(&activity)
+                .send()
+                .await
+                .unwrap();
+            let (token, input) = (task.task_token().unwrap(), task.input().unwrap());
+            if fail && input == "2" {
+                client
+                    .send_task_failure()
+                    .task_token(token)
+                    .error("Two")
+                    .send()
+                    .await
+                    .unwrap();
+            } else {
+                client
+                    .send_task_success()
+                    .task_token(token)
+                    .output(input)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    let arn = start(&server, &sm, json!({"items": [1, 2, 3]})).await;
+    answer(true).await;
+    answer(true).await;
+    let d = wait_done(&server, &arn).await;
+    assert_eq!(d.status().as_str(), "FAILED");
+    let map_run = map_run_of(&server, &arn).await;
+    assert_eq!(children_of(&server, &map_run).await.len(), 2);
+
+    server
+        .client
+        .redrive_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("redrive");
+    answer(false).await;
+    answer(false).await;
+    let d = wait_done(&server, &arn).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    assert_eq!(output(&d), json!([1, 2, 3]));
+    let types = history_types(&server, &arn).await;
+    let tail = [
+        "ExecutionRedriven",
+        "MapStateEntered",
+        "MapStateStarted",
+        "MapRunRedriven",
+        "MapRunSucceeded",
+        "MapStateSucceeded",
+        "MapStateExited",
+        "ExecutionSucceeded",
+    ];
+    assert_eq!(types[types.len() - tail.len()..], tail, "{types:?}");
+    // The same run, redriven once; the failed child redriven, not started again.
+    assert_eq!(started_runs(&server, &arn).await, vec![map_run.clone()]);
+    let run = describe_map_run(&server, &map_run).await;
+    assert_eq!(run.status().as_str(), "SUCCEEDED");
+    assert_eq!(run.redrive_count(), Some(1));
+    assert!(run.redrive_date().is_some());
+    assert_eq!(run.execution_counts().unwrap().succeeded(), 3);
+    let children = children_of(&server, &map_run).await;
+    assert_eq!(children.len(), 3);
+    let redriven: Vec<_> = children
+        .iter()
+        .filter(|c| c.redrive_count() == Some(1))
+        .collect();
+    assert_eq!(redriven.len(), 1, "{children:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_the_parent_aborts_the_run_and_its_children() {
     let server = TestServer::start().await;
     let sm = machine(

@@ -209,6 +209,9 @@ impl Store for Flaky {
         self.inner
             .update_map_run_settings(arn, max_concurrency, count, percentage)
     }
+    fn redrive_map_run(&self, arn: &str, count: u32, date_ms: i64) -> Result<bool> {
+        self.inner.redrive_map_run(arn, count, date_ms)
+    }
     fn link_map_run_execution(&self, run: &str, execution: &str, index: u64) -> Result<()> {
         self.inner.link_map_run_execution(run, execution, index)
     }

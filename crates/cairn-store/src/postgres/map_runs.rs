@@ -11,7 +11,7 @@ use sqlx::{PgPool, Row};
 
 const COLUMNS: &str = "arn, execution_arn, state_machine_arn, status, start_date_ms, \
     stop_date_ms, max_concurrency, tolerated_failure_count, tolerated_failure_percentage, \
-    item_counts, execution_counts";
+    item_counts, execution_counts, redrive_count, redrive_date_ms";
 
 fn from_row(r: &PgRow) -> Result<MapRunRecord> {
     Ok(MapRunRecord {
@@ -26,6 +26,8 @@ fn from_row(r: &PgRow) -> Result<MapRunRecord> {
         tolerated_failure_percentage: r.try_get(8)?,
         item_counts: r.try_get(9)?,
         execution_counts: r.try_get(10)?,
+        redrive_count: u32::try_from(r.try_get::<i64, _>(11)?).unwrap_or(0),
+        redrive_date_ms: r.try_get(12)?,
     })
 }
 
@@ -35,7 +37,7 @@ fn int(v: u64) -> i64 {
 
 pub async fn create(pool: &PgPool, run: &MapRunRecord) -> Result<MapRunRecord> {
     sqlx::query(&format!(
-        "INSERT INTO map_runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+        "INSERT INTO map_runs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
          ON CONFLICT (arn) DO NOTHING"
     ))
     .bind(&run.arn)
@@ -49,6 +51,8 @@ pub async fn create(pool: &PgPool, run: &MapRunRecord) -> Result<MapRunRecord> {
     .bind(run.tolerated_failure_percentage)
     .bind(&run.item_counts)
     .bind(&run.execution_counts)
+    .bind(i64::from(run.redrive_count))
+    .bind(run.redrive_date_ms)
     .execute(pool)
     .await?;
     Ok(get(pool, &run.arn).await?.unwrap_or_else(|| run.clone()))
@@ -101,6 +105,19 @@ pub async fn update_settings(
     .bind(max_concurrency.map(int))
     .bind(count.map(int))
     .bind(percentage)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn redrive(pool: &PgPool, arn: &str, count: u32, date_ms: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE map_runs SET status = 'RUNNING', stop_date_ms = NULL, redrive_count = $2, \
+         redrive_date_ms = $3 WHERE arn = $1 AND redrive_count < $2",
+    )
+    .bind(arn)
+    .bind(i64::from(count))
+    .bind(date_ms)
     .execute(pool)
     .await?;
     Ok(done.rows_affected() > 0)

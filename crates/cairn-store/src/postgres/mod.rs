@@ -452,6 +452,10 @@ impl Store for PostgresStore {
         ))
     }
 
+    fn redrive_map_run(&self, arn: &str, redrive_count: u32, date_ms: i64) -> Result<bool> {
+        self.run(map_runs::redrive(&self.pool, arn, redrive_count, date_ms))
+    }
+
     fn link_map_run_execution(
         &self,
         map_run_arn: &str,

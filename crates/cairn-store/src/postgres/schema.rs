@@ -240,7 +240,9 @@ const MIGRATIONS: &[&str] = &[
         tolerated_failure_count      bigint NOT NULL,
         tolerated_failure_percentage double precision NOT NULL,
         item_counts                  text NOT NULL,
-        execution_counts             text NOT NULL
+        execution_counts             text NOT NULL,
+        redrive_count                bigint NOT NULL DEFAULT 0,
+        redrive_date_ms              bigint
     );
     CREATE INDEX map_runs_by_execution ON map_runs (execution_arn);
     CREATE TABLE map_run_executions (

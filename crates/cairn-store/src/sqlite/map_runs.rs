@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 const COLUMNS: &str = "arn, execution_arn, state_machine_arn, status, start_date_ms, \
     stop_date_ms, max_concurrency, tolerated_failure_count, tolerated_failure_percentage, \
-    item_counts, execution_counts";
+    item_counts, execution_counts, redrive_count, redrive_date_ms";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<MapRunRecord> {
     Ok(MapRunRecord {
@@ -25,6 +25,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<MapRunRecord> {
         tolerated_failure_percentage: r.get(8)?,
         item_counts: r.get(9)?,
         execution_counts: r.get(10)?,
+        redrive_count: u32::try_from(r.get::<_, i64>(11)?).unwrap_or(0),
+        redrive_date_ms: r.get(12)?,
     })
 }
 
@@ -34,7 +36,7 @@ fn int(v: u64) -> i64 {
 
 pub fn create(conn: &Connection, run: &MapRunRecord) -> Result<MapRunRecord> {
     conn.prepare_cached(&format!(
-        "INSERT INTO map_runs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+        "INSERT INTO map_runs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
          ON CONFLICT (arn) DO NOTHING"
     ))?
     .execute(params![
@@ -49,6 +51,8 @@ pub fn create(conn: &Connection, run: &MapRunRecord) -> Result<MapRunRecord> {
         run.tolerated_failure_percentage,
         run.item_counts,
         run.execution_counts,
+        run.redrive_count,
+        run.redrive_date_ms,
     ])?;
     Ok(get(conn, &run.arn)?.unwrap_or_else(|| run.clone()))
 }
@@ -103,6 +107,16 @@ pub fn update_settings(
             count.map(int),
             percentage
         ])?;
+    Ok(n > 0)
+}
+
+pub fn redrive(conn: &Connection, arn: &str, count: u32, date_ms: i64) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE map_runs SET status = 'RUNNING', stop_date_ms = NULL, redrive_count = ?2, \
+             redrive_date_ms = ?3 WHERE arn = ?1 AND redrive_count < ?2",
+        )?
+        .execute(params![arn, count, date_ms])?;
     Ok(n > 0)
 }
 

@@ -394,6 +394,12 @@ impl Store for SqliteStore {
         })
     }
 
+    fn redrive_map_run(&self, arn: &str, redrive_count: u32, date_ms: i64) -> Result<bool> {
+        self.write(SMALL_WRITE, |tx| {
+            map_runs::redrive(tx, arn, redrive_count, date_ms)
+        })
+    }
+
     fn link_map_run_execution(
         &self,
         map_run_arn: &str,

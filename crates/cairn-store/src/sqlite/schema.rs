@@ -187,7 +187,9 @@ const MIGRATIONS: &[&str] = &[
         tolerated_failure_count      INTEGER NOT NULL,
         tolerated_failure_percentage REAL NOT NULL,
         item_counts                  TEXT NOT NULL,
-        execution_counts             TEXT NOT NULL
+        execution_counts             TEXT NOT NULL,
+        redrive_count                INTEGER NOT NULL DEFAULT 0,
+        redrive_date_ms              INTEGER
     );
     CREATE INDEX map_runs_by_execution ON map_runs (execution_arn);
     CREATE TABLE map_run_executions (

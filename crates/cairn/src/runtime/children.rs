@@ -272,6 +272,23 @@ impl Children {
         &self.router.store
     }
 
+    /// Redrive a closed child that did not succeed (RedriveExecution with this client token,
+    /// so repeating it after a restart changes nothing). Anything else stays as it is.
+    pub async fn redrive(&self, execution_arn: &str, client_token: &str) -> Result<(), ApiError> {
+        let redrive = Input::Redrive {
+            client_token: Some(client_token.to_string()),
+            window_ms: None,
+        };
+        match self
+            .router
+            .deliver(execution_arn.to_string(), redrive)
+            .await
+        {
+            Ok(_) | Err(EngineError::NoSuchExecution(_)) => Ok(()),
+            Err(e) => Err(engine_error(e)),
+        }
+    }
+
     /// Stop a running child (`ExecutionAborted`); a closed or unknown one stays as it is.
     pub async fn stop(
         &self,

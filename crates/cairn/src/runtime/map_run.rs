@@ -14,6 +14,10 @@
 //! before instead of starting it twice: StartExecution's idempotence answers a running child,
 //! and a closed one is read back with its outcome. Counts are recomputed on that pass.
 //!
+//! A redriven parent redrives its Map Run (`redrive_count` in the spec): the same children
+//! are found again, and those that closed without succeeding are redriven (RedriveExecution
+//! with a client token per run redrive); items never started start now.
+//!
 //! EXPRESS children keep no record: they run as tasks of the driver (in its `JoinSet`), which
 //! awaits their end in memory and drops them when the run is aborted; a restart runs them
 //! again (AWS's Express children are at-least-once too).
@@ -398,12 +402,25 @@ async fn run(
         tolerated_failure_percentage: spec.tolerated_failure_percentage.unwrap_or(0.0),
         item_counts: progress.items.json(),
         execution_counts: progress.executions.json(),
+        redrive_count: 0,
+        redrive_date_ms: None,
     };
     // A driver started again after a restart keeps the run's settings (UpdateMapRun's too).
     let mut settings = match on_store(children.store(), move |s| s.create_map_run(&record)).await {
         Ok(r) => r,
         Err(e) => return Answer::Failed(TaskError::new("States.Runtime", e.to_string())),
     };
+    if spec.redrive_count > 0 {
+        let (arn, count) = (spec.map_run_arn.clone(), spec.redrive_count);
+        let redriven = on_store(children.store(), move |s| {
+            s.redrive_map_run(&arn, count, now_ms())
+        })
+        .await;
+        if let Err(e) = redriven {
+            return Answer::Failed(TaskError::new("States.Runtime", e.to_string()));
+        }
+        settings = reread(children, settings).await;
+    }
     let mut source = match source(env, spec).await {
         Ok(s) => s,
         Err(e) => {
@@ -602,6 +619,7 @@ fn start_child(
         express,
     };
     let (env, children) = (env.clone(), children.clone());
+    let redrive_count = spec.redrive_count;
     running.spawn(async move {
         if let Some((run_arn, child_arn)) = link {
             let linked = on_store(children.store(), move |s| {
@@ -638,9 +656,26 @@ fn start_child(
                 }
                 end
             }
-            Ok(MapChild::Standard(
-                Started::Running { execution_arn, .. } | Started::NameTaken { execution_arn },
-            )) => standard_end(&children, &execution_arn, keep_outcome).await,
+            Ok(MapChild::Standard(Started::Running { execution_arn, .. })) => {
+                standard_end(&children, &execution_arn, keep_outcome).await
+            }
+            // Started before: closed. In a redriven run, a child that did not succeed is
+            // redriven (once per run redrive: the client token says which).
+            Ok(MapChild::Standard(Started::NameTaken { execution_arn })) => {
+                if redrive_count > 0 {
+                    let failed = matches!(
+                        children.record(&execution_arn).await,
+                        Ok(Some(r)) if r.status != "SUCCEEDED" && r.status != "RUNNING"
+                    );
+                    let token = format!("mapRunRedrive-{redrive_count}");
+                    if failed {
+                        if let Err(e) = children.redrive(&execution_arn, &token).await {
+                            tracing::warn!(execution_arn, error = %e.message, "child not redriven");
+                        }
+                    }
+                }
+                standard_end(&children, &execution_arn, keep_outcome).await
+            }
             // The child could not be started at all: the item fails like a failed child.
             Err(e) => End::failed(e.message),
         };

@@ -59,10 +59,13 @@ fn describe(run: &MapRunRecord) -> Value {
         "toleratedFailureCount": run.tolerated_failure_count,
         "itemCounts": counts(&run.item_counts),
         "executionCounts": counts(&run.execution_counts),
-        "redriveCount": 0,
+        "redriveCount": run.redrive_count,
     });
     if let Some(stop) = run.stop_date_ms {
         out["stopDate"] = cairn_api::time::epoch_seconds(stop);
+    }
+    if let Some(date) = run.redrive_date_ms {
+        out["redriveDate"] = cairn_api::time::epoch_seconds(date);
     }
     out
 }
