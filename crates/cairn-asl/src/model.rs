@@ -295,6 +295,9 @@ pub enum ProcessorMode {
 #[derive(Debug, Clone)]
 pub struct MapState {
     pub processor: StateMachine,
+    /// The `ItemProcessor` as a definition of its own (without `ProcessorConfig`, with the
+    /// top-level `QueryLanguage` it inherits): what a Distributed Map's child executions run.
+    pub processor_definition: Value,
     pub mode: ProcessorMode,
     /// `ProcessorConfig.ExecutionType` for distributed maps.
     pub execution_type: Option<String>,

@@ -259,8 +259,14 @@ fn parse_map(obj: &Map<String, Value>, at: &str, root_ql: QueryLanguage) -> Resu
         .get("ItemSelector")
         .or_else(|| obj.get("Parameters"))
         .cloned();
+    let mut processor_definition = proc_obj.clone();
+    processor_definition.remove("ProcessorConfig");
+    if root_ql == QueryLanguage::Jsonata {
+        processor_definition.insert("QueryLanguage".into(), Value::String("JSONata".into()));
+    }
     Ok(MapState {
         processor,
+        processor_definition: Value::Object(processor_definition),
         mode,
         execution_type: config
             .and_then(|c| c.get("ExecutionType"))

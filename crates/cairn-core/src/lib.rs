@@ -29,6 +29,8 @@
 //! - [`replay`] — re-derive inputs from a history and check it is reproduced;
 //! - `recovery` — [`Execution::outstanding_effects`] after a crash;
 //! - [`test_state`] — the TestState API: one state evaluated alone, with its inspection data.
+//! - `map_run` — a Distributed Map's Map Run as handed to the runtime, and the per-item
+//!   pieces (ItemSelector, ItemBatcher, tolerance) its driver applies;
 //! - `redrive` — [`redrive`]: RedriveExecution, resuming an execution that did not succeed.
 
 mod catch;
@@ -46,6 +48,7 @@ mod language;
 pub mod limits;
 mod machine;
 mod map;
+mod map_run;
 mod parallel;
 mod pass;
 mod recovery;
@@ -63,6 +66,10 @@ mod wait;
 pub use event::HistoryEvent;
 pub use event_type::EventType;
 pub use input::{Ctx, Decision, Effect, Input, OpenWorld, Outcome, World};
+pub use map_run::{
+    tolerance_exceeded, Batcher, BatcherSpec, ItemSelection, MapRunSpec, ReaderSpec, WriterSpec,
+    MAP_RUN_RESOURCE,
+};
 pub use redrive::{redrive, Redrive, RedriveToken};
 
 use machine::Machine;
@@ -108,7 +115,7 @@ impl ExecutionStatus {
 }
 
 /// What the execution is, fixed at start: the context object's `Execution` and `StateMachine`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionInfo {
     pub execution_arn: String,
     pub name: String,

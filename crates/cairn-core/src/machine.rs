@@ -74,6 +74,11 @@ pub(crate) struct Thread {
     /// drop it, since they run the whole state again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<Box<Fanout>>,
+    /// The Map Run of this thread's Distributed Map as it stood when the state failed (or
+    /// the execution stopped) unhandled: a redrive redrives that run instead of starting a
+    /// new one. Retry and Catch drop it, like `kept`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_map_run: Option<Box<Value>>,
     pub phase: Phase,
 }
 
@@ -95,6 +100,18 @@ pub(crate) enum Phase {
     Backoff { timer: u64 },
     /// A Parallel or Map state waits for its children.
     Fanout(Box<Fanout>),
+    /// A Distributed Map waits for its Map Run, which the runtime drives (see `map.rs`).
+    MapRun(Box<MapRunWait>),
+}
+
+/// A Distributed Map's Map Run in flight: an open task (keyed by the `MapRunStarted` event
+/// id) whose outcome comes back as `TaskSucceeded` (the Map's result) or `TaskFailed`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MapRunWait {
+    pub task: u64,
+    /// What the runtime's Map Run driver is asked to run (`crate::map::MapRunSpec`, JSON):
+    /// re-sent after a restart, so the driver resumes the same run.
+    pub spec: Value,
 }
 
 /// Which history events a Task writes (ARNS.md §3).
@@ -209,6 +226,7 @@ impl Thread {
             item_index: None,
             hidden: false,
             kept: None,
+            kept_map_run: None,
             phase: Phase::Enter,
         }
     }

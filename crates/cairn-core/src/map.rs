@@ -2,8 +2,10 @@
 //! `$$.Map.Item`, iterations as child threads under MaxConcurrency, results in item order.
 //!
 //! Inline maps write `MapIteration*` events. A Distributed Map writes a Map Run
-//! (`MapRunStarted`/`…Succeeded`/`…Failed`) and runs its children as hidden threads,
-//! since on AWS they are separate executions with their own histories.
+//! (`MapRunStarted`/`…Succeeded`/`…Failed`) and hands it to the runtime as an internal task
+//! (`Phase::MapRun`, [`crate::MapRunSpec`]): its children are executions of their own.
+//! (Snapshots written before that ran a Distributed Map's children as hidden threads of a
+//! `Fanout { distributed: true }`; that path is kept so such executions still finish.)
 //!
 //! In JSONata mode the items come from `Items` (an array, or an expression returning one;
 //! default: the state input) and `ItemSelector` sees `$states.input` and
@@ -13,7 +15,10 @@ use crate::errors::Failure;
 use crate::history::{json_text, Details};
 use crate::jsonata::{Extra, QueryFailure};
 use crate::language::{self, Language};
-use crate::machine::{Fanout, Phase, Thread};
+use crate::machine::{Fanout, MapRunWait, Phase, Thread};
+use crate::map_run::{
+    BatcherSpec, ItemSelection, MapRunSpec, ReaderSpec, WriterSpec, MAP_RUN_RESOURCE,
+};
 use crate::run::{Fault, Run, Step};
 use crate::EventType;
 use cairn_asl::{Dynamic, MapState, ProcessorMode, State, StateKind};
@@ -62,6 +67,14 @@ impl<'a> Run<'a> {
             Ok(effective) => self.m.thread_mut(tid).effective = effective,
             Err(e) => return Step::Fail(self.path_failure(tid, e)),
         }
+        if distributed {
+            if let Some(spec) = self.m.thread_mut(tid).kept_map_run.take() {
+                return self.redrive_map_run(tid, *spec);
+            }
+            if map.item_reader.is_some() {
+                return self.start_reader_map_run(tid, st, map);
+            }
+        }
         // Items and MaxConcurrency are checked before MapStateStarted (observed).
         let items = if jsonata {
             match self.jsonata_items(tid, st, map) {
@@ -95,11 +108,10 @@ impl<'a> Run<'a> {
             Ok(t) => t,
             Err(f) => return Step::Fail(self.map_fault(tid, f)),
         };
-        if map.item_reader.is_some() || map.result_writer.is_some() {
-            return Step::Fail(self.runtime_failure(
-                tid,
-                "ItemReader and ResultWriter are not supported by this engine.",
-            ));
+        if !distributed && (map.item_reader.is_some() || map.result_writer.is_some()) {
+            return Step::Fail(
+                self.runtime_failure(tid, "ItemReader and ResultWriter need a Distributed Map."),
+            );
         }
         let inputs = match self
             .item_inputs(tid, st, map, items)
@@ -108,16 +120,21 @@ impl<'a> Run<'a> {
             Ok(v) => v,
             Err(f) => return Step::Fail(self.map_fault(tid, f)),
         };
-        let run_started = if distributed {
-            let arn = self.map_run_arn(map);
-            self.emit_in(
+        if distributed {
+            let writer = match self.writer_spec(tid, st, map) {
+                Ok(w) => w,
+                Err(f) => return Step::Fail(self.map_fault(tid, f)),
+            };
+            let spec = self.map_run_spec(map, inputs, limit, tolerated_count, tolerated_percentage);
+            return self.start_map_run(
                 tid,
-                EventType::MapRunStarted,
-                Details::new().str("mapRunArn", arn).done(),
-            )
-        } else {
-            0
-        };
+                MapRunSpec {
+                    result_writer: writer,
+                    ..spec
+                },
+            );
+        }
+        let run_started = 0;
         let n = inputs.len();
         let limit = match limit {
             0 if distributed => u32::MAX,
@@ -328,8 +345,21 @@ impl<'a> Run<'a> {
         map: &'a MapState,
         items: Vec<Value>,
     ) -> Result<Vec<Value>, Fault> {
+        Ok(match self.batcher_spec(tid, st, map)? {
+            Some(b) => b.group(items),
+            None => items,
+        })
+    }
+
+    /// `ItemBatcher`'s numbers and `BatchInput`, evaluated on entry.
+    fn batcher_spec(
+        &self,
+        tid: u32,
+        st: &'a State,
+        map: &'a MapState,
+    ) -> Result<Option<BatcherSpec>, Fault> {
         let Some(batcher) = map.item_batcher.as_ref().and_then(Value::as_object) else {
-            return Ok(items);
+            return Ok(None);
         };
         let effective = &self.m.thread(tid).effective;
         let ev = self.eval(tid, st, None, None);
@@ -365,41 +395,318 @@ impl<'a> Run<'a> {
             (Some(t), None) => Some(ev.template(t, effective, "BatchInput")?),
             (None, _) => None,
         };
-        let wrap = |items: Vec<Value>| {
-            let mut m = serde_json::Map::new();
-            m.insert("Items".into(), Value::Array(items));
-            if let Some(b) = &batch_input {
-                m.insert("BatchInput".into(), b.clone());
-            }
-            Value::Object(m)
-        };
-        let mut out = Vec::new();
-        let (mut current, mut bytes) = (Vec::new(), 0u64);
-        for item in items {
-            let size = json_text(&item).len() as u64 + 1;
-            if !current.is_empty()
-                && (current.len() as u64 >= max_items || bytes + size > max_bytes)
-            {
-                out.push(wrap(std::mem::take(&mut current)));
-                bytes = 0;
-            }
-            bytes += size;
-            current.push(item);
-        }
-        if !current.is_empty() {
-            out.push(wrap(current));
-        }
-        Ok(out)
+        Ok(Some(BatcherSpec {
+            max_items,
+            max_bytes,
+            batch_input,
+        }))
     }
 
-    fn map_run_arn(&self, map: &MapState) -> String {
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata) of an ItemReader / ResultWriter.
+    fn resolved_parameters(
+        &self,
+        tid: u32,
+        st: &'a State,
+        block: &Value,
+        field: &str,
+    ) -> Result<Value, Fault> {
+        let effective = &self.m.thread(tid).effective;
+        if language::for_state(st) == Language::Jsonata {
+            return match block.get("Arguments") {
+                Some(a) => Ok(self.query(tid, st, None, None).template(
+                    a,
+                    effective,
+                    Extra::None,
+                    &format!("{field}.Arguments"),
+                )?),
+                None => Ok(Value::Object(Default::default())),
+            };
+        }
+        match block.get("Parameters") {
+            Some(p) => Ok(self.eval(tid, st, None, None).template(
+                p,
+                effective,
+                &format!("{field}.Parameters"),
+            )?),
+            None => Ok(Value::Object(Default::default())),
+        }
+    }
+
+    /// The ItemReader as evaluated now: its parameters and `MaxItems` resolved.
+    fn reader_spec(&self, tid: u32, st: &'a State, map: &'a MapState) -> Result<ReaderSpec, Fault> {
+        let block = map.item_reader.as_ref().expect("an ItemReader");
+        let resource = block
+            .get("Resource")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let parameters = self.resolved_parameters(tid, st, block, "ItemReader")?;
+        let mut config = block
+            .get("ReaderConfig")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let effective = &self.m.thread(tid).effective;
+        if let Some(p) = config
+            .remove("MaxItemsPath")
+            .and_then(|p| p.as_str().map(str::to_string))
+        {
+            let v = self.eval(tid, st, None, None).path(&p, effective)?;
+            let n = v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+            match n {
+                Some(n) => {
+                    config.insert("MaxItems".into(), n.into());
+                }
+                None => {
+                    return Err(Fault::Runtime(format!(
+                        "The MaxItemsPath field refers to value \"{}\" which is not a valid integer: {p}",
+                        shown(&v)
+                    )))
+                }
+            }
+        }
+        if let Some(source) = config
+            .get("MaxItems")
+            .and_then(Value::as_str)
+            .and_then(is_expression)
+        {
+            let n = self.query(tid, st, None, None).integer(
+                source,
+                effective,
+                "ItemReader.ReaderConfig.MaxItems",
+            )?;
+            config.insert("MaxItems".into(), n.max(0).into());
+        }
+        Ok(ReaderSpec {
+            resource,
+            parameters,
+            reader_config: Value::Object(config),
+        })
+    }
+
+    fn writer_spec(
+        &self,
+        tid: u32,
+        st: &'a State,
+        map: &'a MapState,
+    ) -> Result<Option<WriterSpec>, Fault> {
+        let Some(block) = &map.result_writer else {
+            return Ok(None);
+        };
+        Ok(Some(WriterSpec {
+            resource: block
+                .get("Resource")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            parameters: self.resolved_parameters(tid, st, block, "ResultWriter")?,
+            writer_config: block.get("WriterConfig").cloned().unwrap_or(Value::Null),
+        }))
+    }
+
+    /// ItemSelector as the driver applies it to each item read: what it sees now.
+    fn item_selection(&self, tid: u32, st: &'a State, map: &'a MapState) -> Option<ItemSelection> {
+        let template = map.item_selector.clone()?;
+        let t = self.m.thread(tid);
+        // The variables visible here, inner scopes first.
+        let mut variables = serde_json::Map::new();
+        let mut at = Some(tid);
+        while let Some(id) = at {
+            let th = self.m.thread(id);
+            for (k, v) in &th.vars {
+                variables.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            at = th.parent.map(|(p, _)| p);
+        }
+        Some(ItemSelection {
+            jsonata: language::for_state(st) == Language::Jsonata,
+            template,
+            input: t.effective.clone(),
+            variables,
+            info: self.info.clone(),
+            state_name: st.name.clone(),
+            entered_id: t.entered_id,
+            entered_ms: t.entered_ms,
+            retry_count: t.retry_count,
+            now_ms: self.ctx.now_ms,
+            entropy: self.entropy.get(),
+        })
+    }
+
+    /// A Distributed Map with an ItemReader: nothing is read here (the driver streams the
+    /// items); `MapStateStarted` has length 0 (observed).
+    fn start_reader_map_run(&mut self, tid: u32, st: &'a State, map: &'a MapState) -> Step {
+        let limit = match self.map_number(tid, &map.max_concurrency, "MaxConcurrencyPath") {
+            Ok(n) => n.map_or(0, |n| n.max(0) as u64),
+            Err(f) => return Step::Fail(self.map_fault(tid, f)),
+        };
+        self.emit_in(
+            tid,
+            EventType::MapStateStarted,
+            Details::new().num("length", 0).done(),
+        );
+        let outcome = (|| {
+            let (count, pct) = self.tolerance(tid, map)?;
+            let reader = self.reader_spec(tid, st, map)?;
+            let writer = self.writer_spec(tid, st, map)?;
+            let batcher = self.batcher_spec(tid, st, map)?;
+            Ok((count, pct, reader, writer, batcher))
+        })();
+        let (count, pct, reader, writer, batcher) = match outcome {
+            Ok(v) => v,
+            Err(f) => return Step::Fail(self.map_fault(tid, f)),
+        };
+        let spec = MapRunSpec {
+            item_reader: Some(reader),
+            item_selector: self.item_selection(tid, st, map),
+            batcher,
+            result_writer: writer,
+            ..self.map_run_spec(map, Vec::new(), limit, count, pct)
+        };
+        self.start_map_run(tid, spec)
+    }
+
+    /// The Map Run's ARN and its label (the Map's `Label`, or a generated UUID).
+    fn map_run_arn(&self, map: &MapState) -> (String, String) {
         let base = self
             .info
             .state_machine_arn
             .replacen(":stateMachine:", ":mapRun:", 1);
         let seed = crate::retry::mix(self.ctx.entropy ^ self.out.next_id);
         let label = map.label.clone().unwrap_or_else(|| uuid_from(seed));
-        format!("{base}/{label}:{}", uuid_from(crate::retry::mix(seed)))
+        let arn = format!("{base}/{label}:{}", uuid_from(crate::retry::mix(seed)));
+        (arn, label)
+    }
+
+    /// What the driver runs for items already in hand (ARN and label fixed here).
+    fn map_run_spec(
+        &self,
+        map: &'a MapState,
+        items: Vec<Value>,
+        max_concurrency: u64,
+        tolerated_failure_count: Option<u64>,
+        tolerated_failure_percentage: Option<f64>,
+    ) -> MapRunSpec {
+        let (map_run_arn, label) = self.map_run_arn(map);
+        MapRunSpec {
+            map_run_arn,
+            state_machine_arn: format!("{}/{label}", self.info.state_machine_arn),
+            execution_type: map
+                .execution_type
+                .clone()
+                .unwrap_or_else(|| "STANDARD".into()),
+            definition: json_text(&map.processor_definition),
+            items,
+            max_concurrency,
+            tolerated_failure_count,
+            tolerated_failure_percentage,
+            batched: map.item_batcher.is_some(),
+            role_arn: self.info.role_arn.clone(),
+            item_reader: None,
+            item_selector: None,
+            batcher: None,
+            result_writer: None,
+            redrive_count: 0,
+        }
+    }
+
+    /// A Distributed Map: `MapRunStarted`, then an open task that asks the runtime to run
+    /// the Map Run (its children are executions of their own, driven outside the core);
+    /// its outcome comes back through [`Run::map_run_input`].
+    fn start_map_run(&mut self, tid: u32, spec: MapRunSpec) -> Step {
+        let task = self.emit_in(
+            tid,
+            EventType::MapRunStarted,
+            Details::new()
+                .str("mapRunArn", spec.map_run_arn.as_str())
+                .done(),
+        );
+        self.open_map_run(tid, task, spec)
+    }
+
+    /// The Map Run task, named by the event that started (or redrove) the run.
+    fn open_map_run(&mut self, tid: u32, task: u64, spec: MapRunSpec) -> Step {
+        let spec = serde_json::to_value(&spec).expect("a map run spec is JSON");
+        let token = crate::token::mint(&self.ctx.token_key, &self.info.execution_arn, task);
+        self.effect(crate::Effect::InvokeResource {
+            task,
+            resource: MAP_RUN_RESOURCE.into(),
+            parameters: spec.clone(),
+            token,
+            state_name: self.state(tid).name.clone(),
+        });
+        self.m.tasks.insert(task, tid);
+        self.m.thread_mut(tid).phase = Phase::MapRun(Box::new(MapRunWait { task, spec }));
+        Step::Blocked
+    }
+
+    /// A redriven execution re-enters a Distributed Map whose Map Run did not succeed: the
+    /// same run goes on (`MapRunRedriven`), its driver redriving the children that failed.
+    /// (Event order unverified against AWS.)
+    fn redrive_map_run(&mut self, tid: u32, spec: Value) -> Step {
+        let Ok(mut spec) = serde_json::from_value::<MapRunSpec>(spec) else {
+            return Step::Fail(self.runtime_failure(tid, "The Map Run cannot be redriven"));
+        };
+        spec.redrive_count += 1;
+        self.emit_in(
+            tid,
+            EventType::MapStateStarted,
+            Details::new().num("length", spec.items.len() as u64).done(),
+        );
+        let task = self.emit_in(
+            tid,
+            EventType::MapRunRedriven,
+            Details::new()
+                .str("mapRunArn", spec.map_run_arn.as_str())
+                .num("redriveCount", u64::from(spec.redrive_count))
+                .done(),
+        );
+        self.open_map_run(tid, task, spec)
+    }
+
+    /// The Map Run's outcome: `TaskSucceeded` with the Map's result (the children's outputs
+    /// in item order, or ResultWriter's summary), or `TaskFailed` (tolerance exceeded, item
+    /// reader failed): `MapRunSucceeded`/`MapRunFailed`, then the Map state ends as before.
+    pub(crate) fn map_run_input(&mut self, tid: u32, input: crate::Input) -> crate::Outcome {
+        let Phase::MapRun(wait) = &self.m.thread(tid).phase else {
+            return crate::Outcome::TaskClosed;
+        };
+        let task = wait.task;
+        match input {
+            crate::Input::TaskSucceeded { output, .. } => {
+                self.m.tasks.remove(&task);
+                let result: Value = serde_json::from_str(&output).unwrap_or(Value::Null);
+                let id = self.emit_at(tid, task, EventType::MapRunSucceeded, None);
+                self.emit_at(tid, id, EventType::MapStateSucceeded, None);
+                self.m.thread_mut(tid).source = id;
+                let step = self.complete_with_result(tid, result);
+                self.settle(tid, step);
+            }
+            crate::Input::TaskFailed { error, cause, .. } => {
+                self.m.tasks.remove(&task);
+                let id = self.emit_at(
+                    tid,
+                    task,
+                    EventType::MapRunFailed,
+                    Details::new()
+                        .error_cause(error.as_deref(), cause.as_deref())
+                        .done(),
+                );
+                let t = self.m.thread_mut(tid);
+                t.source = id;
+                if let Phase::MapRun(wait) = std::mem::replace(&mut t.phase, Phase::Enter) {
+                    t.kept_map_run = Some(Box::new(wait.spec));
+                }
+                let mut f = Failure::new(error, cause);
+                f.from_children = true;
+                self.settle(tid, Step::Fail(f));
+            }
+            // Heartbeats, submissions: a Map Run has none.
+            _ => {}
+        }
+        crate::Outcome::Applied
     }
 
     /// Start iterations while the limit allows; `Step` once the Map is decided.

@@ -233,6 +233,16 @@ impl<'a> Run<'a> {
                     self.emit_at(tid, prev, ty, None);
                 }
             }
+            Phase::MapRun(wait) => {
+                // Stopping the parent aborts the Map Run; the runtime stops its children
+                // when the task is withdrawn.
+                self.m.tasks.remove(&wait.task);
+                self.effect(Effect::CancelTask { task: wait.task });
+                let id = self.emit_at(tid, prev, EventType::MapRunAborted, None);
+                if let Some(ty) = aborted_type(&st.kind) {
+                    self.emit_at(tid, id, ty, None);
+                }
+            }
             Phase::Fanout(fan) => {
                 for (i, c) in fan.children.iter().enumerate() {
                     if let Some(c) = *c {

@@ -26,6 +26,16 @@ impl Execution {
                 continue;
             }
             let t = m.thread(tid);
+            if let Phase::MapRun(wait) = &t.phase {
+                out.push(Effect::InvokeResource {
+                    task,
+                    resource: crate::MAP_RUN_RESOURCE.into(),
+                    parameters: wait.spec.clone(),
+                    token: token::mint(token_key, &self.info.execution_arn, task),
+                    state_name: state_of(definition, t).name.clone(),
+                });
+                continue;
+            }
             let (Phase::Task(run), StateKind::Task(def)) =
                 (&t.phase, &state_of(definition, t).kind)
             else {

@@ -167,10 +167,15 @@ impl Run<'_> {
             return;
         };
         let mut root = root.clone();
-        if let Phase::Fanout(mut fan) = std::mem::replace(&mut root.phase, Phase::Enter) {
-            fan.children.iter_mut().for_each(|c| *c = None);
-            fan.running = 0;
-            root.kept = Some(fan);
+        match std::mem::replace(&mut root.phase, Phase::Enter) {
+            Phase::Fanout(mut fan) => {
+                fan.children.iter_mut().for_each(|c| *c = None);
+                fan.running = 0;
+                root.kept = Some(fan);
+            }
+            // Stopped (or timed out) while its Map Run ran: a redrive redrives that run.
+            Phase::MapRun(wait) => root.kept_map_run = Some(Box::new(wait.spec)),
+            _ => {}
         }
         self.m.parked = Some(Box::new(root));
     }

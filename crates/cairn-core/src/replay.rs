@@ -4,6 +4,10 @@
 //! an answer (`…Succeeded`/`…Failed`), `TaskSubmitted`, a timer (a Wait exit, a retry's
 //! re-scheduling, a `…TimedOut`), `ExecutionAborted`. Feeding them with the recorded
 //! timestamps must reproduce the history bit for bit; [`replay`] checks exactly that.
+//!
+//! A Distributed Map's result is not in the parent's history (its children are executions
+//! of their own): replay runs the Map Run's children in-core ([`run_map_run`]), which works
+//! for children that need nothing from outside (no tasks).
 
 use crate::{start, step, Ctx, Effect, EventType, Execution, ExecutionInfo, HistoryEvent, Input};
 use serde_json::Value;
@@ -44,13 +48,22 @@ pub fn replay(
     let (mut exec, d) = start(info, definition, input, &c);
     let mut produced: Vec<HistoryEvent> = d.events;
     let mut timers: Vec<(u64, i64)> = Vec::new();
+    let mut map_runs: Vec<(u64, Input)> = Vec::new();
     track_timers(&mut timers, &d.effects);
+    track_map_runs(&mut map_runs, &d.effects, &c);
     while produced.len() < history.len() {
         let next = &history[produced.len()];
         check_prefix(history, &produced)?;
         c.now_ms = next.timestamp_ms;
         c.entropy = entropy_of(exec.next_event_id);
-        let d = match derive_input(history, next) {
+        let map_run = match next.event_type {
+            EventType::MapRunSucceeded | EventType::MapRunFailed => map_runs
+                .iter()
+                .position(|(t, _)| *t == next.previous_event_id)
+                .map(|i| map_runs.remove(i).1),
+            _ => None,
+        };
+        let d = match map_run.or_else(|| derive_input(history, next)) {
             Some(input) => {
                 let d = step(&mut exec, definition, input, &c);
                 if d.events.is_empty() && next.event_type != EventType::ActivityStarted {
@@ -81,6 +94,7 @@ pub fn replay(
             }
         };
         track_timers(&mut timers, &d.effects);
+        track_map_runs(&mut map_runs, &d.effects, &c);
         produced.extend(d.events);
     }
     check_prefix(history, &produced)?;
@@ -117,6 +131,130 @@ fn track_timers(timers: &mut Vec<(u64, i64)>, effects: &[Effect]) {
             _ => {}
         }
     }
+}
+
+fn track_map_runs(map_runs: &mut Vec<(u64, Input)>, effects: &[Effect], ctx: &Ctx) {
+    for e in effects {
+        if let Effect::InvokeResource {
+            task,
+            resource,
+            parameters,
+            ..
+        } = e
+        {
+            if resource != crate::MAP_RUN_RESOURCE {
+                continue;
+            }
+            let outcome = serde_json::from_value::<crate::MapRunSpec>(parameters.clone())
+                .ok()
+                .and_then(|spec| run_map_run(*task, &spec, ctx));
+            if let Some(input) = outcome {
+                map_runs.push((*task, input));
+            }
+        }
+    }
+}
+
+/// A Map Run's outcome as the runtime's driver would report it, with every child run
+/// in-core to its end at `ctx`'s time (timers fire at once, in order; nested Map Runs
+/// recurse). `None` when a child waits for something from outside (a task).
+pub fn run_map_run(task: u64, spec: &crate::MapRunSpec, ctx: &Ctx) -> Option<Input> {
+    let def = cairn_asl::parse_definition_str(&spec.definition).ok()?;
+    let total = spec.items.len() as u64;
+    let mut results = Vec::with_capacity(spec.items.len());
+    let mut failed = 0;
+    for (i, item) in spec.items.iter().enumerate() {
+        let name = format!("child-{i}");
+        let info = ExecutionInfo {
+            execution_arn: format!(
+                "{}:{name}",
+                spec.state_machine_arn
+                    .replacen(":stateMachine:", ":execution:", 1)
+            ),
+            name,
+            state_machine_arn: spec.state_machine_arn.clone(),
+            state_machine_name: spec
+                .state_machine_arn
+                .rsplit(':')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            role_arn: spec.role_arn.clone(),
+            region: String::new(),
+            start_time_ms: ctx.now_ms,
+            input_text: item.to_string(),
+            state_machine_version_arn: None,
+            state_machine_alias_arn: None,
+            redrive_count: 0,
+            redrive_time_ms: None,
+            mock_test_case: None,
+        };
+        let step_ctx = |n: u64| Ctx {
+            entropy: crate::retry::mix(ctx.entropy ^ n ^ (i as u64).rotate_left(32)),
+            ..ctx.clone()
+        };
+        let (mut exec, d) = start(info, &def, item.clone(), &step_ctx(1));
+        let mut timers: Vec<(u64, i64)> = Vec::new();
+        let mut pending: Vec<Input> = Vec::new();
+        let mut effects = d.effects;
+        loop {
+            track_timers(&mut timers, &effects);
+            for e in &effects {
+                if let Effect::InvokeResource {
+                    task,
+                    resource,
+                    parameters,
+                    ..
+                } = e
+                {
+                    if resource != crate::MAP_RUN_RESOURCE {
+                        return None;
+                    }
+                    let spec = serde_json::from_value(parameters.clone()).ok()?;
+                    pending.push(run_map_run(*task, &spec, ctx)?);
+                }
+            }
+            if exec.status != crate::ExecutionStatus::Running {
+                break;
+            }
+            let input = if pending.is_empty() {
+                timers.sort_by_key(|(t, at)| (*at, *t));
+                if timers.is_empty() {
+                    return None;
+                }
+                Input::TimerFired {
+                    timer: timers.remove(0).0,
+                }
+            } else {
+                pending.remove(0)
+            };
+            let n = exec.next_event_id;
+            effects = step(&mut exec, &def, input, &step_ctx(n)).effects;
+        }
+        if exec.status == crate::ExecutionStatus::Succeeded {
+            let output = exec.output.as_deref().unwrap_or("null");
+            results.push(serde_json::from_str(output).unwrap_or(Value::Null));
+            continue;
+        }
+        failed += 1;
+        results.push(serde_json::json!({"Error": exec.error, "Cause": exec.cause}));
+        if crate::tolerance_exceeded(
+            failed,
+            total,
+            spec.tolerated_failure_count,
+            spec.tolerated_failure_percentage,
+        ) {
+            return Some(Input::TaskFailed {
+                task,
+                error: Some("States.ExceedToleratedFailureThreshold".into()),
+                cause: Some("The specified tolerated failure threshold was exceeded".into()),
+            });
+        }
+    }
+    Some(Input::TaskSucceeded {
+        task,
+        output: Value::Array(results).to_string(),
+    })
 }
 
 fn detail<'e>(e: &'e HistoryEvent, key: &str) -> Option<&'e str> {

@@ -494,6 +494,7 @@ impl<'a> Run<'a> {
         // Retry and Catch run the whole state again; only an unhandled failure keeps the
         // fan-out's successes for a redrive.
         let kept = self.m.thread_mut(tid).kept.take();
+        let kept_map_run = self.m.thread_mut(tid).kept_map_run.take();
         let seed = retry::mix(self.ctx.entropy ^ self.out.next_id.rotate_left(17));
         let delay = {
             let t = self.m.thread_mut(tid);
@@ -512,6 +513,7 @@ impl<'a> Run<'a> {
         }
         let Some(catcher) = catch::find(catchers, &failure) else {
             self.m.thread_mut(tid).kept = kept;
+            self.m.thread_mut(tid).kept_map_run = kept_map_run;
             return Step::Fail(failure.propagated());
         };
         let raw = std::mem::take(&mut self.m.thread_mut(tid).input);

@@ -304,6 +304,9 @@ impl<'a> Run<'a> {
         let Some(&tid) = self.m.tasks.get(&task) else {
             return Outcome::TaskClosed;
         };
+        if matches!(self.m.thread(tid).phase, Phase::MapRun(_)) {
+            return self.map_run_input(tid, input);
+        }
         let Phase::Task(run) = &self.m.thread(tid).phase else {
             return Outcome::TaskClosed;
         };

@@ -94,6 +94,8 @@ struct Worker {
 }
 
 enum Action {
+    /// An input decided already (a Map Run's outcome).
+    Deliver(Input),
     Timer(u64),
     Worker {
         task: u64,
@@ -196,6 +198,16 @@ fn run_case(case: &Value) -> Result<Outcome, String> {
                 Effect::CancelTask { task } => {
                     agenda.retain(|_, a| !matches!(a, Action::Worker { task: t, .. } if *t == task))
                 }
+                Effect::InvokeResource {
+                    task,
+                    resource,
+                    parameters,
+                    ..
+                } if resource == cairn_core::MAP_RUN_RESOURCE => {
+                    seq += 1;
+                    let outcome = run_map_run(task, parameters, now, &world);
+                    agenda.insert((now, seq), Action::Deliver(outcome));
+                }
                 Effect::InvokeResource { .. } => {}
             }
         }
@@ -212,6 +224,7 @@ fn run_case(case: &Value) -> Result<Outcome, String> {
         let action = agenda.remove(&(at, key)).unwrap();
         now = now.max(at);
         let input = match action {
+            Action::Deliver(input) => input,
             Action::Timer(timer) => Input::TimerFired { timer },
             Action::Worker {
                 task,
@@ -288,6 +301,22 @@ fn run_case(case: &Value) -> Result<Outcome, String> {
         error: exec.error,
         cause: exec.cause,
         history,
+    })
+}
+
+/// What the runtime's Map Run driver does, in miniature (see `replay::run_map_run`).
+fn run_map_run(task: u64, parameters: Value, now: i64, world: &Arc<dyn World>) -> Input {
+    let spec: cairn_core::MapRunSpec = serde_json::from_value(parameters).expect("a spec");
+    let ctx = Ctx {
+        now_ms: now,
+        entropy: task,
+        token_key: [9u8; 32],
+        world: world.clone(),
+    };
+    cairn_core::replay::run_map_run(task, &spec, &ctx).unwrap_or(Input::TaskFailed {
+        task,
+        error: Some("States.Runtime".into()),
+        cause: Some("a child needs a task".into()),
     })
 }
 

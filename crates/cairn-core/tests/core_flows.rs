@@ -824,12 +824,31 @@ fn outstanding_effects_recreate_open_tasks_and_timers() {
     assert!(d.exec.outstanding_effects(&d.def, &key).is_empty());
 }
 
+/// The Map Run task a Distributed Map opened: its id and what the runtime is asked to run.
+fn map_run_task(d: &Driver) -> (u64, cairn_core::MapRunSpec) {
+    d.effects
+        .iter()
+        .find_map(|e| match e {
+            cairn_core::Effect::InvokeResource {
+                task,
+                resource,
+                parameters,
+                ..
+            } if resource == cairn_core::MAP_RUN_RESOURCE => {
+                Some((*task, serde_json::from_value(parameters.clone()).unwrap()))
+            }
+            _ => None,
+        })
+        .expect("a map run task")
+}
+
 #[test]
-fn distributed_map_with_item_batcher_runs_hidden_children_on_batches() {
-    let d = Driver::start(
-        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+fn distributed_map_hands_its_batches_to_the_map_run_driver() {
+    let mut d = Driver::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "Label": "L",
+            "MaxConcurrency": 3, "ToleratedFailurePercentage": 50,
             "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"k": "v"}},
-            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
                 "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
         "[1,2,3]",
     );
@@ -839,35 +858,71 @@ fn distributed_map_with_item_batcher_runs_hidden_children_on_batches() {
             "ExecutionStarted",
             "MapStateEntered",
             "MapStateStarted",
-            "MapRunStarted",
+            "MapRunStarted"
+        ]
+    );
+    let (task, spec) = map_run_task(&d);
+    assert_eq!(task, 4);
+    assert_eq!(
+        spec.items,
+        [
+            json!({"Items": [1, 2], "BatchInput": {"k": "v"}}),
+            json!({"Items": [3], "BatchInput": {"k": "v"}})
+        ]
+    );
+    assert!(spec.batched);
+    assert_eq!(spec.execution_type, "EXPRESS");
+    assert_eq!(
+        (spec.max_concurrency, spec.tolerated_failure_percentage),
+        (3, Some(50.0))
+    );
+    assert_eq!(
+        spec.state_machine_arn,
+        "arn:aws:states:us-east-1:123456789012:stateMachine:m/L"
+    );
+    let definition: serde_json::Value = serde_json::from_str(&spec.definition).unwrap();
+    assert_eq!(definition["StartAt"], "P");
+    assert!(definition.get("ProcessorConfig").is_none());
+    let arn = d.detail(4, "mapRunArn").unwrap();
+    assert_eq!(arn, json!(spec.map_run_arn));
+    assert!(spec
+        .map_run_arn
+        .starts_with("arn:aws:states:us-east-1:123456789012:mapRun:m/L:"));
+    // A restart asks for the same run again.
+    let key = [7u8; 32];
+    assert!(d
+        .exec
+        .outstanding_effects(&d.def, &key)
+        .iter()
+        .any(|e| matches!(e, cairn_core::Effect::InvokeResource { task: 4, .. })));
+    d.feed(Input::TaskSucceeded {
+        task,
+        output: "[1,2]".into(),
+    });
+    assert_eq!(
+        d.types()[4..],
+        [
             "MapRunSucceeded",
             "MapStateSucceeded",
             "MapStateExited",
             "ExecutionSucceeded"
         ]
     );
-    assert_eq!(
-        d.exec.output.as_deref(),
-        Some(r#"[{"Items":[1,2],"BatchInput":{"k":"v"}},{"Items":[3],"BatchInput":{"k":"v"}}]"#)
-    );
-    let arn = d.detail(4, "mapRunArn").unwrap();
-    assert!(arn
-        .as_str()
-        .unwrap()
-        .starts_with("arn:aws:states:us-east-1:123456789012:mapRun:m/"));
+    assert_eq!(d.exec.output.as_deref(), Some("[1,2]"));
 }
 
 #[test]
 fn distributed_map_failure_beyond_tolerance() {
-    let def = |tolerated: u64| {
-        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "ToleratedFailureCount": tolerated,
-            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                "StartAt": "C", "States": {
-                    "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "F"}], "Default": "P"},
-                    "F": {"Type": "Fail", "Error": "E"},
-                    "P": {"Type": "Pass", "End": true}}}}}})
-    };
-    let d = Driver::start(def(0), "[1,2,3]");
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let mut d = Driver::start(def, "[1,2,3]");
+    let (task, _) = map_run_task(&d);
+    d.feed(Input::TaskFailed {
+        task,
+        error: Some("States.ExceedToleratedFailureThreshold".into()),
+        cause: Some("The specified tolerated failure threshold was exceeded".into()),
+    });
     assert_eq!(
         d.exec.error.as_deref(),
         Some("States.ExceedToleratedFailureThreshold")
@@ -876,8 +931,104 @@ fn distributed_map_failure_beyond_tolerance() {
         d.types()[4..],
         ["MapRunFailed", "MapStateFailed", "ExecutionFailed"]
     );
-    let d = Driver::start(def(1), "[1,2,3]");
-    assert_eq!(d.exec.status, ExecutionStatus::Succeeded);
+}
+
+#[test]
+fn stopping_the_parent_aborts_the_map_run() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}});
+    let mut d = Driver::start(def, "[1,2,3]");
+    let (task, _) = map_run_task(&d);
+    d.feed(Input::Stop {
+        error: None,
+        cause: None,
+    });
+    // As for any stopped execution, only `ExecutionAborted`; the withdrawn task is what
+    // aborts the Map Run and its children.
+    assert!(d.effects.contains(&cairn_core::Effect::CancelTask { task }));
+    assert_eq!(d.types()[4..], ["ExecutionAborted"]);
+}
+
+#[test]
+fn an_item_reader_is_evaluated_on_entry_and_applied_per_item_by_the_driver() {
+    let d = Driver::start(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSONL", "MaxItemsPath": "$.max"},
+                "Parameters": {"Bucket.$": "$.bucket", "Key": "items.jsonl"}},
+            "ItemSelector": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index", "b.$": "$.bucket"},
+            "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"k": "v"}},
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket.$": "$.bucket", "Prefix": "out"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+        r#"{"bucket": "b1", "max": "3"}"#,
+    );
+    assert_eq!(d.detail(3, "length"), Some(json!(0)));
+    let (_, spec) = map_run_task(&d);
+    assert!(spec.items.is_empty());
+    let reader = spec.item_reader.expect("a reader");
+    assert_eq!(
+        reader.parameters,
+        json!({"Bucket": "b1", "Key": "items.jsonl"})
+    );
+    assert_eq!(
+        reader.reader_config,
+        json!({"InputType": "JSONL", "MaxItems": 3})
+    );
+    let writer = spec.result_writer.expect("a writer");
+    assert_eq!(writer.parameters, json!({"Bucket": "b1", "Prefix": "out"}));
+    let sel = spec.item_selector.expect("a selector");
+    assert_eq!(
+        sel.apply(4, &json!("x")).unwrap(),
+        json!({"v": "x", "i": 4, "b": "b1"})
+    );
+    let mut b = spec.batcher.expect("a batcher").batcher();
+    assert_eq!(b.push(json!(1)), None);
+    assert_eq!(b.push(json!(2)), None);
+    assert_eq!(
+        b.push(json!(3)),
+        Some(json!({"Items": [1, 2], "BatchInput": {"k": "v"}}))
+    );
+    assert_eq!(
+        b.finish(),
+        Some(json!({"Items": [3], "BatchInput": {"k": "v"}}))
+    );
+    assert_eq!(b.finish(), None);
+}
+
+#[test]
+fn a_failing_sibling_aborts_the_map_run() {
+    let def = json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true,
+    "Branches": [
+        {"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}},
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "F"},
+            "F": {"Type": "Fail", "Error": "E"}}}
+    ]}}});
+    let mut d = Driver::start(def, "[1,2]");
+    let (task, _) = map_run_task(&d);
+    let (timer, _) = d.timers[0];
+    d.feed(Input::TimerFired { timer });
+    assert!(d.effects.contains(&cairn_core::Effect::CancelTask { task }));
+    let types = d.types();
+    assert!(types.contains(&"MapRunAborted"), "{types:?}");
+    assert!(types.contains(&"MapStateAborted"), "{types:?}");
+    assert_eq!(d.exec.error.as_deref(), Some("E"));
+}
+
+#[test]
+fn tolerance_rules() {
+    use cairn_core::tolerance_exceeded as over;
+    assert!(!over(0, 3, None, None));
+    assert!(over(1, 3, None, None));
+    assert!(!over(1, 3, Some(1), None));
+    assert!(over(2, 3, Some(1), None));
+    assert!(!over(1, 3, None, Some(34.0)));
+    assert!(over(2, 3, None, Some(34.0)));
+    assert!(!over(2, 3, Some(1), Some(100.0)));
 }
 
 fn wait_failure(wait: serde_json::Value, input: &str) -> Option<String> {

@@ -157,6 +157,52 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>>;
+    // ---- map runs ---------------------------------------------------------------------
+    /// Insert a Map Run unless one with its ARN exists; answers the stored row either way
+    /// (a driver started again after a restart keeps the run's settings and start date).
+    fn create_map_run(&self, run: &MapRunRecord) -> Result<MapRunRecord>;
+    fn get_map_run(&self, arn: &str) -> Result<Option<MapRunRecord>>;
+    /// The driver's progress: status, stop date and counts (the settings stay). Only a
+    /// RUNNING run changes (a finished or aborted one stays as it ended): `false` otherwise,
+    /// or when there is no such run.
+    fn update_map_run_progress(
+        &self,
+        arn: &str,
+        status: &str,
+        stop_date_ms: Option<i64>,
+        item_counts: &str,
+        execution_counts: &str,
+    ) -> Result<bool>;
+    /// The parent was redriven: the run is RUNNING again (no stop date) with this redrive
+    /// count and date, unless it was redriven this often already (`false` then, or when there
+    /// is no such run).
+    fn redrive_map_run(&self, arn: &str, redrive_count: u32, date_ms: i64) -> Result<bool>;
+    /// UpdateMapRun: replace the settings given. `false` when there is no such run.
+    fn update_map_run_settings(
+        &self,
+        arn: &str,
+        max_concurrency: Option<u64>,
+        tolerated_failure_count: Option<u64>,
+        tolerated_failure_percentage: Option<f64>,
+    ) -> Result<bool>;
+    /// Record that an execution is the child of a Map Run for item `index` (idempotent).
+    fn link_map_run_execution(
+        &self,
+        map_run_arn: &str,
+        execution_arn: &str,
+        index: u64,
+    ) -> Result<()>;
+    /// The Map Run an execution is a child of, if any.
+    fn map_run_of_execution(&self, execution_arn: &str) -> Result<Option<String>>;
+    /// A Map Run's child executions, as [`Store::list_executions`] (newest first).
+    fn list_map_run_executions(
+        &self,
+        map_run_arn: &str,
+        status: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>>;
+
     /// Every execution whose status is RUNNING (recovery after a restart).
     fn running_executions(&self) -> Result<Vec<ExecutionRecord>>;
     /// History events with `id > after_id` ascending (or `id < before_id` descending when

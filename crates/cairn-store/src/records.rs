@@ -297,3 +297,28 @@ pub enum AliasWritten {
     /// Insert: the machine already has the maximum number of aliases.
     QuotaExceeded,
 }
+
+/// A Distributed Map's Map Run (DescribeMapRun): settings UpdateMapRun may change, and the
+/// progress its driver keeps. Counts are JSON text (`itemCounts` / `executionCounts` as the
+/// API shapes them), since only the driver writes them and only DescribeMapRun reads them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapRunRecord {
+    pub arn: String,
+    /// The parent execution.
+    pub execution_arn: String,
+    /// The labelled machine of the children (`…:stateMachine:<machine>/<label>`).
+    pub state_machine_arn: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `ABORTED`.
+    pub status: String,
+    pub start_date_ms: i64,
+    pub stop_date_ms: Option<i64>,
+    /// 0: no limit.
+    pub max_concurrency: u64,
+    pub tolerated_failure_count: u64,
+    pub tolerated_failure_percentage: f64,
+    pub item_counts: String,
+    pub execution_counts: String,
+    /// RedriveExecution of the parent redrove the run this often; last at `redrive_date_ms`.
+    pub redrive_count: u32,
+    pub redrive_date_ms: Option<i64>,
+}

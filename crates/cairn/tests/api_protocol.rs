@@ -112,21 +112,6 @@ async fn every_model_operation_is_routed() {
     }
 }
 
-/// Replace the operation here when it gets built.
-#[tokio::test]
-async fn operations_not_built_yet_say_so() {
-    let server = TestServer::start().await;
-    let arn = "arn:aws:states:us-east-1:123456789012:mapRun:m/l:1";
-    let (status, _, body) = server
-        .raw(
-            "AWSStepFunctions.UpdateMapRun",
-            &json!({"mapRunArn": arn}).to_string(),
-        )
-        .await;
-    assert_eq!(status, 400);
-    assert!(body["message"].as_str().unwrap().contains("UpdateMapRun"));
-}
-
 #[tokio::test]
 async fn sigv4_region_picks_the_arn_region() {
     let server = TestServer::start().await;

@@ -164,6 +164,52 @@ impl Store for Flaky {
     fn running_executions(&self) -> Result<Vec<ExecutionRecord>> {
         self.inner.running_executions()
     }
+    fn create_map_run(&self, run: &cairn_store::MapRunRecord) -> Result<cairn_store::MapRunRecord> {
+        self.inner.create_map_run(run)
+    }
+    fn get_map_run(&self, arn: &str) -> Result<Option<cairn_store::MapRunRecord>> {
+        self.inner.get_map_run(arn)
+    }
+    fn update_map_run_progress(
+        &self,
+        arn: &str,
+        status: &str,
+        stop_date_ms: Option<i64>,
+        item_counts: &str,
+        execution_counts: &str,
+    ) -> Result<bool> {
+        self.inner
+            .update_map_run_progress(arn, status, stop_date_ms, item_counts, execution_counts)
+    }
+    fn update_map_run_settings(
+        &self,
+        arn: &str,
+        max_concurrency: Option<u64>,
+        count: Option<u64>,
+        percentage: Option<f64>,
+    ) -> Result<bool> {
+        self.inner
+            .update_map_run_settings(arn, max_concurrency, count, percentage)
+    }
+    fn redrive_map_run(&self, arn: &str, count: u32, date_ms: i64) -> Result<bool> {
+        self.inner.redrive_map_run(arn, count, date_ms)
+    }
+    fn link_map_run_execution(&self, run: &str, execution: &str, index: u64) -> Result<()> {
+        self.inner.link_map_run_execution(run, execution, index)
+    }
+    fn map_run_of_execution(&self, execution_arn: &str) -> Result<Option<String>> {
+        self.inner.map_run_of_execution(execution_arn)
+    }
+    fn list_map_run_executions(
+        &self,
+        run: &str,
+        status: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        self.inner
+            .list_map_run_executions(run, status, after, limit)
+    }
     fn history(&self, arn: &str, page: HistoryPage, limit: usize) -> Result<Vec<EventRecord>> {
         self.inner.history(arn, page, limit)
     }

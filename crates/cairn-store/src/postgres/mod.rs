@@ -72,6 +72,7 @@ mod commit;
 mod executions;
 mod listen;
 mod machines;
+mod map_runs;
 mod meta;
 mod schema;
 mod tasks;
@@ -386,6 +387,86 @@ impl Store for PostgresStore {
 
     fn running_executions(&self) -> Result<Vec<ExecutionRecord>> {
         self.run(executions::running(&self.pool))
+    }
+
+    fn create_map_run(&self, run: &MapRunRecord) -> Result<MapRunRecord> {
+        self.run(map_runs::create(&self.pool, run))
+    }
+
+    fn get_map_run(&self, arn: &str) -> Result<Option<MapRunRecord>> {
+        self.run(map_runs::get(&self.pool, arn))
+    }
+
+    fn update_map_run_progress(
+        &self,
+        arn: &str,
+        status: &str,
+        stop_date_ms: Option<i64>,
+        item_counts: &str,
+        execution_counts: &str,
+    ) -> Result<bool> {
+        self.run(map_runs::update_progress(
+            &self.pool,
+            arn,
+            status,
+            stop_date_ms,
+            item_counts,
+            execution_counts,
+        ))
+    }
+
+    fn update_map_run_settings(
+        &self,
+        arn: &str,
+        max_concurrency: Option<u64>,
+        tolerated_failure_count: Option<u64>,
+        tolerated_failure_percentage: Option<f64>,
+    ) -> Result<bool> {
+        self.run(map_runs::update_settings(
+            &self.pool,
+            arn,
+            max_concurrency,
+            tolerated_failure_count,
+            tolerated_failure_percentage,
+        ))
+    }
+
+    fn redrive_map_run(&self, arn: &str, redrive_count: u32, date_ms: i64) -> Result<bool> {
+        self.run(map_runs::redrive(&self.pool, arn, redrive_count, date_ms))
+    }
+
+    fn link_map_run_execution(
+        &self,
+        map_run_arn: &str,
+        execution_arn: &str,
+        index: u64,
+    ) -> Result<()> {
+        self.run(map_runs::link(
+            &self.pool,
+            map_run_arn,
+            execution_arn,
+            index,
+        ))
+    }
+
+    fn map_run_of_execution(&self, execution_arn: &str) -> Result<Option<String>> {
+        self.run(map_runs::of_execution(&self.pool, execution_arn))
+    }
+
+    fn list_map_run_executions(
+        &self,
+        map_run_arn: &str,
+        status: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        self.run(map_runs::list_executions(
+            &self.pool,
+            map_run_arn,
+            status,
+            after,
+            limit,
+        ))
     }
 
     fn history(

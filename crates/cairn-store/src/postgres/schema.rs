@@ -236,6 +236,32 @@ const MIGRATIONS: &[&str] = &[
         ADD COLUMN account text GENERATED ALWAYS AS (split_part(arn, ':', 5)) STORED;
     CREATE INDEX activities_by_account ON activities (account, seq);
     "#,
+    // Distributed Map: Map Runs (DescribeMapRun, UpdateMapRun) and which executions are the
+    // children of which run (ListExecutions with mapRunArn, DescribeExecution's mapRunArn).
+    r#"
+    CREATE TABLE map_runs (
+        arn                          text PRIMARY KEY,
+        execution_arn                text NOT NULL,
+        state_machine_arn            text NOT NULL,
+        status                       text NOT NULL,
+        start_date_ms                bigint NOT NULL,
+        stop_date_ms                 bigint,
+        max_concurrency              bigint NOT NULL,
+        tolerated_failure_count      bigint NOT NULL,
+        tolerated_failure_percentage double precision NOT NULL,
+        item_counts                  text NOT NULL,
+        execution_counts             text NOT NULL,
+        redrive_count                bigint NOT NULL DEFAULT 0,
+        redrive_date_ms              bigint
+    );
+    CREATE INDEX map_runs_by_execution ON map_runs (execution_arn);
+    CREATE TABLE map_run_executions (
+        execution_arn text PRIMARY KEY,
+        map_run_arn   text NOT NULL,
+        item_index    bigint NOT NULL
+    );
+    CREATE INDEX map_run_executions_by_run ON map_run_executions (map_run_arn, item_index);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -23,6 +23,7 @@ mod checkpoint;
 mod commit;
 mod executions;
 mod machines;
+mod map_runs;
 mod meta;
 mod schema;
 mod tasks;
@@ -335,6 +336,76 @@ impl Store for SqliteStore {
 
     fn running_executions(&self) -> Result<Vec<ExecutionRecord>> {
         self.read(executions::running)
+    }
+
+    fn create_map_run(&self, run: &MapRunRecord) -> Result<MapRunRecord> {
+        self.write(SMALL_WRITE, |tx| map_runs::create(tx, run))
+    }
+
+    fn get_map_run(&self, arn: &str) -> Result<Option<MapRunRecord>> {
+        self.read(|c| map_runs::get(c, arn))
+    }
+
+    fn update_map_run_progress(
+        &self,
+        arn: &str,
+        status: &str,
+        stop_date_ms: Option<i64>,
+        item_counts: &str,
+        execution_counts: &str,
+    ) -> Result<bool> {
+        self.write(SMALL_WRITE, |tx| {
+            map_runs::update_progress(tx, arn, status, stop_date_ms, item_counts, execution_counts)
+        })
+    }
+
+    fn update_map_run_settings(
+        &self,
+        arn: &str,
+        max_concurrency: Option<u64>,
+        tolerated_failure_count: Option<u64>,
+        tolerated_failure_percentage: Option<f64>,
+    ) -> Result<bool> {
+        self.write(SMALL_WRITE, |tx| {
+            map_runs::update_settings(
+                tx,
+                arn,
+                max_concurrency,
+                tolerated_failure_count,
+                tolerated_failure_percentage,
+            )
+        })
+    }
+
+    fn redrive_map_run(&self, arn: &str, redrive_count: u32, date_ms: i64) -> Result<bool> {
+        self.write(SMALL_WRITE, |tx| {
+            map_runs::redrive(tx, arn, redrive_count, date_ms)
+        })
+    }
+
+    fn link_map_run_execution(
+        &self,
+        map_run_arn: &str,
+        execution_arn: &str,
+        index: u64,
+    ) -> Result<()> {
+        self.write(SMALL_WRITE, |tx| {
+            map_runs::link(tx, map_run_arn, execution_arn, index)
+        })
+    }
+
+    fn map_run_of_execution(&self, execution_arn: &str) -> Result<Option<String>> {
+        self.read(|c| map_runs::of_execution(c, execution_arn))
+    }
+
+    fn list_map_run_executions(
+        &self,
+        map_run_arn: &str,
+        status: Option<&str>,
+        after: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        self.read(|c| map_runs::list_executions(c, map_run_arn, status, after, limit))
     }
 
     fn history(

@@ -198,6 +198,32 @@ const MIGRATIONS: &[&str] = &[
     ) VIRTUAL;
     CREATE INDEX activities_by_account ON activities (account, seq);
     "#,
+    // Distributed Map: Map Runs (DescribeMapRun, UpdateMapRun) and which executions are the
+    // children of which run (ListExecutions with mapRunArn, DescribeExecution's mapRunArn).
+    r#"
+    CREATE TABLE map_runs (
+        arn                          TEXT PRIMARY KEY,
+        execution_arn                TEXT NOT NULL,
+        state_machine_arn            TEXT NOT NULL,
+        status                       TEXT NOT NULL,
+        start_date_ms                INTEGER NOT NULL,
+        stop_date_ms                 INTEGER,
+        max_concurrency              INTEGER NOT NULL,
+        tolerated_failure_count      INTEGER NOT NULL,
+        tolerated_failure_percentage REAL NOT NULL,
+        item_counts                  TEXT NOT NULL,
+        execution_counts             TEXT NOT NULL,
+        redrive_count                INTEGER NOT NULL DEFAULT 0,
+        redrive_date_ms              INTEGER
+    );
+    CREATE INDEX map_runs_by_execution ON map_runs (execution_arn);
+    CREATE TABLE map_run_executions (
+        execution_arn TEXT PRIMARY KEY,
+        map_run_arn   TEXT NOT NULL,
+        item_index    INTEGER NOT NULL
+    );
+    CREATE INDEX map_run_executions_by_run ON map_run_executions (map_run_arn, item_index);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -27,6 +27,7 @@ mod durability;
 mod executions;
 mod fixtures;
 mod machines;
+mod map_runs;
 mod meta;
 mod tasks;
 mod timers;
@@ -36,6 +37,7 @@ pub use activities::*;
 pub use durability::*;
 pub use executions::*;
 pub use machines::*;
+pub use map_runs::*;
 pub use meta::*;
 pub use tasks::*;
 pub use timers::*;
@@ -115,6 +117,8 @@ macro_rules! store_suite {
             versions::deleting_a_machine_removes_its_versions_and_aliases,
             versions::executions_list_by_version_and_alias,
             versions::executions_by_version_and_alias_filter_full_pages,
+            map_runs::map_runs_keep_settings_and_progress,
+            map_runs::map_run_children_are_listed_and_found,
         );
     };
     (@tests $new_database:expr; $($area:ident::$case:ident,)*) => {

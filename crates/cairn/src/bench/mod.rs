@@ -31,7 +31,8 @@ pub struct BenchArgs {
     /// (nodes sharing one database), get the calls round robin.
     #[arg(long, value_name = "URL[,URL…]", value_delimiter = ',')]
     pub endpoint: Vec<String>,
-    /// Which scenarios: pass-chain, map, activity, overload, or all (all but overload).
+    /// Which scenarios: pass-chain, map, activity, overload, distributed-map, or all (all but
+    /// overload and distributed-map).
     #[arg(long, default_value = "all")]
     pub scenario: String,
     /// Executions of the Pass chain.
@@ -52,6 +53,10 @@ pub struct BenchArgs {
     /// Samples for the dispatch-latency measurement.
     #[arg(long, default_value_t = 300)]
     pub latency_samples: usize,
+    /// Items of the distributed-map scenario (inline; run once with EXPRESS children, once
+    /// with STANDARD ones).
+    #[arg(long, default_value_t = 10_000)]
+    pub dmap_items: usize,
     /// Database of the in-process server (default: a fresh temporary directory).
     #[arg(long)]
     pub database: Option<PathBuf>,
@@ -119,6 +124,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             args.server_pid,
         )
         .await?;
+    }
+    if args.scenario == "distributed-map" {
+        for execution_type in ["EXPRESS", "STANDARD"] {
+            scenarios::distributed_map(&endpoint, args.dmap_items, execution_type).await?;
+        }
     }
     if let Some(server) = local {
         server.stop().await;

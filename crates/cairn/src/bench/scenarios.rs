@@ -286,6 +286,55 @@ pub async fn map(
     Ok(())
 }
 
+/// One Distributed Map over `items` inline items, `MaxConcurrency` 1,000, Pass children of
+/// `execution_type`: items/s, and the peak memory of this process (the in-process server's,
+/// unless `--endpoint` is given). The Map's result is dropped (`ResultPath: null`), as a run
+/// this large would exceed the payload limit.
+pub async fn distributed_map(
+    endpoints: &Endpoints,
+    items: usize,
+    execution_type: &str,
+) -> anyhow::Result<()> {
+    let definition = json!({
+        "StartAt": "M",
+        "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1000,
+            "ResultPath": null, "End": true,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": execution_type},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}
+            }
+        }}
+    });
+    let list: Vec<usize> = (0..items).collect();
+    let input = json!({"items": list}).to_string();
+    let mut conn = endpoints.connect(0).await?;
+    let machine = create_machine(&mut conn, &unique("bench-dmap"), &definition).await?;
+    let begin = Instant::now();
+    let arns = start_many(endpoints, &machine, 1, 1, Arc::new(move |_| input.clone())).await?;
+    let succeeded = await_all(endpoints, arns, 1).await?;
+    let secs = begin.elapsed().as_secs_f64().max(1e-9);
+    println!(
+        "distributed-map ({items} items, {execution_type} children, MaxConcurrency 1000): \
+         {} in {secs:.2}s = {:.0} items/s; peak memory of this process {}",
+        if succeeded == 1 {
+            "succeeded"
+        } else {
+            "FAILED"
+        },
+        items as f64 / secs,
+        peak_memory().unwrap_or_else(|| "unknown".into())
+    );
+    Ok(())
+}
+
+/// `VmHWM` (peak resident set) from `/proc/self/status`, where there is one.
+fn peak_memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line["VmHWM:".len()..].trim().to_string())
+}
+
 async fn activity_machine(conn: &mut RoundRobin) -> anyhow::Result<(String, String)> {
     let activity = conn
         .call("CreateActivity", &json!({"name": unique("bench-act")}))

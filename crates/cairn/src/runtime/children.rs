@@ -52,6 +52,32 @@ pub enum Started {
     NameTaken { execution_arn: String },
 }
 
+/// A Distributed Map child: its definition is the Map's `ItemProcessor` and its machine the
+/// labelled one (`…:stateMachine:<machine>/<label>`), which is not a stored machine.
+#[derive(Debug, Clone)]
+pub struct MapChildStart {
+    /// The labelled state machine ARN.
+    pub state_machine_arn: String,
+    pub name: String,
+    pub input_text: String,
+    pub definition: Arc<cairn_asl::StateMachine>,
+    pub definition_text: String,
+    pub role_arn: String,
+    pub express: bool,
+}
+
+/// A Distributed Map child as started.
+pub enum MapChild {
+    /// A STANDARD child (see [`Started`]): await it with [`Children::closed`].
+    Standard(Started),
+    /// An EXPRESS child keeps no record: its run is this future, which the caller runs
+    /// (and drops to abort it).
+    Express {
+        execution_arn: String,
+        run: Pin<Box<dyn Future<Output = cairn_core::Execution> + Send>>,
+    },
+}
+
 /// The runtime's interface to child executions; shared (`Arc`) by every resource call.
 pub struct Children {
     router: Arc<Router>,
@@ -160,6 +186,105 @@ impl Children {
             }
             Ok(Err(StartError::InvalidDefinition(m))) => Err(ApiError::invalid_definition(m)),
             Ok(Err(e)) => Err(ApiError::internal_failure(e.to_string())),
+            Err(e) => Err(engine_error(e)),
+        }
+    }
+
+    /// Start a Distributed Map child. A STANDARD child is committed before this returns
+    /// (its name repeated with the same input finds it again: `Started` tells); an EXPRESS
+    /// one runs in a task of its own, with `env`'s resources.
+    pub async fn start_map_child(
+        &self,
+        env: &ResourceEnv,
+        request: MapChildStart,
+    ) -> Result<MapChild, ApiError> {
+        let arn = cairn_api::Arn::parse(&request.state_machine_arn)?;
+        let scope = arn.scope();
+        // `<machine>/<label>`, the name part of the labelled ARN.
+        let machine_name = request
+            .state_machine_arn
+            .split_once(":stateMachine:")
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_default();
+        if request.express {
+            let input = serde_json::from_str(&request.input_text)
+                .map_err(|e| ApiError::invalid_execution_input(e.to_string()))?;
+            let id = uuid::Uuid::new_v4().to_string();
+            let info = ExecutionInfo {
+                execution_arn: scope.express_execution(&machine_name, &request.name, &id),
+                name: request.name,
+                state_machine_arn: request.state_machine_arn.clone(),
+                state_machine_name: machine_name,
+                role_arn: request.role_arn,
+                region: scope.region.clone(),
+                start_time_ms: now_ms(),
+                input_text: request.input_text,
+                state_machine_version_arn: None,
+                state_machine_alias_arn: None,
+                redrive_count: 0,
+                mock_test_case: None,
+                redrive_time_ms: None,
+            };
+            let execution_arn = info.execution_arn.clone();
+            let run = Box::pin(express::run(
+                env.clone(),
+                info,
+                request.definition,
+                input,
+                self.token_key,
+                self.config.wait_time_scale,
+            ));
+            return Ok(MapChild::Express { execution_arn, run });
+        }
+        let start = StartRequest {
+            execution_arn: scope.execution(&machine_name, &request.name),
+            name: request.name,
+            state_machine_arn: request.state_machine_arn.clone(),
+            state_machine_name: machine_name,
+            role_arn: request.role_arn,
+            region: scope.region.clone(),
+            definition: request.definition_text,
+            input_text: request.input_text,
+            state_machine_version_arn: None,
+            state_machine_alias_arn: None,
+            mock_test_case: None,
+        };
+        let started = match self.router.start_execution(start).await {
+            Ok(Ok(started)) => Started::Running {
+                execution_arn: started.execution_arn,
+                start_date_ms: started.start_date_ms,
+                express: false,
+            },
+            Ok(Err(StartError::AlreadyExists(execution_arn))) => {
+                Started::NameTaken { execution_arn }
+            }
+            Ok(Err(StartError::InvalidDefinition(m))) => {
+                return Err(ApiError::invalid_definition(m))
+            }
+            Ok(Err(e)) => return Err(ApiError::internal_failure(e.to_string())),
+            Err(e) => return Err(engine_error(e)),
+        };
+        Ok(MapChild::Standard(started))
+    }
+
+    /// The store the children's records (and their Map Runs) live in.
+    pub fn store(&self) -> &Arc<dyn cairn_store::Store> {
+        &self.router.store
+    }
+
+    /// Redrive a closed child that did not succeed (RedriveExecution with this client token,
+    /// so repeating it after a restart changes nothing). Anything else stays as it is.
+    pub async fn redrive(&self, execution_arn: &str, client_token: &str) -> Result<(), ApiError> {
+        let redrive = Input::Redrive {
+            client_token: Some(client_token.to_string()),
+            window_ms: None,
+        };
+        match self
+            .router
+            .deliver(execution_arn.to_string(), redrive)
+            .await
+        {
+            Ok(_) | Err(EngineError::NoSuchExecution(_)) => Ok(()),
             Err(e) => Err(engine_error(e)),
         }
     }

@@ -18,6 +18,7 @@ pub mod clock;
 pub mod cluster;
 pub mod express;
 pub mod items;
+pub(crate) mod map_run;
 pub mod metrics;
 pub mod resources;
 mod retry;

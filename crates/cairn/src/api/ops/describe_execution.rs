@@ -18,9 +18,13 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
     let req: Input = parse_input(input)?;
     let record = load_execution(app, &req.execution_arn).await?;
     let include = req.included_data.as_deref() != Some("METADATA_ONLY");
-    Ok(describe(
-        &record,
-        include,
-        RedrivePolicy::of(app, ctx.now_ms),
-    ))
+    let mut out = describe(&record, include, RedrivePolicy::of(app, ctx.now_ms));
+    // A Distributed Map's child names its Map Run (only children have a labelled machine).
+    if record.state_machine_arn.contains('/') {
+        let arn = record.arn.clone();
+        if let Some(run) = app.store(move |s| s.map_run_of_execution(&arn)).await? {
+            out["mapRunArn"] = serde_json::json!(run);
+        }
+    }
+    Ok(out)
 }

@@ -22,8 +22,18 @@ fn json_text(text: &str) -> Value {
 pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
     let req: Input = parse_input(input)?;
     let execution = load_execution(app, &req.execution_arn).await?;
-    let key = execution.state_machine_arn.clone();
+    // A Distributed Map child runs the labelled machine `<machine>/<label>`: described from
+    // its parent machine, with the `label` and the child's `mapRunArn`.
+    let labelled = execution.state_machine_arn.split_once('/');
+    let key = labelled.map_or(execution.state_machine_arn.clone(), |(m, _)| m.to_string());
     let machine = app.store(move |s| s.get_state_machine(&key)).await?;
+    let map_run = match labelled {
+        Some(_) => {
+            let arn = execution.arn.clone();
+            app.store(move |s| s.map_run_of_execution(&arn)).await?
+        }
+        None => None,
+    };
     let variable_references = crate::api::definition::variable_references(&execution.definition);
     let mut out = json!({
         "stateMachineArn": execution.state_machine_arn,
@@ -56,6 +66,12 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     }
     if let Some(refs) = variable_references {
         out["variableReferences"] = refs;
+    }
+    if let Some((_, label)) = labelled {
+        out["label"] = json!(label);
+        if let Some(run) = map_run {
+            out["mapRunArn"] = json!(run);
+        }
     }
     // An execution of a version reports that version's revision (observed), and its
     // configurations.

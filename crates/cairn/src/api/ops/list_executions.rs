@@ -25,12 +25,10 @@ struct Input {
 const TOKEN_SCOPE: &str = "ListExecutions";
 
 pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiError> {
-    let req: Input = parse_input(input)?;
-    let machine_arn = match (req.state_machine_arn, req.map_run_arn) {
+    let mut req: Input = parse_input(input)?;
+    let machine_arn = match (req.state_machine_arn.take(), req.map_run_arn.take()) {
         (Some(arn), None) => arn,
-        (None, Some(_)) => {
-            return Err(ApiError::not_supported_yet("ListExecutions with mapRunArn"))
-        }
+        (None, Some(map_run_arn)) => return map_run_children(app, req, map_run_arn).await,
         _ => {
             return Err(ApiError::validation(
                 "Must provide a StateMachine ARN or a MapRun ARN",
@@ -85,6 +83,41 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
         if let Some(last) = rows.last() {
             out["nextToken"] = json!(page_token::encode(TOKEN_SCOPE, &Cursor { seq: last.seq }));
         }
+    }
+    Ok(out)
+}
+
+/// ListExecutions with `mapRunArn`: the Map Run's child executions (each naming its run).
+async fn map_run_children(app: &App, req: Input, map_run_arn: String) -> Result<Value, ApiError> {
+    let run = super::describe_map_run::load_map_run(app, &map_run_arn).await?;
+    let cursor: Option<Cursor> = match &req.next_token {
+        Some(t) => Some(page_token::decode(TOKEN_SCOPE, t)?),
+        None => None,
+    };
+    let limit = page_size(req.max_results);
+    let status = req.status_filter.clone();
+    let redriven = req.redrive_filter.as_deref().map(|f| f == "REDRIVEN");
+    let arn = run.arn.clone();
+    let mut rows = app
+        .store(move |s| {
+            s.list_map_run_executions(&arn, status.as_deref(), cursor.as_ref(), limit + 1)
+        })
+        .await?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let last = rows.last().map(|r| r.seq);
+    let items: Vec<Value> = rows
+        .iter()
+        .filter(|e| redriven.is_none_or(|r| (e.redrive_count > 0) == r))
+        .map(|r| {
+            let mut item = list_item(r);
+            item["mapRunArn"] = json!(run.arn);
+            item
+        })
+        .collect();
+    let mut out = json!({ "executions": items });
+    if let (true, Some(seq)) = (more, last) {
+        out["nextToken"] = json!(page_token::encode(TOKEN_SCOPE, &Cursor { seq }));
     }
     Ok(out)
 }

@@ -273,6 +273,9 @@ fn first_input(task: u64, answer: Answer) -> (Option<Input>, Option<Later>, Opti
 
 /// Pick the runner by resource kind. Mocks win over everything.
 async fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
+    if call.resource == cairn_core::MAP_RUN_RESOURCE {
+        return super::map_run::answer(env, call);
+    }
     if let Some(answer) = mock::answer(env, call) {
         return answer;
     }
@@ -517,6 +520,12 @@ impl ResourceRunner {
         }
         if let Some(child) = r.child {
             let env = self.env.clone();
+            if let Some(map_run) = child.strip_prefix(super::map_run::CHILD_PREFIX) {
+                let map_run = map_run.to_string();
+                self.runtime
+                    .spawn(async move { super::map_run::abort(&env, &map_run).await });
+                return;
+            }
             match child.strip_prefix(aws::sync::CHILD_PREFIX) {
                 Some(job) => {
                     let job = job.to_string();
