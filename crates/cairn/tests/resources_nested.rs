@@ -321,6 +321,7 @@ async fn a_repeated_sync_task_resumes_its_child() {
         parameters: json!({"StateMachineArn": child, "Input": {"n": 1}}),
         token: String::new(),
         state_name: "Child".into(),
+        traceparent: None,
     };
     let env = server.app.engine.resource_env().clone();
     let first = invoke(&env, &call).await;

@@ -58,6 +58,11 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "CAIRN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Export OpenTelemetry traces (a trace per execution, a span per state) over OTLP/HTTP
+    /// protobuf to this base URL (`/v1/traces` is appended), e.g. `http://127.0.0.1:4318`.
+    /// Off when unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -103,6 +108,15 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
         anyhow::bail!("--virtual-clock needs a single node (a SQLite database)");
     }
     config.max_queued_requests = args.max_queued_requests;
+    config.otlp_endpoint = match args.otlp_endpoint.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            Some(url.to_string())
+        }
+        Some(url) => {
+            anyhow::bail!("--otlp-endpoint must be an http:// or https:// URL, got '{url}'")
+        }
+    };
     config.credentials = match (args.auth, &args.credentials) {
         (AuthMode::Sigv4, Some(path)) => Some(Arc::new(crate::api::auth::Credentials::load(path)?)),
         (AuthMode::Sigv4, None) => anyhow::bail!("--auth sigv4 needs --credentials FILE"),

@@ -88,6 +88,7 @@ pub async fn run(
                         parameters,
                         token,
                         state_name,
+                        traceparent: None,
                     };
                     tokio::spawn(async move {
                         let _ = tx.send(resources::run(&env, &call).await);

@@ -23,7 +23,7 @@
 mod aws;
 mod connections;
 mod functions_file;
-mod http_client;
+pub(crate) mod http_client;
 mod http_task;
 mod lambda;
 mod mock;
@@ -55,6 +55,9 @@ pub struct Invocation {
     pub parameters: Value,
     pub token: String,
     pub state_name: String,
+    /// The task attempt's W3C trace context (`None`: not traced, e.g. Express executions);
+    /// sent on only with `--otlp-endpoint` (see [`ResourceEnv::traceparent`]).
+    pub traceparent: Option<String>,
 }
 
 /// A task's error and cause, as they go into `…Failed` events.
@@ -138,6 +141,13 @@ pub struct ResourceEnv {
 }
 
 impl ResourceEnv {
+    /// The trace context to pass on to `call`'s resource: only when traces are exported
+    /// (`--otlp-endpoint`), so that nothing changes for resources otherwise.
+    pub fn traceparent<'a>(&self, call: &'a Invocation) -> Option<&'a str> {
+        self.config.otlp_endpoint.as_ref()?;
+        call.traceparent.as_deref()
+    }
+
     /// Load the functions, connections and mock files named in the config.
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let functions = config
@@ -215,7 +225,7 @@ pub async fn run_http_traced(
     reveal: bool,
 ) -> (Input, Trace) {
     let mut trace = Trace::default();
-    let answer = http_task::invoke_traced(env, parameters, Some((&mut trace, reveal))).await;
+    let answer = http_task::invoke_traced(env, parameters, Some((&mut trace, reveal)), None).await;
     let input = match first_input(1, answer) {
         (Some(input), _, _) => input,
         _ => Input::TaskFailed {
@@ -278,15 +288,17 @@ async fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
         None => (call.resource.as_str(), false),
     };
     let answer = match Kind::of(base) {
-        Kind::Function => lambda::invoke_function_arn(env, base, &call.parameters).await,
+        Kind::Function => {
+            lambda::invoke_function_arn(env, base, &call.parameters, env.traceparent(call)).await
+        }
         Kind::Service {
             service: "lambda",
             action: "invoke",
-        } => lambda::invoke_integration(env, &call.parameters).await,
+        } => lambda::invoke_integration(env, &call.parameters, env.traceparent(call)).await,
         Kind::Service {
             service: "http",
             action: "invoke",
-        } => http_task::invoke(env, &call.parameters).await,
+        } => http_task::invoke(env, &call.parameters, env.traceparent(call)).await,
         Kind::Service {
             service: "states",
             action,
@@ -397,6 +409,7 @@ impl ResourceRunner {
             parameters: Value::Null,
             token: String::new(),
             state_name: state_name.to_string(),
+            traceparent: None,
         };
         match mock::answer(&self.env, &call)? {
             Answer::Succeeded(output) => Some(Input::TaskSucceeded { task, output }),
