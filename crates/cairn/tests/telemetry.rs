@@ -490,3 +490,49 @@ printf '{"tp":"%s"}\n' "$TRACEPARENT""#,
     let _ = worker.wait().await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_execution_gets_a_root_under_its_first_run() {
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = traced_server(&receiver, dir.path()).await;
+    // No Retry: the first run fails on the flaky function, the redrive succeeds.
+    let sm = machine(
+        &server,
+        "redriven",
+        task_machine(json!({"Resource": format!("{FN_ARN}flaky")})),
+    )
+    .await;
+    let (arn, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.status().as_str(), "FAILED");
+    server
+        .client
+        .redrive_execution()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .expect("redrive");
+    let d = wait_done(&server, &arn).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    let redriven = |s: &Span| attr(s, "cairn.execution.redriven").as_deref() == Some("true");
+    let spans = receiver
+        .until("the redriven run's spans", |spans| {
+            spans.iter().any(|s| redriven(s) && s.status.is_some())
+                && root_of(spans, &arn).is_some()
+        })
+        .await;
+    let first = spans
+        .iter()
+        .find(|s| !redriven(s) && s.parent_span_id.is_empty())
+        .expect("the first run's root");
+    assert_eq!(first.status.as_ref().map(|s| s.code), Some(2), "it failed");
+    let second = spans.iter().find(|s| redriven(s)).unwrap();
+    assert_eq!(second.trace_id, first.trace_id);
+    assert_eq!(second.parent_span_id, first.span_id);
+    assert_ne!(
+        second.status.as_ref().map(|s| s.code),
+        Some(2),
+        "it succeeded"
+    );
+    server.stop().await;
+}

@@ -27,7 +27,8 @@
 //! commands), and GetActivityTask's `traceparent` response header.
 //!
 //! Not traced: Express executions (they keep no history), Distributed Map child executions
-//! (not started through the writer yet).
+//! (not started through the writer yet). The tracker forgets an execution when it ends; one
+//! that another node takes over (a cluster) is held until this node sees its end or stops.
 //!
 //! Must not: block the writer, write to the store, or change what the engine does.
 
@@ -632,7 +633,9 @@ impl Tracker {
         let (trace, done) = (x.trace, TERMINAL.contains(&kind));
         let remote_parent = x.remote_parent;
         let arn_root = execution_span_id(&x.arn);
-        if done {
+        // While reading back, an ended execution is kept: the event that made it be read
+        // back is a redrive, which goes on from there.
+        if done && export {
             self.executions.remove(arn);
         }
         if !export {
