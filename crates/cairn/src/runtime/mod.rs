@@ -157,9 +157,11 @@ impl Engine {
             config.max_queued_requests,
         ));
         let children = children::Children::new(router.clone(), token_key, config.clone());
-        let resource_env = resources::ResourceEnv::new(config.clone())?.with_children(children);
-        let resources = resources::ResourceRunner::new(tx.clone(), resource_env.clone());
         let metrics = Arc::new(metrics::Metrics::new());
+        let resource_env = resources::ResourceEnv::new(config.clone())?
+            .with_children(children)
+            .with_metrics(metrics.clone());
+        let resources = resources::ResourceRunner::new(tx.clone(), resource_env.clone());
         let writer = writer::Writer::new(
             metrics.clone(),
             store.clone(),

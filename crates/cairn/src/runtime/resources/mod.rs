@@ -135,6 +135,8 @@ pub struct ResourceEnv {
     mock_state: Arc<mock::MockState>,
     /// None only where no runtime exists (unit tests of single resources).
     children: Option<Arc<Children>>,
+    /// The engine's metrics, which Express executions count into (None outside a runtime).
+    metrics: Option<Arc<super::metrics::Metrics>>,
     /// Only for `aws-sdk:sfn:*`, which is the whole API answered in-process: its handlers
     /// need the engine, which exists after this (child executions never use it).
     api_engine: Arc<OnceLock<Weak<Engine>>>,
@@ -181,6 +183,7 @@ impl ResourceEnv {
             config,
             mock_state: Arc::default(),
             children: None,
+            metrics: None,
             api_engine: Arc::new(OnceLock::new()),
         })
     }
@@ -191,6 +194,19 @@ impl ResourceEnv {
             children: Some(children),
             ..self
         }
+    }
+
+    /// The same, with the engine's metrics (Express executions count into them).
+    pub fn with_metrics(self, metrics: Arc<super::metrics::Metrics>) -> Self {
+        ResourceEnv {
+            metrics: Some(metrics),
+            ..self
+        }
+    }
+
+    /// The engine's metrics (None outside a runtime).
+    pub fn metrics(&self) -> Option<&Arc<super::metrics::Metrics>> {
+        self.metrics.as_ref()
     }
 
     /// Starting, stopping and awaiting child executions (None outside a runtime).
