@@ -296,6 +296,8 @@ async fn a_span_per_state_nested_with_attributes_retries_and_trace_context() {
     // the second Flaky attempt's.
     let call_attempts = children(&spans, call);
     assert_eq!(call_attempts.len(), 1);
+    assert_eq!(call_attempts[0].kind, 3, "a client span (SPAN_KIND_CLIENT)");
+    assert_eq!(call.kind, 1, "a state is an internal span");
     let (t, s) = split_traceparent(out[0]["traceparent"].as_str().expect("traceparent header"));
     assert_eq!(t, hex(&trace));
     assert_eq!(s, hex(&call_attempts[0].span_id));

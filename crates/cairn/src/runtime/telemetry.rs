@@ -678,7 +678,12 @@ impl Tracker {
             ),
             parent_span_id: open.parent,
             parent_span_is_remote: remote && open.parent != SpanId::INVALID,
-            span_kind: SpanKind::Internal,
+            // A task attempt calls out (its context is passed on): a client span.
+            span_kind: if open.state.is_some() {
+                SpanKind::Client
+            } else {
+                SpanKind::Internal
+            },
             name: Cow::Owned(open.name),
             start_time: time(open.start_ms),
             end_time: time(end_ms.max(open.start_ms)),
