@@ -538,3 +538,25 @@ async fn a_redriven_execution_gets_a_root_under_its_first_run() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_endpoint_no_trace_context_is_passed_on() {
+    let server = TestServer::start().await;
+    let echo = echo_server().await;
+    let sm = machine(
+        &server,
+        "untraced",
+        task_machine(json!({
+            "Resource": "arn:aws:states:::http:invoke",
+            "Parameters": {"ApiEndpoint": format!("{echo}/echo"), "Method": "GET"},
+            "OutputPath": "$.ResponseBody.headers"
+        })),
+    )
+    .await;
+    let (_, d) = run(&server, &sm, json!({})).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    let headers = output(&d);
+    assert!(headers.get("user-agent").is_some(), "{headers}");
+    assert!(headers.get("traceparent").is_none(), "{headers}");
+    server.stop().await;
+}
