@@ -23,6 +23,7 @@ fn info(input: &str) -> ExecutionInfo {
         redrive_count: 0,
         redrive_time_ms: None,
         mock_test_case: None,
+        trace_parent: None,
     }
 }
 

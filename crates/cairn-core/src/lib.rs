@@ -138,6 +138,11 @@ pub struct ExecutionInfo {
     /// matter, kept here so that it is durable with the execution and survives a restart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mock_test_case: Option<String>,
+    /// The W3C `traceparent` of the task that started this execution (a child of another
+    /// execution), so that its trace spans hang under the parent's (see the runtime's
+    /// `telemetry`). A runtime matter, durable here like `mock_test_case`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_parent: Option<String>,
 }
 
 /// A running or finished execution: everything needed to continue it. Serialised as the

@@ -188,6 +188,7 @@ pub fn run_map_run(task: u64, spec: &crate::MapRunSpec, ctx: &Ctx) -> Option<Inp
             redrive_count: 0,
             redrive_time_ms: None,
             mock_test_case: None,
+            trace_parent: None,
         };
         let step_ctx = |n: u64| Ctx {
             entropy: crate::retry::mix(ctx.entropy ^ n ^ (i as u64).rotate_left(32)),

@@ -801,6 +801,7 @@ mod tests {
             state_machine_alias_arn: None,
             redrive_count: 0,
             mock_test_case: None,
+            trace_parent: None,
             redrive_time_ms: None,
         }
     }

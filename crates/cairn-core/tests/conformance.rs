@@ -123,6 +123,7 @@ fn run_case(case: &Value) -> Result<Outcome, String> {
         redrive_count: 0,
         redrive_time_ms: None,
         mock_test_case: None,
+        trace_parent: None,
     };
     let mut existing = HashSet::new();
     let mut workers = Vec::new();
@@ -603,6 +604,7 @@ fn run_recorded(case: &Value) -> Result<Outcome, String> {
         redrive_count: 0,
         redrive_time_ms: None,
         mock_test_case: None,
+        trace_parent: None,
     };
     let world: Arc<dyn World> = Arc::new(cairn_core::OpenWorld);
     let ctx = |now: i64, n: u64| Ctx {

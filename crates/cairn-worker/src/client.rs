@@ -53,6 +53,8 @@ pub struct SfnConnection {
     region: String,
     timeout: Duration,
     signer: Option<crate::signing::Signer>,
+    /// The `traceparent` header of the latest answer (see [`SfnConnection::traceparent`]).
+    traceparent: Option<String>,
 }
 
 /// `http://host:port[/]` → `host:port`.
@@ -85,6 +87,7 @@ impl SfnConnection {
             region: "us-east-1".into(),
             timeout: DEFAULT_CALL_TIMEOUT,
             signer: crate::signing::Signer::from_env(),
+            traceparent: None,
         })
     }
 
@@ -135,6 +138,13 @@ impl SfnConnection {
             return self.open().await;
         }
         Ok(self.sender.as_mut().expect("a usable sender is present"))
+    }
+
+    /// The W3C `traceparent` response header of the latest successful call, if it had one:
+    /// Cairn sends the task's trace context with GetActivityTask's answer when it exports
+    /// traces (`--otlp-endpoint`); AWS's answer has no such field.
+    pub fn traceparent(&self) -> Option<&str> {
+        self.traceparent.as_deref()
     }
 
     /// Call `AWSStepFunctions.<operation>` with a JSON body, within the connection's timeout.
@@ -194,9 +204,15 @@ impl SfnConnection {
             }
         }
         let request = request.body(Full::new(body)).map_err(transport)?;
+        self.traceparent = None;
         let sender = self.ready().await?;
         let response = sender.send_request(request).await.map_err(transport)?;
         let status = response.status();
+        let traceparent = response
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = response
             .into_body()
             .collect()
@@ -213,6 +229,7 @@ impl SfnConnection {
             })?
         };
         if status.is_success() {
+            self.traceparent = traceparent;
             return Ok(value);
         }
         let code = value["__type"]

@@ -59,6 +59,7 @@ pub struct TaskContext {
     task_token: String,
     activity_arn: Arc<str>,
     worker_name: Option<Arc<str>>,
+    traceparent: Option<String>,
     closed: watch::Receiver<bool>,
 }
 
@@ -75,6 +76,12 @@ impl TaskContext {
     /// The `workerName` this worker polls with, if it has one.
     pub fn worker_name(&self) -> Option<&str> {
         self.worker_name.as_deref()
+    }
+
+    /// The task's W3C trace context (`traceparent`), when the server sent one with the task
+    /// (Cairn with `--otlp-endpoint`): start the handler's spans under it.
+    pub fn traceparent(&self) -> Option<&str> {
+        self.traceparent.as_deref()
     }
 
     /// A heartbeat learnt that the task is closed (timed out, execution stopped or gone):
@@ -300,7 +307,8 @@ where
                 backoff = MIN_BACKOFF;
                 if let Some(token) = task["taskToken"].as_str() {
                     let input = task["input"].as_str().unwrap_or("{}").to_string();
-                    serve(&shared, &mut conn, token.to_string(), input).await;
+                    let traceparent = conn.traceparent().map(str::to_string);
+                    serve(&shared, &mut conn, token.to_string(), input, traceparent).await;
                 }
             }
             Err(e) if worth_retrying(&e) => {
@@ -317,8 +325,13 @@ where
 }
 
 /// Run the handler on one task, heartbeating meanwhile, and answer it.
-async fn serve<H, F>(shared: &Shared<H>, conn: &mut SfnConnection, token: String, input: String)
-where
+async fn serve<H, F>(
+    shared: &Shared<H>,
+    conn: &mut SfnConnection,
+    token: String,
+    input: String,
+    traceparent: Option<String>,
+) where
     H: Fn(TaskContext, String) -> F + Send + Sync + 'static,
     F: Future<Output = Result<String, TaskError>> + Send + 'static,
 {
@@ -327,6 +340,7 @@ where
         task_token: token.clone(),
         activity_arn: shared.activity_arn.clone(),
         worker_name: shared.worker_name.clone(),
+        traceparent,
         closed,
     };
     // Its own task, so that a panic is caught and reported instead of taking the poller;

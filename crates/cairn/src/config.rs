@@ -56,6 +56,9 @@ pub struct Config {
     pub s3_endpoint: Option<String>,
     /// Distributed Map storage without a server: each bucket is a folder here (`--s3-root`).
     pub s3_root: Option<std::path::PathBuf>,
+    /// OpenTelemetry: the OTLP/HTTP endpoint traces are exported to (`--otlp-endpoint`, or
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`; `/v1/traces` is appended). `None`: no traces.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Config {
@@ -83,6 +86,7 @@ impl Default for Config {
             max_queued_requests: 10_000,
             s3_endpoint: None,
             s3_root: None,
+            otlp_endpoint: None,
         }
     }
 }

@@ -352,3 +352,77 @@ command = ["sh", "-c", "cat >/dev/null; echo '{\"errorType\": \"ValueError\", \"
         0.0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn express_executions_are_counted() {
+    let server = TestServer::start().await;
+    let create = |name: &'static str, definition: serde_json::Value| {
+        let client = server.client.clone();
+        async move {
+            client
+                .create_state_machine()
+                .name(name)
+                .role_arn(common::ROLE_ARN)
+                .r#type(aws_sdk_sfn::types::StateMachineType::Express)
+                .definition(definition.to_string())
+                .send()
+                .await
+                .expect("create express machine")
+                .state_machine_arn
+        }
+    };
+    let ok = create(
+        "express-ok",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+    let bad = create(
+        "express-bad",
+        json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}),
+    )
+    .await;
+    for _ in 0..2 {
+        let r = server
+            .client
+            .start_sync_execution()
+            .state_machine_arn(&ok)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_str(), "SUCCEEDED");
+    }
+    let r = server
+        .client
+        .start_sync_execution()
+        .state_machine_arn(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_str(), "FAILED");
+    // StartExecution on an EXPRESS machine runs in the background: wait for its count.
+    server.start_execution(&ok, &json!({})).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let s = loop {
+        let (_, _, s) = scrape(&server).await;
+        if s.get(&format!(
+            "cairn_executions_succeeded_total{{state_machine_arn=\"{ok}\"}}"
+        )) == Some(&3.0)
+        {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "never counted: {s:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let label = "state_machine_arn";
+    assert_eq!(get(&s, "cairn_executions_started_total", label, &ok), 3.0);
+    assert_eq!(get(&s, "cairn_executions_started_total", label, &bad), 1.0);
+    assert_eq!(get(&s, "cairn_executions_failed_total", label, &bad), 1.0);
+    assert_eq!(
+        get(&s, "cairn_execution_time_seconds_count", label, &ok),
+        3.0
+    );
+    assert_eq!(
+        get(&s, "cairn_execution_time_seconds_count", label, &bad),
+        1.0
+    );
+}

@@ -322,6 +322,7 @@ async fn a_repeated_sync_task_resumes_its_child() {
         token: String::new(),
         state_name: "Child".into(),
         submitted: None,
+        traceparent: None,
     };
     let env = server.app.engine.resource_env().clone();
     let first = invoke(&env, &call).await;

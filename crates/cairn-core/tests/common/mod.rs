@@ -33,6 +33,7 @@ pub fn info(input: &str) -> ExecutionInfo {
         redrive_count: 0,
         redrive_time_ms: None,
         mock_test_case: None,
+        trace_parent: None,
     }
 }
 

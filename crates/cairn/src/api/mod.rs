@@ -72,6 +72,8 @@ pub struct Ctx {
     pub trace_header: Option<String>,
     /// When the request arrived, epoch milliseconds.
     pub now_ms: i64,
+    /// Extra headers of the answer, set by the handler (GetActivityTask's `traceparent`).
+    pub response_headers: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 impl Ctx {
@@ -88,6 +90,7 @@ impl Ctx {
             verified_account: None,
             trace_header: None,
             now_ms: app.engine.clock.now_ms(),
+            response_headers: Default::default(),
         }
     }
 
@@ -278,6 +281,20 @@ pub async fn handle_http(
     headers.insert("content-type", HeaderValue::from_static(CONTENT_TYPE));
     if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
         headers.insert("x-amzn-requestid", id);
+    }
+    let extra = std::mem::take(
+        &mut *ctx
+            .response_headers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()),
+    );
+    for (name, value) in extra {
+        if let (Ok(n), Ok(v)) = (
+            axum::http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.insert(n, v);
+        }
     }
     response
 }

@@ -73,6 +73,11 @@ pub struct ServeArgs {
     /// `k/x.json` the file DIR/b/k/x.json.
     #[arg(long, env = "CAIRN_S3_ROOT", value_name = "DIR")]
     pub s3_root: Option<PathBuf>,
+    /// Export OpenTelemetry traces (a trace per execution, a span per state) over OTLP/HTTP
+    /// protobuf to this base URL (`/v1/traces` is appended), e.g. `http://127.0.0.1:4318`.
+    /// Off when unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -133,6 +138,15 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
     }
     config.s3_endpoint = args.s3_endpoint.clone();
     config.s3_root = args.s3_root.clone();
+    config.otlp_endpoint = match args.otlp_endpoint.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            Some(url.to_string())
+        }
+        Some(url) => {
+            anyhow::bail!("--otlp-endpoint must be an http:// or https:// URL, got '{url}'")
+        }
+    };
     config.credentials = match (args.auth, &args.credentials) {
         (AuthMode::Sigv4, Some(path)) => Some(Arc::new(crate::api::auth::Credentials::load(path)?)),
         (AuthMode::Sigv4, None) => anyhow::bail!("--auth sigv4 needs --credentials FILE"),

@@ -211,6 +211,9 @@ async fn run_program(
         .env("CAIRN_ENDPOINT", &program.endpoint)
         .process_group(0)
         .kill_on_drop(true);
+    if let Some(tp) = ctx.traceparent() {
+        command.env("TRACEPARENT", tp);
+    }
     if let Some(worker) = ctx.worker_name() {
         command.env("CAIRN_WORKER_NAME", worker);
     }

@@ -34,6 +34,8 @@ pub struct ChildStart {
     pub state_machine_arn: String,
     pub name: String,
     pub input_text: String,
+    /// The starting task's W3C `traceparent`: the child's spans join the parent's trace.
+    pub trace_parent: Option<String>,
 }
 
 /// How a start went.
@@ -144,6 +146,7 @@ impl Children {
                 state_machine_alias_arn: alias_arn,
                 redrive_count: 0,
                 mock_test_case: None,
+                trace_parent: request.trace_parent.clone(),
                 redrive_time_ms: None,
             };
             let execution_arn = info.execution_arn.clone();
@@ -174,6 +177,7 @@ impl Children {
             state_machine_version_arn: version_arn,
             state_machine_alias_arn: alias_arn,
             mock_test_case: test_case,
+            trace_parent: request.trace_parent,
         };
         match self.router.start_execution(request).await {
             Ok(Ok(started)) => Ok(Started::Running {
@@ -224,6 +228,8 @@ impl Children {
                 redrive_count: 0,
                 mock_test_case: None,
                 redrive_time_ms: None,
+                // Distributed Map children are not traced yet (see runtime/telemetry.rs).
+                trace_parent: None,
             };
             let execution_arn = info.execution_arn.clone();
             let run = Box::pin(express::run(
@@ -248,6 +254,7 @@ impl Children {
             state_machine_version_arn: None,
             state_machine_alias_arn: None,
             mock_test_case: None,
+            trace_parent: None,
         };
         let started = match self.router.start_execution(start).await {
             Ok(Ok(started)) => Started::Running {

@@ -2,6 +2,9 @@
 //! none either; it only logs). Used by StartSyncExecution, which waits for the result, and by
 //! StartExecution on an EXPRESS machine, which does not.
 //!
+//! Counted in the metrics like Standard executions (CloudWatch counts Express executions
+//! too), step by step.
+//!
 //! Nothing here is durable, by design: an Express execution that a crash interrupts is lost,
 //! as AWS's at-least-once Express semantics allow.
 
@@ -42,6 +45,22 @@ pub fn spawn(
     ));
 }
 
+/// Count a step's events into the metrics as the writer counts a committed batch's (there is
+/// no commit: an Express execution's events are final as soon as they are made).
+fn count(env: &resources::ResourceEnv, info: &ExecutionInfo, events: &[cairn_core::HistoryEvent]) {
+    let Some(metrics) = env.metrics() else {
+        return;
+    };
+    let observed: Vec<_> = events
+        .iter()
+        .filter_map(|e| super::metrics::Observed::of(&info.execution_arn, e))
+        .collect();
+    if !observed.is_empty() {
+        let machine = (info.state_machine_arn.clone(), info.start_time_ms);
+        metrics.observe(&observed, &|_| Some(machine.clone()));
+    }
+}
+
 /// Run an Express execution to its end and return it.
 pub async fn run(
     env: resources::ResourceEnv,
@@ -60,6 +79,7 @@ pub async fn run(
     };
     let started = now_ms();
     let (mut execution, decision) = cairn_core::start(info, &definition, input, &ctx(started, 1));
+    count(&env, &execution.info, &decision.events);
     let (results_tx, mut results) = mpsc::unbounded_channel::<Input>();
     let mut timers: BinaryHeap<Reverse<(i64, u64)>> = BinaryHeap::new();
     let mut effects: VecDeque<Effect> = decision.effects.into();
@@ -89,6 +109,7 @@ pub async fn run(
                         token,
                         state_name,
                         submitted: None,
+                        traceparent: None,
                     };
                     tokio::spawn(async move {
                         let _ = tx.send(resources::run(&env, &call).await);
@@ -134,6 +155,7 @@ pub async fn run(
             input,
             &ctx(now_ms(), first_event_id),
         );
+        count(&env, &execution.info, &decision.events);
         effects.extend(decision.effects);
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! Counting happens in one place, [`Metrics::observe`], which the writer calls with the
 //! history events of a batch **after** the batch committed: a count never includes anything
-//! that was rolled back. Times (ExecutionTime, ActivityScheduleTime, …) are differences of
+//! that was rolled back. Express executions, which have no commit, are counted by
+//! `express.rs` through the same method, step by step. Times (ExecutionTime, ActivityScheduleTime, …) are differences of
 //! event timestamps, in seconds. A missed heartbeat is recorded as `States.Timeout` like any
 //! timeout (as AWS records it), so `…_heartbeat_timed_out` counts only events whose error is
 //! `States.HeartbeatTimeout`, which the interpreter does not write today. Must not: read the store, or block (it runs on the writer

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod resources;
 mod retry;
 mod router;
+pub mod telemetry;
 mod timers;
 mod writer;
 
@@ -82,6 +83,8 @@ pub struct Engine {
     ownership: Arc<Ownership>,
     /// Cluster only: the lease keeper.
     keeper: Option<Keeper>,
+    /// `--otlp-endpoint`: the trace exporter, fed by the event tap.
+    telemetry: Option<telemetry::Telemetry>,
 }
 
 /// How often a parked GetActivityTask looks at a shared queue again without a wake-up: a
@@ -121,6 +124,19 @@ impl Engine {
         });
         let (quiet, quiet_rx) = tokio::sync::watch::channel((false, 0));
         let events = Arc::new(EventTap::default());
+        let telemetry = match &config.otlp_endpoint {
+            Some(endpoint) => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                events.lock().push(tx);
+                Some(telemetry::Telemetry::start(
+                    store.clone(),
+                    rx,
+                    endpoint,
+                    config.node_id.clone(),
+                )?)
+            }
+            None => None,
+        };
         let timers = timers::TimerService::start(
             tx.clone(),
             config.wait_time_scale,
@@ -142,9 +158,11 @@ impl Engine {
             config.max_queued_requests,
         ));
         let children = children::Children::new(router.clone(), token_key, config.clone());
-        let resource_env = resources::ResourceEnv::new(config.clone())?.with_children(children);
-        let resources = resources::ResourceRunner::new(tx.clone(), resource_env.clone());
         let metrics = Arc::new(metrics::Metrics::new());
+        let resource_env = resources::ResourceEnv::new(config.clone())?
+            .with_children(children)
+            .with_metrics(metrics.clone());
+        let resources = resources::ResourceRunner::new(tx.clone(), resource_env.clone());
         let writer = writer::Writer::new(
             metrics.clone(),
             store.clone(),
@@ -199,6 +217,7 @@ impl Engine {
             writer: std::sync::Mutex::new(Some(handle)),
             ownership,
             keeper,
+            telemetry,
         });
         resource_env.attach_api(&engine);
         if shared {
@@ -270,6 +289,9 @@ impl Engine {
         }
         if let Some(keeper) = &self.keeper {
             keeper.leave().await;
+        }
+        if let Some(t) = &self.telemetry {
+            t.shutdown().await;
         }
     }
 

@@ -108,6 +108,9 @@ pub struct StartRequest {
     pub state_machine_alias_arn: Option<String>,
     /// The mock configuration's test case (`stateMachineArn#TestCase`), if any.
     pub mock_test_case: Option<String>,
+    /// A child execution's parent task context (`ExecutionInfo::trace_parent`).
+    #[serde(default)]
+    pub trace_parent: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -543,6 +546,7 @@ impl Writer {
                 if resource.ends_with(".waitForTaskToken") {
                     continue;
                 }
+                let traceparent = self.traceparent(arn, task);
                 self.resources.invoke(resources::Invocation {
                     execution_arn: arn.to_string(),
                     task,
@@ -551,6 +555,7 @@ impl Writer {
                     token,
                     state_name,
                     submitted,
+                    traceparent,
                 });
             }
         }
@@ -714,6 +719,7 @@ impl Writer {
             redrive_count: 0,
             redrive_time_ms: None,
             mock_test_case: request.mock_test_case,
+            trace_parent: request.trace_parent,
         };
         if let Some(case) = &info.mock_test_case {
             self.resources
@@ -1088,6 +1094,7 @@ impl Writer {
                     token,
                     state_name,
                 } => self.resources.invoke(resources::Invocation {
+                    traceparent: self.traceparent(&arn, task),
                     execution_arn: arn,
                     task,
                     resource,
@@ -1114,6 +1121,15 @@ impl Writer {
             }
         }
         self.metrics.open_executions.set(self.live.len() as i64);
+    }
+
+    /// The trace context a task's resource is called with (see `telemetry`).
+    fn traceparent(&self, arn: &str, task: u64) -> Option<String> {
+        let live = self.live.get(arn)?;
+        Some(super::telemetry::task_traceparent(
+            &live.execution.info,
+            task,
+        ))
     }
 
     /// The batch that still wrote under the released leases is done: drop their executions

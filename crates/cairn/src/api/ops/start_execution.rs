@@ -50,6 +50,7 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         state_machine_version_arn: target.version_arn.clone(),
         state_machine_alias_arn: target.alias_arn.clone(),
         mock_test_case: test_case.map(str::to_string),
+        trace_parent: None,
     };
     match app.engine.start_execution(request).await {
         Ok(Ok(started)) => Ok(json!({

@@ -59,6 +59,7 @@ fn prepare(
         redrive_count: 0,
         redrive_time_ms: None,
         mock_test_case: None,
+        trace_parent: None,
     };
     Ok((info, definition, input))
 }

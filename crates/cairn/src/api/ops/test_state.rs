@@ -131,6 +131,7 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         state_machine_alias_arn: None,
         redrive_count: 0,
         mock_test_case: None,
+        trace_parent: None,
         redrive_time_ms: None,
     };
     let mut req = TestRequest {
@@ -210,6 +211,7 @@ async fn call_resource(
         token: String::new(),
         state_name: state.name.clone(),
         submitted: None,
+        traceparent: None,
     };
     outcome_of(crate::runtime::resources::run(app.engine.resource_env(), &call).await)
 }

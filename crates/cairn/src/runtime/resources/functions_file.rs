@@ -130,13 +130,24 @@ fn parse_function(spec: &Value, base: &Path) -> anyhow::Result<Function> {
     Ok(Function { backend, timeout })
 }
 
-/// Run the function on this event (JSON text).
-pub(crate) async fn call(f: &Function, event: &str, request_id: &str) -> FunctionResult {
+/// Run the function on this event (JSON text). `traceparent` (the task's trace context) is
+/// passed on as the `TRACEPARENT` environment variable of a command, the `traceparent`
+/// header of a URL.
+pub(crate) async fn call(
+    f: &Function,
+    event: &str,
+    request_id: &str,
+    traceparent: Option<&str>,
+) -> FunctionResult {
     match &f.backend {
         Backend::Command { argv, cwd, env } => {
-            run_command(argv, cwd, env, event, f.timeout, request_id).await
+            let mut env = env.clone();
+            if let Some(tp) = traceparent {
+                env.push(("TRACEPARENT".into(), tp.into()));
+            }
+            run_command(argv, cwd, &env, event, f.timeout, request_id).await
         }
-        Backend::Url(url) => call_url(url, event, f.timeout, request_id).await,
+        Backend::Url(url) => call_url(url, event, f.timeout, request_id, traceparent).await,
     }
 }
 
@@ -279,14 +290,24 @@ fn error(ty: &str, message: &str, request_id: &str, trace: Vec<String>) -> Funct
     }
 }
 
-async fn call_url(url: &str, event: &str, timeout: Duration, request_id: &str) -> FunctionResult {
+async fn call_url(
+    url: &str,
+    event: &str,
+    timeout: Duration,
+    request_id: &str,
+    traceparent: Option<&str>,
+) -> FunctionResult {
+    let mut headers = vec![
+        ("content-type".to_string(), "application/json".to_string()),
+        ("x-amz-request-id".to_string(), request_id.to_string()),
+    ];
+    if let Some(tp) = traceparent {
+        headers.push(("traceparent".into(), tp.into()));
+    }
     let request = HttpRequest {
         method: "POST".into(),
         url: url.to_string(),
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("x-amz-request-id".into(), request_id.into()),
-        ],
+        headers,
         body: event.as_bytes().to_vec(),
     };
     match http_client::send(request, timeout).await {

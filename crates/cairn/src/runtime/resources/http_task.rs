@@ -15,8 +15,14 @@ use serde_json::{json, Map, Value};
 
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];
 
-pub(super) async fn invoke(env: &ResourceEnv, parameters: &Value) -> Answer {
-    invoke_traced(env, parameters, None).await
+/// `traceparent`: the task's trace context, sent as the `traceparent` header (W3C Trace
+/// Context) unless the task's `Headers` set one.
+pub(super) async fn invoke(
+    env: &ResourceEnv,
+    parameters: &Value,
+    traceparent: Option<&str>,
+) -> Answer {
+    invoke_traced(env, parameters, None, traceparent).await
 }
 
 /// What TestState shows at inspection level TRACE: the request sent and the response
@@ -33,11 +39,15 @@ pub(super) async fn invoke_traced(
     env: &ResourceEnv,
     parameters: &Value,
     trace: Option<(&mut Trace, bool)>,
+    traceparent: Option<&str>,
 ) -> Answer {
-    let (request, secrets) = match build(env, parameters) {
+    let (mut request, secrets) = match build(env, parameters) {
         Ok(r) => r,
         Err(cause) => return Answer::fail("States.Runtime", cause),
     };
+    if let Some(tp) = traceparent {
+        set_default(&mut request.headers, "traceparent", tp);
+    }
     let mut trace = trace;
     if let Some((t, reveal)) = trace.as_mut() {
         let hide = |name: &str, value: &str| {

@@ -82,9 +82,11 @@ pub(super) async fn invoke_function_arn(
     env: &ResourceEnv,
     arn: &str,
     parameters: &Value,
+    traceparent: Option<&str>,
 ) -> Answer {
     let f = FunctionRef::parse(env, arn, None);
-    match invoke(env, &f, parameters.to_string(), "RequestResponse", false).await {
+    let payload = parameters.to_string();
+    match invoke(env, &f, payload, "RequestResponse", false, traceparent).await {
         Ok(out) if out.payload.is_empty() => Answer::Succeeded("null".into()),
         Ok(out) => Answer::Succeeded(out.payload),
         Err(e) => Answer::Failed(e),
@@ -92,7 +94,11 @@ pub(super) async fn invoke_function_arn(
 }
 
 /// `arn:aws:states:::lambda:invoke`: Parameters are Invoke's request members.
-pub(super) async fn invoke_integration(env: &ResourceEnv, parameters: &Value) -> Answer {
+pub(super) async fn invoke_integration(
+    env: &ResourceEnv,
+    parameters: &Value,
+    traceparent: Option<&str>,
+) -> Answer {
     let Some(name) = parameters.get("FunctionName").and_then(Value::as_str) else {
         return Answer::fail(
             "States.Runtime",
@@ -115,7 +121,7 @@ pub(super) async fn invoke_integration(env: &ResourceEnv, parameters: &Value) ->
         .and_then(Value::as_str)
         .unwrap_or("RequestResponse");
     let tail = parameters.get("LogType").and_then(Value::as_str) == Some("Tail");
-    match invoke(env, &f, payload, invocation_type, tail).await {
+    match invoke(env, &f, payload, invocation_type, tail, traceparent).await {
         Ok(out) => Answer::json(&envelope(&out)),
         Err(e) => Answer::Failed(e),
     }
@@ -183,6 +189,7 @@ async fn invoke(
     payload: String,
     invocation_type: &str,
     tail: bool,
+    traceparent: Option<&str>,
 ) -> Result<Invoked, TaskError> {
     let request_id = uuid::Uuid::new_v4().to_string();
     if let Some(local) = env.loaded.functions.as_ref().and_then(|ff| ff.get(&f.name)) {
@@ -190,7 +197,10 @@ async fn invoke(
             "DryRun" => 204,
             "Event" => {
                 let (local, id, event) = (local.clone(), request_id.clone(), payload.clone());
-                tokio::spawn(async move { functions_file::call(&local, &event, &id).await });
+                let tp = traceparent.map(str::to_string);
+                tokio::spawn(async move {
+                    functions_file::call(&local, &event, &id, tp.as_deref()).await
+                });
                 202
             }
             _ => 200,
@@ -205,7 +215,7 @@ async fn invoke(
                 trace_id: new_trace_id(),
             });
         }
-        return match functions_file::call(local, &payload, &request_id).await {
+        return match functions_file::call(local, &payload, &request_id, traceparent).await {
             FunctionResult::Returned { payload, logs } => Ok(Invoked {
                 payload,
                 executed_version: f.version(),
@@ -221,7 +231,14 @@ async fn invoke(
         };
     }
     if let Some(endpoint) = &env.config.lambda_endpoint {
-        return invoke_endpoint(env, endpoint, f, payload, invocation_type, tail, request_id).await;
+        let call = Call {
+            payload,
+            invocation_type,
+            tail,
+            request_id,
+            traceparent,
+        };
+        return invoke_endpoint(env, endpoint, f, call).await;
     }
     Err(TaskError::new(
         "Lambda.ResourceNotFoundException",
@@ -238,16 +255,30 @@ async fn invoke(
     ))
 }
 
+/// One Invoke call's arguments.
+struct Call<'a> {
+    payload: String,
+    invocation_type: &'a str,
+    tail: bool,
+    request_id: String,
+    /// Sent as the `traceparent` header.
+    traceparent: Option<&'a str>,
+}
+
 /// `POST {endpoint}/2015-03-31/functions/{name}/invocations` (Lambda's Invoke API).
 async fn invoke_endpoint(
     env: &ResourceEnv,
     endpoint: &str,
     f: &FunctionRef,
-    payload: String,
-    invocation_type: &str,
-    tail: bool,
-    request_id: String,
+    call: Call<'_>,
 ) -> Result<Invoked, TaskError> {
+    let Call {
+        payload,
+        invocation_type,
+        tail,
+        request_id,
+        traceparent,
+    } = call;
     let mut url = format!(
         "{}/2015-03-31/functions/{}/invocations",
         endpoint.trim_end_matches('/'),
@@ -269,6 +300,10 @@ async fn invoke_endpoint(
         ],
         body: payload.into_bytes(),
     };
+    let mut request = request;
+    if let Some(tp) = traceparent {
+        request.headers.push(("traceparent".into(), tp.into()));
+    }
     let r = http_client::send(request, env.config.http_timeout)
         .await
         .map_err(|e| {

@@ -23,7 +23,7 @@
 mod aws;
 mod connections;
 mod functions_file;
-mod http_client;
+pub(crate) mod http_client;
 mod http_task;
 mod lambda;
 mod mock;
@@ -58,6 +58,9 @@ pub struct Invocation {
     /// The `TaskSubmitted` output recorded for this task before a restart: a `.sync` task
     /// resumes waiting for that job or child instead of submitting it again.
     pub submitted: Option<String>,
+    /// The task attempt's W3C trace context (`None`: not traced, e.g. Express executions);
+    /// sent on only with `--otlp-endpoint` (see [`ResourceEnv::traceparent`]).
+    pub traceparent: Option<String>,
 }
 
 /// A task's error and cause, as they go into `…Failed` events.
@@ -135,12 +138,21 @@ pub struct ResourceEnv {
     mock_state: Arc<mock::MockState>,
     /// None only where no runtime exists (unit tests of single resources).
     children: Option<Arc<Children>>,
+    /// The engine's metrics, which Express executions count into (None outside a runtime).
+    metrics: Option<Arc<super::metrics::Metrics>>,
     /// Only for `aws-sdk:sfn:*`, which is the whole API answered in-process: its handlers
     /// need the engine, which exists after this (child executions never use it).
     api_engine: Arc<OnceLock<Weak<Engine>>>,
 }
 
 impl ResourceEnv {
+    /// The trace context to pass on to `call`'s resource: only when traces are exported
+    /// (`--otlp-endpoint`), so that nothing changes for resources otherwise.
+    pub fn traceparent<'a>(&self, call: &'a Invocation) -> Option<&'a str> {
+        self.config.otlp_endpoint.as_ref()?;
+        call.traceparent.as_deref()
+    }
+
     /// Load the functions, connections and mock files named in the config.
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let functions = config
@@ -174,6 +186,7 @@ impl ResourceEnv {
             config,
             mock_state: Arc::default(),
             children: None,
+            metrics: None,
             api_engine: Arc::new(OnceLock::new()),
         })
     }
@@ -184,6 +197,19 @@ impl ResourceEnv {
             children: Some(children),
             ..self
         }
+    }
+
+    /// The same, with the engine's metrics (Express executions count into them).
+    pub fn with_metrics(self, metrics: Arc<super::metrics::Metrics>) -> Self {
+        ResourceEnv {
+            metrics: Some(metrics),
+            ..self
+        }
+    }
+
+    /// The engine's metrics (None outside a runtime).
+    pub fn metrics(&self) -> Option<&Arc<super::metrics::Metrics>> {
+        self.metrics.as_ref()
     }
 
     /// Starting, stopping and awaiting child executions (None outside a runtime).
@@ -218,7 +244,7 @@ pub async fn run_http_traced(
     reveal: bool,
 ) -> (Input, Trace) {
     let mut trace = Trace::default();
-    let answer = http_task::invoke_traced(env, parameters, Some((&mut trace, reveal))).await;
+    let answer = http_task::invoke_traced(env, parameters, Some((&mut trace, reveal)), None).await;
     let input = match first_input(1, answer) {
         (Some(input), _, _) => input,
         _ => Input::TaskFailed {
@@ -287,15 +313,17 @@ async fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
         return answer;
     }
     let answer = match Kind::of(base) {
-        Kind::Function => lambda::invoke_function_arn(env, base, &call.parameters).await,
+        Kind::Function => {
+            lambda::invoke_function_arn(env, base, &call.parameters, env.traceparent(call)).await
+        }
         Kind::Service {
             service: "lambda",
             action: "invoke",
-        } => lambda::invoke_integration(env, &call.parameters).await,
+        } => lambda::invoke_integration(env, &call.parameters, env.traceparent(call)).await,
         Kind::Service {
             service: "http",
             action: "invoke",
-        } => http_task::invoke(env, &call.parameters).await,
+        } => http_task::invoke(env, &call.parameters, env.traceparent(call)).await,
         Kind::Service {
             service: "states",
             action,
@@ -423,6 +451,7 @@ impl ResourceRunner {
             token: String::new(),
             state_name: state_name.to_string(),
             submitted: None,
+            traceparent: None,
         };
         match mock::answer(&self.env, &call)? {
             Answer::Succeeded(output) => Some(Input::TaskSucceeded { task, output }),

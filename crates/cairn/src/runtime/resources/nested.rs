@@ -57,6 +57,7 @@ pub(super) async fn optimized(
         state_machine_arn: machine.to_string(),
         name: given_name.unwrap_or_else(|| child_name(call)),
         input_text: input_text(p.get("Input")),
+        trace_parent: call.traceparent.clone(),
     };
     let request_id = uuid::Uuid::new_v4().to_string();
     let now_ms = jiff::Timestamp::now().as_millisecond();
@@ -448,6 +449,7 @@ mod tests {
             token: String::new(),
             state_name: String::new(),
             submitted: None,
+            traceparent: None,
         };
         assert_eq!(child_name(&call), child_name(&call));
         assert_ne!(
