@@ -214,7 +214,7 @@ enum Source {
         next: usize,
     },
     Reader {
-        stream: ItemStream,
+        stream: Box<ItemStream>,
         read: u64,
         batcher: Option<Batcher>,
         done: bool,
@@ -286,7 +286,7 @@ async fn source(env: &ResourceEnv, spec: &MapRunSpec) -> Result<Source, ItemErro
         reader_config: reader.reader_config.clone(),
     };
     Ok(Source::Reader {
-        stream: items::open(&store, &reader).await?,
+        stream: Box::new(items::open(&store, &reader).await?),
         read: 0,
         batcher: spec.batcher.as_ref().map(|b| b.batcher()),
         done: false,
