@@ -5,7 +5,6 @@ use super::fixtures::*;
 use super::Database;
 use crate::records::*;
 
-
 fn map_run(name: &str) -> MapRunRecord {
     MapRunRecord {
         arn: format!("{REGION}:mapRun:m/L:{name}"),
