@@ -64,7 +64,7 @@ impl LocalServer {
     }
 }
 
-fn unique(prefix: &str) -> String {
+pub(super) fn unique(prefix: &str) -> String {
     format!(
         "{prefix}-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
@@ -78,7 +78,7 @@ fn micros_now() -> u64 {
         .unwrap_or(0)
 }
 
-async fn create_machine(
+pub(super) async fn create_machine(
     conn: &mut RoundRobin,
     name: &str,
     definition: &Value,
@@ -96,7 +96,7 @@ async fn create_machine(
 }
 
 /// Start `count` executions over `concurrency` connections; returns their ARNs.
-async fn start_many(
+pub(super) async fn start_many(
     endpoints: &Endpoints,
     machine: &str,
     count: usize,
@@ -183,19 +183,37 @@ async fn await_all(
     Ok(succeeded.load(Ordering::Relaxed))
 }
 
+/// A scenario's result: the line printed in text reports, and its figures (JSON report).
+pub struct Figures {
+    pub text: String,
+    pub figures: Value,
+    /// What the server's CPU is divided by (executions, round trips), and its name.
+    pub units: (usize, &'static str),
+}
+
 fn report(
     label: &str,
     executions: usize,
     succeeded: usize,
     transitions_each: usize,
     elapsed: Duration,
-) {
+) -> Figures {
     let secs = elapsed.as_secs_f64().max(1e-9);
-    println!(
-        "{label}: {executions} executions ({succeeded} succeeded) in {secs:.2}s = {:.0} executions/s, {:.0} state transitions/s",
-        executions as f64 / secs,
-        (executions * transitions_each) as f64 / secs
-    );
+    let per_second = executions as f64 / secs;
+    let transitions = (executions * transitions_each) as f64 / secs;
+    Figures {
+        text: format!(
+            "{label}: {executions} executions ({succeeded} succeeded) in {secs:.2}s = {per_second:.0} executions/s, {transitions:.0} state transitions/s"
+        ),
+        figures: json!({
+            "executions": executions,
+            "succeeded": succeeded,
+            "seconds": secs,
+            "executions_per_second": per_second,
+            "state_transitions_per_second": transitions,
+        }),
+        units: (executions, "execution"),
+    }
 }
 
 /// A 10-state Pass chain.
@@ -203,7 +221,7 @@ pub async fn pass_chain(
     endpoints: &Endpoints,
     executions: usize,
     concurrency: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Figures> {
     let mut states = serde_json::Map::new();
     for i in 0..10 {
         let mut s = json!({"Type": "Pass", "Result": {"step": i}, "ResultPath": "$.last"});
@@ -227,14 +245,13 @@ pub async fn pass_chain(
     )
     .await?;
     let succeeded = await_all(endpoints, arns, concurrency).await?;
-    report(
+    Ok(report(
         "pass-chain (10 states)",
         executions,
         succeeded,
         10,
         begin.elapsed(),
-    );
-    Ok(())
+    ))
 }
 
 /// An inline Map over 1,000 items, one Pass state per item.
@@ -242,7 +259,7 @@ pub async fn map(
     endpoints: &Endpoints,
     executions: usize,
     concurrency: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Figures> {
     let definition = json!({
         "StartAt": "M",
         "States": {"M": {
@@ -265,17 +282,16 @@ pub async fn map(
     .await?;
     let succeeded = await_all(endpoints, arns, concurrency).await?;
     // The Map state plus one Pass state per item.
-    report(
+    Ok(report(
         "map (1,000 items)",
         executions,
         succeeded,
         1001,
         begin.elapsed(),
-    );
-    Ok(())
+    ))
 }
 
-async fn activity_machine(conn: &mut RoundRobin) -> anyhow::Result<(String, String)> {
+pub(super) async fn activity_machine(conn: &mut RoundRobin) -> anyhow::Result<(String, String)> {
     let activity = conn
         .call("CreateActivity", &json!({"name": unique("bench-act")}))
         .await?;
@@ -346,7 +362,7 @@ pub async fn activity_throughput(
     tasks: usize,
     workers: usize,
     concurrency: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Figures> {
     let mut conn = endpoints.connect(0).await?;
     let (activity_arn, machine) = activity_machine(&mut conn).await?;
     let done = Arc::new(AtomicUsize::new(0));
@@ -371,11 +387,19 @@ pub async fn activity_throughput(
     for w in pool {
         w.abort();
     }
-    println!(
-        "activity round trips, {workers} worker(s): {tasks} in {secs:.2}s = {:.0} round trips/s",
-        tasks as f64 / secs
-    );
-    Ok(())
+    let per_second = tasks as f64 / secs;
+    Ok(Figures {
+        text: format!(
+            "activity round trips, {workers} worker(s): {tasks} in {secs:.2}s = {per_second:.0} round trips/s"
+        ),
+        figures: json!({
+            "workers": workers,
+            "round_trips": tasks,
+            "seconds": secs,
+            "round_trips_per_second": per_second,
+        }),
+        units: (tasks, "round_trip"),
+    })
 }
 
 /// Dispatch latency to a parked worker: one execution at a time, each started only after the
@@ -384,7 +408,7 @@ pub async fn activity_latency(
     endpoints: &Endpoints,
     samples: usize,
     workers: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Figures> {
     let mut conn = endpoints.connect(0).await?;
     let (activity_arn, machine) = activity_machine(&mut conn).await?;
     let done = Arc::new(AtomicUsize::new(0));
@@ -427,12 +451,19 @@ pub async fn activity_latency(
             .unwrap_or(0) as f64
             / 1000.0
     };
-    println!(
-        "activity dispatch latency ({} samples, {workers} parked workers): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        l.len(),
-        pct(0.50),
-        pct(0.99),
-        pct(1.0)
-    );
-    Ok(())
+    let (p50, p99, max) = (pct(0.50), pct(0.99), pct(1.0));
+    Ok(Figures {
+        text: format!(
+            "activity dispatch latency ({} samples, {workers} parked workers): p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
+            l.len(),
+        ),
+        figures: json!({
+            "samples": l.len(),
+            "parked_workers": workers,
+            "p50_ms": p50,
+            "p99_ms": p99,
+            "max_ms": max,
+        }),
+        units: (samples, "round_trip"),
+    })
 }
