@@ -111,36 +111,51 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.scenario.iter().any(|s| s == name || s == group)
     };
     let mut results = Vec::new();
-    let mut record = |name: String, figures: scenarios::Figures, mark: Option<probe::Mark>| {
-        let mut value = figures.figures;
-        let mut text = figures.text;
-        if let (Some(probe), Some(mark)) = (&probe, mark) {
-            let server = probe.since(mark, figures.units.0, figures.units.1);
-            let per = format!("server_cpu_ms_per_{}", figures.units.1);
-            text.push_str(&format!(
-                "; server CPU {} ms/{}, peak RSS {} MB",
-                server[&per],
-                figures.units.1.replace('_', " "),
-                server["server_peak_rss_mb"]
-            ));
-            if let (Some(v), Some(s)) = (value.as_object_mut(), server.as_object()) {
-                v.extend(s.clone());
+    // A scenario the server cannot run (another emulator without Map states, say) is
+    // reported as failed and the others still run.
+    let mut failed = 0;
+    let mut record =
+        |name: String, figures: anyhow::Result<scenarios::Figures>, mark: Option<probe::Mark>| {
+            let figures = match figures {
+                Ok(figures) => figures,
+                Err(e) => {
+                    failed += 1;
+                    if !json {
+                        println!("{name}: failed: {e:#}");
+                    }
+                    results.push(serde_json::json!({"scenario": name, "error": format!("{e:#}")}));
+                    return;
+                }
+            };
+            let mut value = figures.figures;
+            let mut text = figures.text;
+            if let (Some(probe), Some(mark)) = (&probe, mark) {
+                let server = probe.since(mark, figures.units.0, figures.units.1);
+                let per = format!("server_cpu_ms_per_{}", figures.units.1);
+                text.push_str(&format!(
+                    "; server CPU {} ms/{}, peak RSS {} MB",
+                    server[&per],
+                    figures.units.1.replace('_', " "),
+                    server["server_peak_rss_mb"]
+                ));
+                if let (Some(v), Some(s)) = (value.as_object_mut(), server.as_object()) {
+                    v.extend(s.clone());
+                }
             }
-        }
-        if !json {
-            println!("{text}");
-        }
-        results.push(serde_json::json!({"scenario": name, "figures": value}));
-    };
+            if !json {
+                println!("{text}");
+            }
+            results.push(serde_json::json!({"scenario": name, "figures": value}));
+        };
     let mark = || probe.as_ref().map(|p| p.mark());
     if wanted("pass-chain") {
         let m = mark();
-        let f = scenarios::pass_chain(&endpoint, args.executions, args.concurrency).await?;
+        let f = scenarios::pass_chain(&endpoint, args.executions, args.concurrency).await;
         record("pass-chain".into(), f, m);
     }
     if wanted("map") {
         let m = mark();
-        let f = scenarios::map(&endpoint, args.map_executions, args.concurrency.min(4)).await?;
+        let f = scenarios::map(&endpoint, args.map_executions, args.concurrency.min(4)).await;
         record("map".into(), f, m);
     }
     if wanted("activity") {
@@ -152,22 +167,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 workers,
                 args.concurrency,
             )
-            .await?;
+            .await;
             record(format!("activity-{workers}"), f, m);
         }
         let m = mark();
-        let f = scenarios::activity_latency(&endpoint, args.latency_samples, 8).await?;
+        let f = scenarios::activity_latency(&endpoint, args.latency_samples, 8).await;
         record("activity-latency".into(), f, m);
     }
     if wanted("parked-pollers") {
         let m = mark();
-        let f = memory::parked_pollers(&endpoint, args.pollers, args.concurrency).await?;
+        let f = memory::parked_pollers(&endpoint, args.pollers, args.concurrency).await;
         record("parked-pollers".into(), f, m);
     }
     for on in ["timers", "tokens"] {
         if wanted(on) {
             let m = mark();
-            let f = memory::waiting(&endpoint, args.waiting, args.concurrency, on).await?;
+            let f = memory::waiting(&endpoint, args.waiting, args.concurrency, on).await;
             record(on.into(), f, m);
         }
     }
@@ -178,6 +193,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "scenarios": results,
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} scenario(s) failed");
     }
     if let Some(server) = local {
         server.stop().await;

@@ -146,6 +146,7 @@ async fn await_all(
     let arns = Arc::new(arns);
     let next = Arc::new(AtomicUsize::new(0));
     let succeeded = Arc::new(AtomicUsize::new(0));
+    let begin = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..concurrency.max(1) {
         let (endpoints, arns, next, succeeded) = (
@@ -166,6 +167,13 @@ async fn await_all(
                         .call("DescribeExecution", &json!({"executionArn": arn}))
                         .await?;
                     match out["status"].as_str() {
+                        // A server that never runs executions (moto) ends the scenario.
+                        Some("RUNNING") if begin.elapsed() > Duration::from_secs(300) => {
+                            return Err(CallError {
+                                code: "BenchTimeout".into(),
+                                message: format!("{arn} still RUNNING after 5 minutes"),
+                            });
+                        }
                         Some("RUNNING") => tokio::time::sleep(Duration::from_millis(20)).await,
                         Some("SUCCEEDED") => {
                             succeeded.fetch_add(1, Ordering::Relaxed);
@@ -306,54 +314,67 @@ pub(super) async fn activity_machine(conn: &mut RoundRobin) -> anyhow::Result<(S
 
 /// Workers that poll, answer at once, and record the dispatch latency of each task
 /// (microseconds from the `t` the starter put in the input).
+/// Workers stop when this is dropped (also when a scenario fails half-way).
+struct Workers(Vec<tokio::task::JoinHandle<Result<(), CallError>>>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for w in &self.0 {
+            w.abort();
+        }
+    }
+}
+
 fn spawn_workers(
     endpoints: &Endpoints,
     activity_arn: &str,
     workers: usize,
     done: Arc<AtomicUsize>,
     latencies: Arc<Mutex<Vec<u64>>>,
-) -> Vec<tokio::task::JoinHandle<Result<(), CallError>>> {
-    (0..workers)
-        .map(|w| {
-            let (endpoints, activity_arn, done, latencies) = (
-                endpoints.clone(),
-                activity_arn.to_string(),
-                done.clone(),
-                latencies.clone(),
-            );
-            tokio::spawn(async move {
-                let mut conn = endpoints.connect(w).await?;
-                loop {
-                    let task = conn
+) -> Workers {
+    Workers(
+        (0..workers)
+            .map(|w| {
+                let (endpoints, activity_arn, done, latencies) = (
+                    endpoints.clone(),
+                    activity_arn.to_string(),
+                    done.clone(),
+                    latencies.clone(),
+                );
+                tokio::spawn(async move {
+                    let mut conn = endpoints.connect(w).await?;
+                    loop {
+                        let task = conn
                         .call(
                             "GetActivityTask",
                             &json!({"activityArn": activity_arn, "workerName": format!("w{w}")}),
                         )
                         .await?;
-                    let Some(token) = task["taskToken"].as_str() else {
-                        continue;
-                    };
-                    let received = micros_now();
-                    if let Some(t) = task["input"]
-                        .as_str()
-                        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-                        .and_then(|v| v["t"].as_u64())
-                    {
-                        latencies
-                            .lock()
-                            .expect("latency lock")
-                            .push(received.saturating_sub(t));
+                        let Some(token) = task["taskToken"].as_str() else {
+                            continue;
+                        };
+                        let received = micros_now();
+                        if let Some(t) = task["input"]
+                            .as_str()
+                            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                            .and_then(|v| v["t"].as_u64())
+                        {
+                            latencies
+                                .lock()
+                                .expect("latency lock")
+                                .push(received.saturating_sub(t));
+                        }
+                        conn.call(
+                            "SendTaskSuccess",
+                            &json!({"taskToken": token, "output": "{}"}),
+                        )
+                        .await?;
+                        done.fetch_add(1, Ordering::Relaxed);
                     }
-                    conn.call(
-                        "SendTaskSuccess",
-                        &json!({"taskToken": token, "output": "{}"}),
-                    )
-                    .await?;
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
+                })
             })
-        })
-        .collect()
+            .collect(),
+    )
 }
 
 /// Round trips/s: `tasks` executions, each one activity task answered by one of `workers`.
@@ -384,9 +405,7 @@ pub async fn activity_throughput(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let secs = begin.elapsed().as_secs_f64();
-    for w in pool {
-        w.abort();
-    }
+    drop(pool);
     let per_second = tasks as f64 / secs;
     Ok(Figures {
         text: format!(
@@ -440,9 +459,7 @@ pub async fn activity_latency(
             anyhow::bail!("a task was not delivered within 30 s");
         }
     }
-    for w in pool {
-        w.abort();
-    }
+    drop(pool);
     let mut l = latencies.lock().expect("latency lock").clone();
     l.sort_unstable();
     let pct = |p: f64| {
