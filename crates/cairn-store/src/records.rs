@@ -178,8 +178,12 @@ pub struct TimerRecord {
 /// withdrawn in one batch (or a timer added and cancelled) ends up absent.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
-    /// Insert or replace by ARN (a new execution is inserted with a fresh `seq`); the same ARN
-    /// twice in one batch: the later row wins.
+    /// Insert or update by ARN (a new execution is inserted with a fresh `seq`); the same ARN
+    /// twice in one batch: the later row wins. An update writes only what changes while an
+    /// execution runs (status, stop date, output, error, cause, version and alias ARNs,
+    /// redrive count and date, snapshot): the state machine ARN, name, start date, input,
+    /// definition and role ARN are an execution's for life (an ARN is never reused), so the
+    /// first insert's stay, and a step does not rewrite the definition and input.
     pub executions: Vec<ExecutionRecord>,
     pub events: Vec<EventRecord>,
     /// New queued tasks, FIFO in this order (after every task already queued).

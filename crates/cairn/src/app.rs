@@ -12,6 +12,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub config: Config,
     pub engine: Arc<Engine>,
+    /// Machines StartExecution read lately (see `api/machine_cache.rs`).
+    pub machines: crate::api::machine_cache::MachineCache,
 }
 
 impl App {
@@ -20,6 +22,7 @@ impl App {
             store,
             config,
             engine,
+            machines: Default::default(),
         }
     }
 

@@ -71,12 +71,11 @@ upserted AS (
             stop_date_ms, input, output, error, cause, definition, role_arn,
             state_machine_version_arn, state_machine_alias_arn, redrive_count, snapshot, ord)
     ORDER BY u.ord
+    -- Only what changes while an execution runs (see Batch::executions): the machine ARN,
+    -- name, start date, input, definition and role stay as first inserted.
     ON CONFLICT (arn) DO UPDATE SET
-        state_machine_arn = excluded.state_machine_arn, name = excluded.name,
-        status = excluded.status, start_date_ms = excluded.start_date_ms,
-        stop_date_ms = excluded.stop_date_ms, input = excluded.input, output = excluded.output,
-        error = excluded.error, cause = excluded.cause, definition = excluded.definition,
-        role_arn = excluded.role_arn,
+        status = excluded.status, stop_date_ms = excluded.stop_date_ms,
+        output = excluded.output, error = excluded.error, cause = excluded.cause,
         state_machine_version_arn = excluded.state_machine_version_arn,
         state_machine_alias_arn = excluded.state_machine_alias_arn,
         redrive_count = excluded.redrive_count, snapshot = excluded.snapshot,

@@ -159,8 +159,14 @@ impl PostgresStore {
                 .fetch_one(&mut conn)
                 .await?;
             conn.close().await?;
+            // No ping before each use: sqlx already pings every connection as it goes back
+            // to the pool (and drops it if that fails), so a second ping on the way out cost
+            // one more round trip per query (a third of a commit's) for nothing but
+            // connections whose server went away while idle; a query on one of those fails
+            // once, like any query the server drops, and the pool opens a new one.
             let pool = PgPoolOptions::new()
                 .max_connections(MAX_CONNECTIONS)
+                .test_before_acquire(false)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_lazy_with(options.clone());
             Ok::<_, StoreError>((pool, schema))

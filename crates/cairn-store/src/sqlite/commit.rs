@@ -127,7 +127,11 @@ pub fn size(batch: &Batch) -> u64 {
     (executions + events + tasks + rest) as u64
 }
 
-/// Insert a new execution (fresh rowid) or replace an existing one (keeping its rowid).
+/// Insert a new execution (fresh rowid) or update an existing one (keeping its rowid). An
+/// update sets only what changes while an execution runs (see [`Batch::executions`]): SQLite
+/// maintains an index only when its columns are assigned, so leaving the machine ARN and the
+/// start date alone spares `executions_by_machine` one delete and insert per step, and the
+/// definition and input are not copied again.
 fn upsert_execution(conn: &Connection, e: &ExecutionRecord) -> Result<i64> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO executions (arn, state_machine_arn, name, status, start_date_ms, \
@@ -136,11 +140,8 @@ fn upsert_execution(conn: &Connection, e: &ExecutionRecord) -> Result<i64> {
              redrive_date_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
          ON CONFLICT (arn) DO UPDATE SET \
-             state_machine_arn = excluded.state_machine_arn, name = excluded.name, \
-             status = excluded.status, start_date_ms = excluded.start_date_ms, \
-             stop_date_ms = excluded.stop_date_ms, input = excluded.input, \
+             status = excluded.status, stop_date_ms = excluded.stop_date_ms, \
              output = excluded.output, error = excluded.error, cause = excluded.cause, \
-             definition = excluded.definition, role_arn = excluded.role_arn, \
              state_machine_version_arn = excluded.state_machine_version_arn, \
              state_machine_alias_arn = excluded.state_machine_alias_arn, \
              redrive_count = excluded.redrive_count, snapshot = excluded.snapshot, \

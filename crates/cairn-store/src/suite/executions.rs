@@ -33,6 +33,26 @@ pub fn commit_upserts_executions(db: &dyn Database) {
     store.commit(&step).unwrap();
     let got = store.get_execution(&e.arn).unwrap().unwrap();
     assert_eq!(got, stored(&done, first.seq, |r, s| r.seq = s));
+
+    // What an execution never changes stays as first inserted: an update writes the rest.
+    let mut later = done.clone();
+    later.snapshot = r#"{"at":"later"}"#.to_owned();
+    later.definition = "another definition".to_owned();
+    later.input = r#"{"another":"input"}"#.to_owned();
+    later.state_machine_arn = "arn:another:machine".to_owned();
+    later.name = "another-name".to_owned();
+    later.role_arn = "arn:another:role".to_owned();
+    later.start_date_ms += 1;
+    store
+        .commit(&Batch {
+            executions: vec![later.clone()],
+            ..Batch::default()
+        })
+        .unwrap();
+    let mut expected = got.clone();
+    expected.snapshot = later.snapshot.clone();
+    let got = store.get_execution(&e.arn).unwrap().unwrap();
+    assert_eq!(got, expected);
     let second = store.get_execution(&e2.arn).unwrap().unwrap();
     assert!(second.seq > first.seq, "a new execution gets a larger seq");
 

@@ -36,6 +36,7 @@ pub mod clock;
 pub mod configurations;
 pub mod definition;
 pub mod internal;
+pub mod machine_cache;
 pub mod metrics;
 pub mod ops;
 pub mod pagination;

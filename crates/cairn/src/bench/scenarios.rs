@@ -102,7 +102,7 @@ pub(super) async fn create_machine(
 }
 
 /// Start `count` executions over `concurrency` connections; returns their ARNs.
-async fn start_many(
+pub(super) async fn start_many(
     endpoints: &Endpoints,
     machine: &str,
     count: usize,
@@ -152,6 +152,7 @@ pub(super) async fn await_all(
     let arns = Arc::new(arns);
     let next = Arc::new(AtomicUsize::new(0));
     let succeeded = Arc::new(AtomicUsize::new(0));
+    let begin = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..concurrency.max(1) {
         let (endpoints, arns, next, succeeded) = (
@@ -172,6 +173,13 @@ pub(super) async fn await_all(
                         .call("DescribeExecution", &json!({"executionArn": arn}))
                         .await?;
                     match out["status"].as_str() {
+                        // A server that never runs executions (moto) ends the scenario.
+                        Some("RUNNING") if begin.elapsed() > Duration::from_secs(300) => {
+                            return Err(CallError {
+                                code: "BenchTimeout".into(),
+                                message: format!("{arn} still RUNNING after 5 minutes"),
+                            });
+                        }
                         Some("RUNNING") => tokio::time::sleep(Duration::from_millis(20)).await,
                         Some("SUCCEEDED") => {
                             succeeded.fetch_add(1, Ordering::Relaxed);
@@ -189,22 +197,39 @@ pub(super) async fn await_all(
     Ok(succeeded.load(Ordering::Relaxed))
 }
 
+/// A scenario's result: the line printed in text reports, and its figures (JSON report).
+pub struct Figures {
+    pub text: String,
+    pub figures: Value,
+    /// What the server's CPU is divided by (executions, round trips), and its name.
+    pub units: (usize, &'static str),
+}
+
 fn report(
     label: &str,
     executions: usize,
     succeeded: usize,
     transitions_each: usize,
     elapsed: Duration,
-) {
+) -> Figures {
     let secs = elapsed.as_secs_f64().max(1e-9);
-    println!(
-        "{label}: {executions} executions ({succeeded} succeeded) in {secs:.2}s = {:.0} executions/s, {:.0} state transitions/s",
-        executions as f64 / secs,
-        (executions * transitions_each) as f64 / secs
-    );
+    let per_second = executions as f64 / secs;
+    let transitions = (executions * transitions_each) as f64 / secs;
+    Figures {
+        text: format!(
+            "{label}: {executions} executions ({succeeded} succeeded) in {secs:.2}s = {per_second:.0} executions/s, {transitions:.0} state transitions/s"
+        ),
+        figures: json!({
+            "executions": executions,
+            "succeeded": succeeded,
+            "seconds": secs,
+            "executions_per_second": per_second,
+            "state_transitions_per_second": transitions,
+        }),
+        units: (executions, "execution"),
+    }
 }
 
-/// A 10-state Pass chain.
 /// Ten Pass states in a row.
 pub(super) fn pass_chain_definition() -> Value {
     let mut states = serde_json::Map::new();
@@ -224,7 +249,7 @@ pub async fn pass_chain(
     endpoints: &Endpoints,
     executions: usize,
     concurrency: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Figures> {
     let definition = pass_chain_definition();
     let mut conn = endpoints.connect(0).await?;
     let machine = create_machine(&mut conn, &unique("bench-pass"), &definition).await?;
@@ -238,14 +263,13 @@ pub async fn pass_chain(
     )
     .await?;
     let succeeded = await_all(endpoints, arns, concurrency).await?;
-    report(
+    Ok(report(
         "pass-chain (10 states)",
         executions,
         succeeded,
         10,
         begin.elapsed(),
-    );
-    Ok(())
+    ))
 }
 
 /// An inline Map over 1,000 items, one Pass state per item.
@@ -253,7 +277,7 @@ pub async fn map(
     endpoints: &Endpoints,
     executions: usize,
     concurrency: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Figures> {
     let definition = json!({
         "StartAt": "M",
         "States": {"M": {
@@ -276,14 +300,13 @@ pub async fn map(
     .await?;
     let succeeded = await_all(endpoints, arns, concurrency).await?;
     // The Map state plus one Pass state per item.
-    report(
+    Ok(report(
         "map (1,000 items)",
         executions,
         succeeded,
         1001,
         begin.elapsed(),
-    );
-    Ok(())
+    ))
 }
 
 /// One Distributed Map over `items` inline items, `MaxConcurrency` 1,000, Pass children of
@@ -335,7 +358,7 @@ fn peak_memory() -> Option<String> {
     Some(line["VmHWM:".len()..].trim().to_string())
 }
 
-async fn activity_machine(conn: &mut RoundRobin) -> anyhow::Result<(String, String)> {
+pub(super) async fn activity_machine(conn: &mut RoundRobin) -> anyhow::Result<(String, String)> {
     let activity = conn
         .call("CreateActivity", &json!({"name": unique("bench-act")}))
         .await?;
@@ -350,54 +373,67 @@ async fn activity_machine(conn: &mut RoundRobin) -> anyhow::Result<(String, Stri
 
 /// Workers that poll, answer at once, and record the dispatch latency of each task
 /// (microseconds from the `t` the starter put in the input).
+/// Workers stop when this is dropped (also when a scenario fails half-way).
+struct Workers(Vec<tokio::task::JoinHandle<Result<(), CallError>>>);
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for w in &self.0 {
+            w.abort();
+        }
+    }
+}
+
 fn spawn_workers(
     endpoints: &Endpoints,
     activity_arn: &str,
     workers: usize,
     done: Arc<AtomicUsize>,
     latencies: Arc<Mutex<Vec<u64>>>,
-) -> Vec<tokio::task::JoinHandle<Result<(), CallError>>> {
-    (0..workers)
-        .map(|w| {
-            let (endpoints, activity_arn, done, latencies) = (
-                endpoints.clone(),
-                activity_arn.to_string(),
-                done.clone(),
-                latencies.clone(),
-            );
-            tokio::spawn(async move {
-                let mut conn = endpoints.connect(w).await?;
-                loop {
-                    let task = conn
+) -> Workers {
+    Workers(
+        (0..workers)
+            .map(|w| {
+                let (endpoints, activity_arn, done, latencies) = (
+                    endpoints.clone(),
+                    activity_arn.to_string(),
+                    done.clone(),
+                    latencies.clone(),
+                );
+                tokio::spawn(async move {
+                    let mut conn = endpoints.connect(w).await?;
+                    loop {
+                        let task = conn
                         .call(
                             "GetActivityTask",
                             &json!({"activityArn": activity_arn, "workerName": format!("w{w}")}),
                         )
                         .await?;
-                    let Some(token) = task["taskToken"].as_str() else {
-                        continue;
-                    };
-                    let received = micros_now();
-                    if let Some(t) = task["input"]
-                        .as_str()
-                        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-                        .and_then(|v| v["t"].as_u64())
-                    {
-                        latencies
-                            .lock()
-                            .expect("latency lock")
-                            .push(received.saturating_sub(t));
+                        let Some(token) = task["taskToken"].as_str() else {
+                            continue;
+                        };
+                        let received = micros_now();
+                        if let Some(t) = task["input"]
+                            .as_str()
+                            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+                            .and_then(|v| v["t"].as_u64())
+                        {
+                            latencies
+                                .lock()
+                                .expect("latency lock")
+                                .push(received.saturating_sub(t));
+                        }
+                        conn.call(
+                            "SendTaskSuccess",
+                            &json!({"taskToken": token, "output": "{}"}),
+                        )
+                        .await?;
+                        done.fetch_add(1, Ordering::Relaxed);
                     }
-                    conn.call(
-                        "SendTaskSuccess",
-                        &json!({"taskToken": token, "output": "{}"}),
-                    )
-                    .await?;
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
+                })
             })
-        })
-        .collect()
+            .collect(),
+    )
 }
 
 /// Round trips/s: `tasks` executions, each one activity task answered by one of `workers`.
@@ -406,7 +442,7 @@ pub async fn activity_throughput(
     tasks: usize,
     workers: usize,
     concurrency: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Figures> {
     let mut conn = endpoints.connect(0).await?;
     let (activity_arn, machine) = activity_machine(&mut conn).await?;
     let done = Arc::new(AtomicUsize::new(0));
@@ -428,14 +464,20 @@ pub async fn activity_throughput(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let secs = begin.elapsed().as_secs_f64();
-    for w in pool {
-        w.abort();
-    }
-    println!(
-        "activity round trips, {workers} worker(s): {tasks} in {secs:.2}s = {:.0} round trips/s",
-        tasks as f64 / secs
-    );
-    Ok(())
+    drop(pool);
+    let per_second = tasks as f64 / secs;
+    Ok(Figures {
+        text: format!(
+            "activity round trips, {workers} worker(s): {tasks} in {secs:.2}s = {per_second:.0} round trips/s"
+        ),
+        figures: json!({
+            "workers": workers,
+            "round_trips": tasks,
+            "seconds": secs,
+            "round_trips_per_second": per_second,
+        }),
+        units: (tasks, "round_trip"),
+    })
 }
 
 /// Dispatch latency to a parked worker: one execution at a time, each started only after the
@@ -444,7 +486,7 @@ pub async fn activity_latency(
     endpoints: &Endpoints,
     samples: usize,
     workers: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Figures> {
     let mut conn = endpoints.connect(0).await?;
     let (activity_arn, machine) = activity_machine(&mut conn).await?;
     let done = Arc::new(AtomicUsize::new(0));
@@ -476,9 +518,7 @@ pub async fn activity_latency(
             anyhow::bail!("a task was not delivered within 30 s");
         }
     }
-    for w in pool {
-        w.abort();
-    }
+    drop(pool);
     let mut l = latencies.lock().expect("latency lock").clone();
     l.sort_unstable();
     let pct = |p: f64| {
@@ -487,12 +527,19 @@ pub async fn activity_latency(
             .unwrap_or(0) as f64
             / 1000.0
     };
-    println!(
-        "activity dispatch latency ({} samples, {workers} parked workers): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        l.len(),
-        pct(0.50),
-        pct(0.99),
-        pct(1.0)
-    );
-    Ok(())
+    let (p50, p99, max) = (pct(0.50), pct(0.99), pct(1.0));
+    Ok(Figures {
+        text: format!(
+            "activity dispatch latency ({} samples, {workers} parked workers): p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms",
+            l.len(),
+        ),
+        figures: json!({
+            "samples": l.len(),
+            "parked_workers": workers,
+            "p50_ms": p50,
+            "p99_ms": p99,
+            "max_ms": max,
+        }),
+        units: (samples, "round_trip"),
+    })
 }

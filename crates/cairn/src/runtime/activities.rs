@@ -4,12 +4,17 @@
 //! the writer to claim one (the claim and its `ActivityStarted` commit together); if none is
 //! queued it parks on the activity's `Notify` until the writer commits a new task (`wake`)
 //! or its wait runs out. No busy polling: a parked poller costs a future and nothing else.
+//!
+//! A poll checks that the activity exists; one found in the store is taken on trust for
+//! [`ACTIVITY_SEEN_FOR`] (a DeleteActivity on this node forgets it at once; one on another
+//! node sharing the database is noticed up to that much later), so a busy activity costs one
+//! store read a second instead of one blocking-pool hand-off per poll.
 
 use super::Engine;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// AWS's limit of concurrent pollers per activity ARN.
@@ -21,7 +26,12 @@ pub struct ActivityQueue {
     pollers: AtomicUsize,
     /// When a worker last called GetActivityTask here, epoch ms (0: not since start-up).
     last_poll_ms: AtomicI64,
+    /// When a poll last found the activity in the store.
+    seen: Mutex<Option<Instant>>,
 }
+
+/// How long an activity found in the store is taken on trust by later polls.
+pub const ACTIVITY_SEEN_FOR: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 pub struct Dispatch {
@@ -56,6 +66,33 @@ impl Dispatch {
             .expect("dispatch lock")
             .get(activity_arn)
             .is_some_and(|q| q.pollers.load(Ordering::SeqCst) > 0)
+    }
+
+    /// The activity's queue, if a poll found the activity in the store less than
+    /// [`ACTIVITY_SEEN_FOR`] ago.
+    fn seen(&self, activity_arn: &str) -> Option<Arc<ActivityQueue>> {
+        let queue = self
+            .queues
+            .lock()
+            .expect("dispatch lock")
+            .get(activity_arn)
+            .cloned()?;
+        let seen = *queue.seen.lock().expect("dispatch lock");
+        seen.is_some_and(|at| at.elapsed() < ACTIVITY_SEEN_FOR)
+            .then_some(queue)
+    }
+
+    /// The activity was deleted: the next poll looks in the store again.
+    pub fn forget(&self, activity_arn: &str) {
+        let queue = self
+            .queues
+            .lock()
+            .expect("dispatch lock")
+            .get(activity_arn)
+            .cloned();
+        if let Some(q) = queue {
+            *q.seen.lock().expect("dispatch lock") = None;
+        }
     }
 
     fn queue(&self, activity_arn: &str) -> Arc<ActivityQueue> {
@@ -120,15 +157,22 @@ pub async fn poll(
     worker_name: Option<String>,
     wait: Duration,
 ) -> Result<Option<super::ActivityTask>, PollError> {
-    // On the blocking pool: the store may block on its disk or the network.
-    let arn = activity_arn.to_string();
-    if super::on_store(&engine.store, move |s| s.get_activity(&arn))
-        .await?
-        .is_none()
-    {
-        return Err(PollError::ActivityDoesNotExist(activity_arn.to_string()));
-    }
-    let queue = engine.dispatch.queue(activity_arn);
+    let queue = match engine.dispatch.seen(activity_arn) {
+        Some(queue) => queue,
+        None => {
+            // On the blocking pool: the store may block on its disk or the network.
+            let arn = activity_arn.to_string();
+            if super::on_store(&engine.store, move |s| s.get_activity(&arn))
+                .await?
+                .is_none()
+            {
+                return Err(PollError::ActivityDoesNotExist(activity_arn.to_string()));
+            }
+            let queue = engine.dispatch.queue(activity_arn);
+            *queue.seen.lock().expect("dispatch lock") = Some(Instant::now());
+            queue
+        }
+    };
     if queue.pollers.fetch_add(1, Ordering::SeqCst) >= MAX_POLLERS {
         queue.pollers.fetch_sub(1, Ordering::SeqCst);
         return Err(PollError::WorkerLimitExceeded);

@@ -340,7 +340,7 @@ impl Children {
     /// The machine a child starts from (a version or alias ARN resolved as StartExecution
     /// resolves it), refused as StartExecution refuses it.
     async fn machine(&self, state_machine_arn: &str, name: &str) -> Result<StartTarget, ApiError> {
-        machine_for_start(&self.router.store, state_machine_arn, name).await
+        machine_for_start(&self.router.store, None, state_machine_arn, name).await
     }
 }
 

@@ -250,6 +250,11 @@ impl Engine {
         rx
     }
 
+    /// DeleteActivity: polls look for the activity in the store again.
+    pub fn forget_activity(&self, activity_arn: &str) {
+        self.dispatch.forget(activity_arn);
+    }
+
     /// This process serves the activity itself (`cairn run --activity`): a virtual clock
     /// treats its queued tasks as taken, so it never jumps past a task about to be worked on.
     pub fn serve_activity(&self, activity_arn: &str) {

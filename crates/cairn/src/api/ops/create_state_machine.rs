@@ -74,6 +74,8 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
             })
         })
         .await?;
+    // A machine deleted and created again under the same ARN is read afresh.
+    app.machines.forget(&arn);
     let machine = match inserted {
         Ok(created) => created,
         Err((existing, wanted)) => {

@@ -17,7 +17,9 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
     let Input { activity_arn } = parse_input(input)?;
     Arn::parse_as(&activity_arn, &["activity"])?;
     let arn = activity_arn.clone();
-    if app.store(move |s| s.delete_activity(&arn)).await? {
+    let deleted = app.store(move |s| s.delete_activity(&arn)).await?;
+    app.engine.forget_activity(&activity_arn);
+    if deleted {
         tags::remove_all(app, &activity_arn).await?;
     }
     Ok(json!({}))

@@ -30,7 +30,9 @@ pub async fn handle(app: &App, _ctx: &Ctx, input: Value) -> Result<Value, ApiErr
         }
     }
     let key = state_machine_arn.clone();
-    if app.store(move |s| s.delete_state_machine(&key)).await? {
+    let deleted = app.store(move |s| s.delete_state_machine(&key)).await?;
+    app.machines.forget(&state_machine_arn);
+    if deleted {
         tags::remove_all(app, &state_machine_arn).await?;
     }
     Ok(json!({}))

@@ -1,6 +1,7 @@
 //! Pieces shared by the execution operations: resolving the machine an execution starts
 //! from, checking execution input, and the DescribeExecution / ListExecutions shapes.
 
+use crate::api::machine_cache::MachineCache;
 use crate::api::versions;
 use crate::app::{read_store, App};
 use cairn_api::{time::epoch_seconds, ApiError, Arn, Resource};
@@ -61,9 +62,11 @@ pub struct StartTarget {
 
 /// Resolve a start ARN: unqualified (latest revision), a version, or an alias (its version
 /// chosen by weight, seeded by the alias and the execution `name`, see
-/// [`versions::choose_route`]).
+/// [`versions::choose_route`]). With `cache`, a machine read less than a second ago is used
+/// again (see `api/machine_cache.rs`).
 pub async fn machine_for_start(
     store: &Arc<dyn Store>,
+    cache: Option<&MachineCache>,
     state_machine_arn: &str,
     name: &str,
 ) -> Result<StartTarget, ApiError> {
@@ -86,10 +89,20 @@ pub async fn machine_for_start(
         Resource::Labelled { .. } => return Err(ApiError::labelled_arn_not_supported()),
         _ => return Err(ApiError::no_such_state_machine(state_machine_arn)),
     };
-    let key = base.clone();
-    let mut machine = read_store(store, move |s| s.get_state_machine(&key))
-        .await?
-        .ok_or_else(|| ApiError::no_such_state_machine(state_machine_arn))?;
+    let cached = cache.and_then(|c| c.get(&base));
+    let mut machine = match cached {
+        Some(machine) => machine,
+        None => {
+            let key = base.clone();
+            let machine = read_store(store, move |s| s.get_state_machine(&key))
+                .await?
+                .ok_or_else(|| ApiError::no_such_state_machine(state_machine_arn))?;
+            if let Some(cache) = cache {
+                cache.put(&machine);
+            }
+            machine
+        }
+    };
     if machine.status == "DELETING" {
         return Err(ApiError::state_machine_deleting(format!(
             "State Machine is being deleted: '{state_machine_arn}'"

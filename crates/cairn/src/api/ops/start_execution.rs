@@ -28,7 +28,7 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         Some((arn, case)) => (arn, Some(case)),
         None => (req.state_machine_arn.as_str(), None),
     };
-    let target = machine_for_start(&app.store, machine_arn, &name).await?;
+    let target = machine_for_start(&app.store, Some(&app.machines), machine_arn, &name).await?;
     if target.machine.machine_type == "EXPRESS" {
         return super::start_sync_execution::start_express_async(
             app, ctx, &target, name, input_text, test_case,

@@ -104,7 +104,9 @@ pub async fn handle(app: &App, ctx: &Ctx, input: Value) -> Result<Value, ApiErro
         next.revision_id = Some(uuid::Uuid::new_v4().to_string());
         next.update_date_ms = Some(ctx.now_ms);
         let record = next.clone();
-        if !app.store(move |s| s.update_state_machine(&record)).await? {
+        let updated = app.store(move |s| s.update_state_machine(&record)).await?;
+        app.machines.forget(&next.arn);
+        if !updated {
             return Err(ApiError::no_such_state_machine(&next.arn));
         }
     }

@@ -222,6 +222,10 @@ struct Pending {
     claim_replies: Vec<(ClaimReply, Option<ActivityTask>)>,
     /// Tasks this batch handed out or found stale: not to be peeked again before the commit.
     claimed: HashSet<(String, u64)>,
+    /// Queued tasks this batch's claims have read, per activity, oldest first: a claim takes
+    /// the next one from here and reads the store only when they run out (one read per
+    /// activity per batch under load, instead of one ever longer read per claim).
+    peeked: HashMap<String, Peeked>,
     after_commit: Vec<(String, Effect)>,
     /// Mocked activity states: (execution, task, the mocked answer), delivered after commit.
     mocked_activities: Vec<(String, u64, Input)>,
@@ -241,6 +245,16 @@ struct Pending {
     /// The most failures any retried input of this batch has been through.
     attempt: u32,
 }
+
+/// See [`Pending::peeked`].
+struct Peeked {
+    tasks: std::collections::VecDeque<ActivityTaskRecord>,
+    /// The read was cut at its limit: more may be queued behind these.
+    more: bool,
+}
+
+/// Queued tasks a claim reads ahead beyond those the batch has taken already.
+const PEEK_AHEAD: usize = 16;
 
 impl Pending {
     /// Record the lease a write for this execution happens under.
@@ -449,18 +463,7 @@ impl Writer {
         pending: &mut Pending,
     ) -> Result<Option<ActivityTask>, EngineError> {
         loop {
-            let peek = pending.claimed.len() + 4;
-            let candidates = match self.store.peek_activity_tasks(activity_arn, peek)? {
-                Some(tasks) => tasks,
-                None => match self.store.claim_activity_task(activity_arn)? {
-                    Some(task) => vec![task],
-                    None => return Ok(None),
-                },
-            };
-            let Some(task) = candidates
-                .into_iter()
-                .find(|t| !pending.claimed.contains(&(t.execution_arn.clone(), t.task)))
-            else {
+            let Some(task) = self.next_queued(activity_arn, pending)? else {
                 return Ok(None);
             };
             let key = (task.execution_arn.clone(), task.task);
@@ -485,6 +488,45 @@ impl Writer {
                     input: task.input,
                 }));
             }
+        }
+    }
+
+    /// The oldest queued task of the activity that this batch has not handed out yet: from
+    /// the tasks the batch peeked already, else from the store (which still lists the tasks
+    /// this batch took, so the read skips past them). A store that does not peek claims.
+    fn next_queued(
+        &self,
+        activity_arn: &str,
+        pending: &mut Pending,
+    ) -> Result<Option<ActivityTaskRecord>, EngineError> {
+        loop {
+            if let Some(peeked) = pending.peeked.get_mut(activity_arn) {
+                while let Some(task) = peeked.tasks.pop_front() {
+                    if !pending
+                        .claimed
+                        .contains(&(task.execution_arn.clone(), task.task))
+                    {
+                        return Ok(Some(task));
+                    }
+                }
+                if !peeked.more {
+                    return Ok(None);
+                }
+            }
+            let limit = pending.claimed.len() + PEEK_AHEAD;
+            let Some(tasks) = self.store.peek_activity_tasks(activity_arn, limit)? else {
+                return Ok(self.store.claim_activity_task(activity_arn)?);
+            };
+            // At most `claimed.len()` of them are taken: if the read was cut at its limit,
+            // at least PEEK_AHEAD untaken ones are among them, so this loop ends.
+            let more = tasks.len() >= limit;
+            pending.peeked.insert(
+                activity_arn.to_string(),
+                Peeked {
+                    tasks: tasks.into(),
+                    more,
+                },
+            );
         }
     }
 
