@@ -560,3 +560,66 @@ async fn without_an_endpoint_no_trace_context_is_passed_on() {
     assert!(headers.get("traceparent").is_none(), "{headers}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn distributed_map_children_join_their_parents_trace_under_the_map() {
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = traced_server(&receiver, dir.path()).await;
+    let parent = machine(
+        &server,
+        "dmap-parent",
+        json!({"StartAt": "M", "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.items", "End": true,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Inner", "States": {"Inner": {"Type": "Pass", "End": true}}
+            }
+        }}}),
+    )
+    .await;
+    let (arn, d) = run(&server, &parent, json!({"items": [1, 2]})).await;
+    assert_eq!(d.status().as_str(), "SUCCEEDED", "{:?}", d.cause());
+    let spans = receiver
+        .until("the parent's span and both children's states", |spans| {
+            root_of(spans, &arn).is_some()
+                && spans.iter().filter(|s| s.name == "Inner").count() == 2
+        })
+        .await;
+    let root = root_of(&spans, &arn).unwrap();
+    let map = named(&spans, &root.trace_id, "M");
+    assert_eq!(map.parent_span_id, root.span_id);
+    // Each child's root is in the parent's trace, under the Map state (through the Map Run's
+    // task span), and each child's state under its own root.
+    let under_map = |span: &Span| {
+        let mut at = span;
+        for _ in 0..4 {
+            if at.parent_span_id == map.span_id {
+                return true;
+            }
+            match spans.iter().find(|s| s.span_id == at.parent_span_id) {
+                Some(p) => at = p,
+                None => return false,
+            }
+        }
+        false
+    };
+    let inners: Vec<&Span> = spans.iter().filter(|s| s.name == "Inner").collect();
+    for inner in inners {
+        assert_eq!(inner.trace_id, root.trace_id, "one trace");
+        let child_root = spans
+            .iter()
+            .find(|s| s.span_id == inner.parent_span_id)
+            .expect("the child's root span");
+        assert!(
+            attr(child_root, "cairn.execution.arn")
+                .is_some_and(|a| a.contains(":execution:dmap-parent/")),
+            "{child_root:#?}"
+        );
+        assert!(
+            under_map(child_root),
+            "child root under the Map: {spans:#?}"
+        );
+    }
+    server.stop().await;
+}

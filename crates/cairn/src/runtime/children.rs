@@ -66,6 +66,8 @@ pub struct MapChildStart {
     pub definition_text: String,
     pub role_arn: String,
     pub express: bool,
+    /// The W3C trace context the child's spans hang under (the parent's Map Run task span).
+    pub trace_parent: Option<String>,
 }
 
 /// A Distributed Map child as started.
@@ -228,8 +230,7 @@ impl Children {
                 redrive_count: 0,
                 mock_test_case: None,
                 redrive_time_ms: None,
-                // Distributed Map children are not traced yet (see runtime/telemetry.rs).
-                trace_parent: None,
+                trace_parent: request.trace_parent.clone(),
             };
             let execution_arn = info.execution_arn.clone();
             let run = Box::pin(express::run(
@@ -254,7 +255,7 @@ impl Children {
             state_machine_version_arn: None,
             state_machine_alias_arn: None,
             mock_test_case: None,
-            trace_parent: None,
+            trace_parent: request.trace_parent,
         };
         let started = match self.router.start_execution(start).await {
             Ok(Ok(started)) => Started::Running {

@@ -77,7 +77,13 @@ pub(crate) fn answer(env: &ResourceEnv, call: &Invocation) -> Answer {
     };
     let child = format!("{CHILD_PREFIX}{}", spec.map_run_arn);
     Answer::Waiting {
-        later: Box::pin(drive(env.clone(), call.execution_arn.clone(), spec)),
+        later: Box::pin(drive(
+            env.clone(),
+            call.execution_arn.clone(),
+            // The children's spans hang under the Map Run's task span (`--otlp-endpoint`).
+            env.traceparent(call).map(str::to_string),
+            spec,
+        )),
         child,
     }
 }
@@ -189,7 +195,12 @@ fn items_of(spec: &MapRunSpec, input: &Value) -> u64 {
     }
 }
 
-async fn drive(env: ResourceEnv, parent: String, spec: MapRunSpec) -> Answer {
+async fn drive(
+    env: ResourceEnv,
+    parent: String,
+    trace_parent: Option<String>,
+    spec: MapRunSpec,
+) -> Answer {
     let Some(children) = env.children() else {
         return Answer::Failed(TaskError::new(
             "States.Runtime",
@@ -200,7 +211,15 @@ async fn drive(env: ResourceEnv, parent: String, spec: MapRunSpec) -> Answer {
     LIVE.lock()
         .expect("live map runs")
         .insert(spec.map_run_arn.clone(), nudge.clone());
-    let answer = run(&env, &children, &parent, &spec, &nudge).await;
+    let answer = run(
+        &env,
+        &children,
+        &parent,
+        trace_parent.as_deref(),
+        &spec,
+        &nudge,
+    )
+    .await;
     LIVE.lock()
         .expect("live map runs")
         .remove(&spec.map_run_arn);
@@ -375,6 +394,7 @@ async fn run(
     env: &ResourceEnv,
     children: &Arc<Children>,
     parent: &str,
+    trace_parent: Option<&str>,
     spec: &MapRunSpec,
     nudge: &Notify,
 ) -> Answer {
@@ -475,7 +495,15 @@ async fn run(
                 input,
                 keep_outcome: keep_outcomes,
             };
-            start_child(env, children, spec, &definition, child, &mut running);
+            start_child(
+                env,
+                children,
+                spec,
+                &definition,
+                trace_parent,
+                child,
+                &mut running,
+            );
         }
         let joined = tokio::select! {
             joined = running.join_next() => joined,
@@ -589,6 +617,7 @@ fn start_child(
     children: &Arc<Children>,
     spec: &MapRunSpec,
     definition: &Arc<cairn_asl::StateMachine>,
+    trace_parent: Option<&str>,
     child: ChildInput,
     running: &mut JoinSet<(usize, End)>,
 ) {
@@ -617,6 +646,7 @@ fn start_child(
         definition_text: spec.definition.clone(),
         role_arn: spec.role_arn.clone(),
         express,
+        trace_parent: trace_parent.map(str::to_string),
     };
     let (env, children) = (env.clone(), children.clone());
     let redrive_count = spec.redrive_count;

@@ -6,7 +6,8 @@
 //! under its Parallel or Map state, and a span per task attempt (…Scheduled to its close)
 //! under its state. A task's retries are events on the state's span. A child execution
 //! started by a `states:startExecution` task belongs to its parent's trace, under the task
-//! attempt's span.
+//! attempt's span; a Distributed Map's run is a "Map Run" span under its Map state
+//! (MapRunStarted to its end), and each child execution's root hangs under it.
 //!
 //! **Ids are derived, never stored.** Trace and span ids are hashes (SHA-256, truncated) of
 //! the execution ARN and the id of the event that opens the span: the root span from the
@@ -541,6 +542,47 @@ impl Tracker {
             }
             x.tasks.clear();
             x.scope.clear();
+        } else if kind == "MapRunStarted" {
+            // A Distributed Map's run is the Map state's internal task (keyed by this event's
+            // id, see cairn-core's map.rs): its span is the one its children's roots hang
+            // under (the driver passes this task's `traceparent` to each child).
+            let span = task_span_id(arn, ev.id);
+            x.open.insert(
+                span,
+                Open {
+                    name: "Map Run".into(),
+                    parent: scope,
+                    start_ms: ev.ms,
+                    attributes: vec![KeyValue::new(
+                        "cairn.map_run.arn",
+                        ev.field("mapRunArn").unwrap_or_default(),
+                    )],
+                    events: Vec::new(),
+                    error: None,
+                    attempts: 0,
+                    state: Some(scope),
+                },
+            );
+            x.scope.insert(ev.id, scope);
+        } else if matches!(kind, "MapRunSucceeded" | "MapRunFailed" | "MapRunAborted") {
+            let run = x
+                .open
+                .iter()
+                .find(|(_, o)| o.name == "Map Run" && o.state == Some(scope))
+                .map(|(span, _)| *span);
+            if let Some(open) = run.and_then(|span| x.open.remove(&span).map(|o| (span, o))) {
+                let failure = (kind != "MapRunSucceeded").then(|| {
+                    (
+                        ev.field("error").unwrap_or_else(|| match kind {
+                            "MapRunAborted" => "States.Aborted".into(),
+                            _ => "States.ExceedToleratedFailureThreshold".into(),
+                        }),
+                        ev.field("cause").unwrap_or_default(),
+                    )
+                });
+                ended.push((open.0, open.1, ev.ms, failure));
+            }
+            x.scope.insert(ev.id, scope);
         } else if let Some(step) = task_step(kind) {
             if step == "Scheduled" {
                 let state = scope;
