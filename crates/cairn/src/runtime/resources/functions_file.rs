@@ -66,13 +66,17 @@ impl FunctionsFile {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
+        FunctionsFile::from_document(&doc, &base).with_context(|| path.display().to_string())
+    }
+
+    /// The functions of a parsed file; relative `cwd`s are taken from `base`.
+    pub(crate) fn from_document(doc: &Value, base: &Path) -> anyhow::Result<FunctionsFile> {
         let Some(table) = doc.get("functions").and_then(Value::as_object) else {
-            bail!("{}: expected a `functions` table", path.display());
+            bail!("expected a `functions` table");
         };
         let mut functions = HashMap::new();
         for (name, spec) in table {
-            let f = parse_function(spec, &base)
-                .with_context(|| format!("{}: function '{name}'", path.display()))?;
+            let f = parse_function(spec, base).with_context(|| format!("function '{name}'"))?;
             functions.insert(name.clone(), f);
         }
         Ok(FunctionsFile { functions })
