@@ -16,6 +16,7 @@ pub const TARGETS: &[&str] = &[
     "api_request",
     "task_token",
     "json_depth",
+    "jsonata",
 ];
 
 /// Run `target` on `data`; `false` for an unknown target.
@@ -27,6 +28,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "api_request" => api_request(data),
         "task_token" => task_token(data),
         "json_depth" => json_depth(data),
+        "jsonata" => jsonata(data),
         _ => return false,
     }
     true
@@ -115,5 +117,35 @@ pub fn json_depth(data: &[u8]) {
     let Some(text) = text(data) else { return };
     if !cairn_core::limits::too_deep(text) {
         let _ = serde_json::from_str::<Value>(text);
+    }
+}
+
+/// Compile and evaluate a JSONata expression, and a JSONata template field: the bytes as a
+/// JSON template when they are JSON, else wrapped in `{% %}` inside one.
+pub fn jsonata(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    let states = json!({
+        "input": {"a": [1, 2, {"b": "c"}], "s": "x,y", "n": 3.5, "o": {"k": null}},
+        "context": {"Execution": {"Id": "arn"}, "State": {"Name": "S"}},
+    });
+    let vars = serde_json::Map::from_iter([("v".to_string(), json!([1, "two", {"three": 3}]))]);
+    // A tighter time budget than the default keeps each input well under the fuzzer's hang
+    // timeout; the other limits stay as the server runs them.
+    let limits = cairn_jsonata::Limits {
+        time_budget_ms: 1_000,
+        ..cairn_jsonata::Limits::default()
+    };
+    let bindings = cairn_jsonata::Bindings::new(&states)
+        .with_variables(&vars)
+        .with_now_ms(1_700_000_000_000)
+        .with_entropy(7)
+        .with_limits(limits);
+    if let Ok(expr) = cairn_jsonata::compile(text) {
+        let _ = cairn_jsonata::evaluate(&expr, &bindings);
+    }
+    let template = serde_json::from_str::<Value>(text)
+        .unwrap_or_else(|_| json!({"x": format!("{{% {text} %}}")}));
+    if let Ok(t) = cairn_jsonata::Template::compile(&template, "Output") {
+        let _ = t.evaluate(&bindings, "Output");
     }
 }
