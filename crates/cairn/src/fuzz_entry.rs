@@ -17,6 +17,7 @@ pub const TARGETS: &[&str] = &[
     "task_token",
     "json_depth",
     "jsonata",
+    "mock_file",
 ];
 
 /// Run `target` on `data`; `false` for an unknown target.
@@ -29,6 +30,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "task_token" => task_token(data),
         "json_depth" => json_depth(data),
         "jsonata" => jsonata(data),
+        "mock_file" => mock_file(data),
         _ => return false,
     }
     true
@@ -148,4 +150,22 @@ pub fn jsonata(data: &[u8]) {
     if let Ok(t) = cairn_jsonata::Template::compile(&template, "Output") {
         let _ = t.evaluate(&bindings, "Output");
     }
+}
+
+/// A settings file's text, read as TOML and as JSON, as `cairn serve` loads it.
+fn settings(data: &[u8], f: impl Fn(&Value)) {
+    use crate::runtime::resources::settings_file::parse_document;
+    let Some(text) = text(data) else { return };
+    for toml in [true, false] {
+        if let Ok(doc) = parse_document(text, toml) {
+            f(&doc);
+        }
+    }
+}
+
+/// Load a mock configuration file (`--mock-config`).
+pub fn mock_file(data: &[u8]) {
+    settings(data, |doc| {
+        let _ = crate::runtime::resources::mock::MockConfig::from_json(doc);
+    });
 }
