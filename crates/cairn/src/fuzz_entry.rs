@@ -18,6 +18,7 @@ pub const TARGETS: &[&str] = &[
     "json_depth",
     "jsonata",
     "mock_file",
+    "functions_file",
 ];
 
 /// Run `target` on `data`; `false` for an unknown target.
@@ -31,6 +32,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "json_depth" => json_depth(data),
         "jsonata" => jsonata(data),
         "mock_file" => mock_file(data),
+        "functions_file" => functions_file(data),
         _ => return false,
     }
     true
@@ -167,5 +169,13 @@ fn settings(data: &[u8], f: impl Fn(&Value)) {
 pub fn mock_file(data: &[u8]) {
     settings(data, |doc| {
         let _ = crate::runtime::resources::mock::MockConfig::from_json(doc);
+    });
+}
+
+/// Load a functions file (`--functions`); nothing is run.
+pub fn functions_file(data: &[u8]) {
+    settings(data, |doc| {
+        let base = std::path::Path::new("/fns");
+        let _ = crate::runtime::resources::functions_file::FunctionsFile::from_document(doc, base);
     });
 }
