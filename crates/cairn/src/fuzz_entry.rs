@@ -19,6 +19,7 @@ pub const TARGETS: &[&str] = &[
     "jsonata",
     "mock_file",
     "functions_file",
+    "connections_file",
 ];
 
 /// Run `target` on `data`; `false` for an unknown target.
@@ -33,6 +34,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "jsonata" => jsonata(data),
         "mock_file" => mock_file(data),
         "functions_file" => functions_file(data),
+        "connections_file" => connections_file(data),
         _ => return false,
     }
     true
@@ -177,5 +179,12 @@ pub fn functions_file(data: &[u8]) {
     settings(data, |doc| {
         let base = std::path::Path::new("/fns");
         let _ = crate::runtime::resources::functions_file::FunctionsFile::from_document(doc, base);
+    });
+}
+
+/// Load a connections file (`--connections`).
+pub fn connections_file(data: &[u8]) {
+    settings(data, |doc| {
+        let _ = crate::runtime::resources::connections::Connections::from_document(doc);
     });
 }
