@@ -90,11 +90,12 @@ impl FunctionsFile {
 fn parse_function(spec: &Value, base: &Path) -> anyhow::Result<Function> {
     let timeout = match spec.get("timeout_seconds") {
         None => Duration::from_secs(60),
-        Some(v) => Duration::from_secs_f64(
-            v.as_f64()
-                .filter(|s| *s > 0.0)
-                .context("timeout_seconds must be a positive number")?,
-        ),
+        // `try_from`: a number too big for a Duration (1e300) is refused, not a panic.
+        Some(v) => v
+            .as_f64()
+            .filter(|s| *s > 0.0)
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .context("timeout_seconds must be a positive number of seconds")?,
     };
     let backend = match (spec.get("command"), spec.get("url")) {
         (Some(_), Some(_)) => bail!("give either `command` or `url`, not both"),
@@ -330,6 +331,7 @@ async fn call_url(url: &str, event: &str, timeout: Duration, request_id: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn toml_and_json_agree() {
@@ -360,5 +362,17 @@ mod tests {
         );
         std::fs::write(&json, r#"{"functions": {"a": {}}}"#).unwrap();
         assert!(FunctionsFile::load(&json).is_err());
+    }
+
+    #[test]
+    fn a_timeout_too_big_for_a_duration_is_refused() {
+        for t in [json!(1e300), json!(-1), json!(0), json!("5")] {
+            let doc = json!({"functions": {"a": {"command": "true", "timeout_seconds": t}}});
+            let err = FunctionsFile::from_document(&doc, Path::new("/")).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("timeout_seconds"),
+                "{t}: {err:#}"
+            );
+        }
     }
 }
