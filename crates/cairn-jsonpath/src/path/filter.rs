@@ -181,6 +181,12 @@ fn list(c: &mut Cursor) -> Result<Value, String> {
         return Ok(Value::Array(items));
     }
     loop {
+        // A nested list is refused before it is read: reading it first recursed once per
+        // `[`, and `[[[[…` a thousand deep overflowed the stack (found by fuzzing).
+        c.skip_spaces();
+        if c.peek() == Some(b'[') {
+            return Err(c.error("a list may only hold literals"));
+        }
         match parse_operand(c)? {
             Operand::Literal(v) if !v.is_array() => items.push(v),
             _ => return Err(c.error("a list may only hold literals")),
@@ -402,6 +408,13 @@ mod tests {
             let err = parse_expr(&mut c).unwrap_err();
             assert!(err.contains("too many && and || operators"), "{err}");
         }
+    }
+
+    #[test]
+    fn nested_lists_are_refused_not_a_stack_overflow() {
+        let src = format!("@.a in {}", "[".repeat(50_000));
+        let err = parse_expr(&mut Cursor::new(&src, 0)).unwrap_err();
+        assert!(err.contains("a list may only hold literals"), "{err}");
     }
 
     #[test]
