@@ -28,9 +28,21 @@ pub(crate) fn write(path: &str, mut target: Value, result: Value) -> Result<Valu
             "a ResultPath must be a reference path (member names and array indices only)",
         ));
     }
+    if parsed.segments.len() > MAX_RESULT_PATH_SEGMENTS {
+        return Err(failure(
+            path,
+            &format!("a ResultPath may be at most {MAX_RESULT_PATH_SEGMENTS} levels deep"),
+        ));
+    }
     write_at(path, &parsed.segments, 0, &mut target, result)?;
     Ok(target)
 }
+
+/// The deepest ResultPath written: the JSON nesting limit (`cairn_core::limits`), since
+/// anything deeper would give an output the engine refuses anyway. Without it a path of
+/// thousands of members built (recursively) an object as deep and overflowed the stack
+/// writing or dropping it (found by fuzzing).
+const MAX_RESULT_PATH_SEGMENTS: usize = 127;
 
 fn write_at(
     path: &str,
@@ -103,6 +115,18 @@ fn failure(path: &str, why: &str) -> PathError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_path_deeper_than_the_nesting_limit_is_refused() {
+        let ok = format!("${}", ".a".repeat(MAX_RESULT_PATH_SEGMENTS));
+        assert!(write(&ok, json!({}), json!(1)).is_ok());
+        let deep = format!("${}", ".a".repeat(20_000));
+        let err = write(&deep, json!({}), json!(1)).unwrap_err();
+        assert!(
+            format!("{err:?}").contains("at most 127 levels deep"),
+            "{err:?}"
+        );
+    }
 
     #[test]
     fn dollar_replaces_everything() {

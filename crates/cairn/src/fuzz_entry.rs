@@ -16,6 +16,10 @@ pub const TARGETS: &[&str] = &[
     "api_request",
     "task_token",
     "json_depth",
+    "jsonata",
+    "mock_file",
+    "functions_file",
+    "connections_file",
 ];
 
 /// Run `target` on `data`; `false` for an unknown target.
@@ -27,6 +31,10 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "api_request" => api_request(data),
         "task_token" => task_token(data),
         "json_depth" => json_depth(data),
+        "jsonata" => jsonata(data),
+        "mock_file" => mock_file(data),
+        "functions_file" => functions_file(data),
+        "connections_file" => connections_file(data),
         _ => return false,
     }
     true
@@ -116,4 +124,67 @@ pub fn json_depth(data: &[u8]) {
     if !cairn_core::limits::too_deep(text) {
         let _ = serde_json::from_str::<Value>(text);
     }
+}
+
+/// Compile and evaluate a JSONata expression, and a JSONata template field: the bytes as a
+/// JSON template when they are JSON, else wrapped in `{% %}` inside one.
+pub fn jsonata(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    let states = json!({
+        "input": {"a": [1, 2, {"b": "c"}], "s": "x,y", "n": 3.5, "o": {"k": null}},
+        "context": {"Execution": {"Id": "arn"}, "State": {"Name": "S"}},
+    });
+    let vars = serde_json::Map::from_iter([("v".to_string(), json!([1, "two", {"three": 3}]))]);
+    // A tighter time budget than the default keeps each input well under the fuzzer's hang
+    // timeout; the other limits stay as the server runs them.
+    let limits = cairn_jsonata::Limits {
+        time_budget_ms: 1_000,
+        ..cairn_jsonata::Limits::default()
+    };
+    let bindings = cairn_jsonata::Bindings::new(&states)
+        .with_variables(&vars)
+        .with_now_ms(1_700_000_000_000)
+        .with_entropy(7)
+        .with_limits(limits);
+    if let Ok(expr) = cairn_jsonata::compile(text) {
+        let _ = cairn_jsonata::evaluate(&expr, &bindings);
+    }
+    let template = serde_json::from_str::<Value>(text)
+        .unwrap_or_else(|_| json!({"x": format!("{{% {text} %}}")}));
+    if let Ok(t) = cairn_jsonata::Template::compile(&template, "Output") {
+        let _ = t.evaluate(&bindings, "Output");
+    }
+}
+
+/// A settings file's text, read as TOML and as JSON, as `cairn serve` loads it.
+fn settings(data: &[u8], f: impl Fn(&Value)) {
+    use crate::runtime::resources::settings_file::parse_document;
+    let Some(text) = text(data) else { return };
+    for toml in [true, false] {
+        if let Ok(doc) = parse_document(text, toml) {
+            f(&doc);
+        }
+    }
+}
+
+/// Load a mock configuration file (`--mock-config`).
+pub fn mock_file(data: &[u8]) {
+    settings(data, |doc| {
+        let _ = crate::runtime::resources::mock::MockConfig::from_json(doc);
+    });
+}
+
+/// Load a functions file (`--functions`); nothing is run.
+pub fn functions_file(data: &[u8]) {
+    settings(data, |doc| {
+        let base = std::path::Path::new("/fns");
+        let _ = crate::runtime::resources::functions_file::FunctionsFile::from_document(doc, base);
+    });
+}
+
+/// Load a connections file (`--connections`).
+pub fn connections_file(data: &[u8]) {
+    settings(data, |doc| {
+        let _ = crate::runtime::resources::connections::Connections::from_document(doc);
+    });
 }

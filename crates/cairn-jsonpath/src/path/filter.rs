@@ -59,6 +59,7 @@ fn parse_or(c: &mut Cursor) -> Result<Expr, String> {
         c.skip_spaces();
         if c.peek() == Some(b'|') && c.peek_at(1) == Some(b'|') {
             c.pos += 2;
+            c.operator()?;
             let right = parse_and(c)?;
             left = Expr::Or(Box::new(left), Box::new(right));
         } else {
@@ -73,6 +74,7 @@ fn parse_and(c: &mut Cursor) -> Result<Expr, String> {
         c.skip_spaces();
         if c.peek() == Some(b'&') && c.peek_at(1) == Some(b'&') {
             c.pos += 2;
+            c.operator()?;
             let right = parse_unary(c)?;
             left = Expr::And(Box::new(left), Box::new(right));
         } else {
@@ -179,6 +181,12 @@ fn list(c: &mut Cursor) -> Result<Value, String> {
         return Ok(Value::Array(items));
     }
     loop {
+        // A nested list is refused before it is read: reading it first recursed once per
+        // `[`, and `[[[[…` a thousand deep overflowed the stack (found by fuzzing).
+        c.skip_spaces();
+        if c.peek() == Some(b'[') {
+            return Err(c.error("a list may only hold literals"));
+        }
         match parse_operand(c)? {
             Operand::Literal(v) if !v.is_array() => items.push(v),
             _ => return Err(c.error("a list may only hold literals")),
@@ -387,6 +395,26 @@ mod tests {
     fn current_node_itself() {
         assert!(test("@ > 2", json!(3)));
         assert!(!test("@ > 2", json!(1)));
+    }
+
+    #[test]
+    fn long_operator_chains_are_refused_not_a_stack_overflow() {
+        let chain = |n: usize, op: &str| format!("@.a{}", format!(" {op} @.a").repeat(n));
+        for op in ["&&", "||"] {
+            let ok = chain(super::super::parse::MAX_FILTER_OPERATORS, op);
+            assert!(test(&ok, json!({"a": 1})));
+            let long = chain(20_000, op);
+            let mut c = Cursor::new(&long, 0);
+            let err = parse_expr(&mut c).unwrap_err();
+            assert!(err.contains("too many && and || operators"), "{err}");
+        }
+    }
+
+    #[test]
+    fn nested_lists_are_refused_not_a_stack_overflow() {
+        let src = format!("@.a in {}", "[".repeat(50_000));
+        let err = parse_expr(&mut Cursor::new(&src, 0)).unwrap_err();
+        assert!(err.contains("a list may only hold literals"), "{err}");
     }
 
     #[test]

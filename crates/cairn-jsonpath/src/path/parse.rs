@@ -15,14 +15,36 @@ pub(crate) struct Cursor<'s> {
     /// Current nesting of filter groups, negations and nested filters; bounded so hostile
     /// text cannot overflow the stack (parsing, evaluating or dropping the tree).
     pub depth: usize,
+    /// `&&` and `||` operators read so far: a chain of them is a tree as deep as it is long
+    /// (`@&&@&&@…` 20,000 long overflowed the stack when evaluated or dropped; found by
+    /// fuzzing), so the whole path may hold at most [`MAX_FILTER_OPERATORS`].
+    pub operators: usize,
 }
 
 /// The deepest nesting of filter groups, negations and filters inside filters.
 pub(crate) const MAX_FILTER_NESTING: usize = 64;
 
+/// The most `&&` / `||` operators in one path's filters (Cairn's own bound; AWS's is not
+/// documented). With [`MAX_FILTER_NESTING`] it bounds the depth of every filter tree.
+pub(crate) const MAX_FILTER_OPERATORS: usize = 256;
+
 impl<'s> Cursor<'s> {
     pub fn new(src: &'s str, pos: usize) -> Self {
-        Cursor { src, pos, depth: 0 }
+        Cursor {
+            src,
+            pos,
+            depth: 0,
+            operators: 0,
+        }
+    }
+
+    /// Count one `&&` / `||`, failing beyond [`MAX_FILTER_OPERATORS`].
+    pub fn operator(&mut self) -> Result<(), String> {
+        self.operators += 1;
+        if self.operators > MAX_FILTER_OPERATORS {
+            return Err(self.error("filter expression has too many && and || operators"));
+        }
+        Ok(())
     }
 
     /// Enter one level of filter nesting, failing beyond [`MAX_FILTER_NESTING`].

@@ -41,13 +41,17 @@ pub(crate) struct Connections {
 impl Connections {
     pub(crate) fn load(path: &Path) -> anyhow::Result<Connections> {
         let doc = load_document(path)?;
+        Connections::from_document(&doc).with_context(|| path.display().to_string())
+    }
+
+    /// The connections of a parsed file.
+    pub(crate) fn from_document(doc: &Value) -> anyhow::Result<Connections> {
         let Some(table) = doc.get("connections").and_then(Value::as_object) else {
-            bail!("{}: expected a `connections` table", path.display());
+            bail!("expected a `connections` table");
         };
         let mut by_arn = HashMap::new();
         for (arn, spec) in table {
-            let c =
-                parse(spec).with_context(|| format!("{}: connection '{arn}'", path.display()))?;
+            let c = parse(spec).with_context(|| format!("connection '{arn}'"))?;
             by_arn.insert(arn.clone(), c);
         }
         Ok(Connections { by_arn })

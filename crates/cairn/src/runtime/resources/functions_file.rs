@@ -66,13 +66,17 @@ impl FunctionsFile {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
+        FunctionsFile::from_document(&doc, &base).with_context(|| path.display().to_string())
+    }
+
+    /// The functions of a parsed file; relative `cwd`s are taken from `base`.
+    pub(crate) fn from_document(doc: &Value, base: &Path) -> anyhow::Result<FunctionsFile> {
         let Some(table) = doc.get("functions").and_then(Value::as_object) else {
-            bail!("{}: expected a `functions` table", path.display());
+            bail!("expected a `functions` table");
         };
         let mut functions = HashMap::new();
         for (name, spec) in table {
-            let f = parse_function(spec, &base)
-                .with_context(|| format!("{}: function '{name}'", path.display()))?;
+            let f = parse_function(spec, base).with_context(|| format!("function '{name}'"))?;
             functions.insert(name.clone(), f);
         }
         Ok(FunctionsFile { functions })
@@ -86,11 +90,12 @@ impl FunctionsFile {
 fn parse_function(spec: &Value, base: &Path) -> anyhow::Result<Function> {
     let timeout = match spec.get("timeout_seconds") {
         None => Duration::from_secs(60),
-        Some(v) => Duration::from_secs_f64(
-            v.as_f64()
-                .filter(|s| *s > 0.0)
-                .context("timeout_seconds must be a positive number")?,
-        ),
+        // `try_from`: a number too big for a Duration (1e300) is refused, not a panic.
+        Some(v) => v
+            .as_f64()
+            .filter(|s| *s > 0.0)
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .context("timeout_seconds must be a positive number of seconds")?,
     };
     let backend = match (spec.get("command"), spec.get("url")) {
         (Some(_), Some(_)) => bail!("give either `command` or `url`, not both"),
@@ -347,6 +352,7 @@ async fn call_url(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn toml_and_json_agree() {
@@ -377,5 +383,17 @@ mod tests {
         );
         std::fs::write(&json, r#"{"functions": {"a": {}}}"#).unwrap();
         assert!(FunctionsFile::load(&json).is_err());
+    }
+
+    #[test]
+    fn a_timeout_too_big_for_a_duration_is_refused() {
+        for t in [json!(1e300), json!(-1), json!(0), json!("5")] {
+            let doc = json!({"functions": {"a": {"command": "true", "timeout_seconds": t}}});
+            let err = FunctionsFile::from_document(&doc, Path::new("/")).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("timeout_seconds"),
+                "{t}: {err:#}"
+            );
+        }
     }
 }

@@ -51,7 +51,7 @@ impl MockConfig {
             .with_context(|| format!("mock configuration {}", path.display()))
     }
 
-    fn from_json(doc: &Value) -> anyhow::Result<MockConfig> {
+    pub(crate) fn from_json(doc: &Value) -> anyhow::Result<MockConfig> {
         let mut config = MockConfig::default();
         if let Some(responses) = doc.get("MockedResponses") {
             let responses = responses

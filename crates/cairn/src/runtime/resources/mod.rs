@@ -21,12 +21,12 @@
 //! runtime's `Children`, `aws-sdk:sfn:*` through the API handlers), or block the async threads.
 
 mod aws;
-mod connections;
-mod functions_file;
+pub(crate) mod connections;
+pub(crate) mod functions_file;
 pub(crate) mod http_client;
 mod http_task;
 mod lambda;
-mod mock;
+pub(crate) mod mock;
 mod nested;
 pub(crate) mod settings_file;
 mod unsupported;

@@ -11,13 +11,17 @@ use std::path::Path;
 pub(crate) fn load_document(path: &Path) -> anyhow::Result<Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if path.extension().and_then(|e| e.to_str()) == Some("toml") {
-        let doc: toml_edit::DocumentMut = text
-            .parse()
-            .with_context(|| format!("{} is not valid TOML", path.display()))?;
+    let toml = path.extension().and_then(|e| e.to_str()) == Some("toml");
+    parse_document(&text, toml).with_context(|| path.display().to_string())
+}
+
+/// Parse a settings file's text into JSON: TOML when `toml`, else JSON.
+pub(crate) fn parse_document(text: &str, toml: bool) -> anyhow::Result<Value> {
+    if toml {
+        let doc: toml_edit::DocumentMut = text.parse().context("not valid TOML")?;
         Ok(table_json(doc.as_table()))
     } else {
-        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+        serde_json::from_str(text).context("not valid JSON")
     }
 }
 
