@@ -310,7 +310,9 @@ mod state {
             st: &'a State,
             choice: &'a ChoiceState,
         ) -> Step {
-            let raw = std::mem::take(&mut self.m.thread_mut(tid).input);
+            // Cloned, not taken: a state that fails on entry keeps its input in the thread, so
+            // RedriveExecution enters it again with that input (not `null`).
+            let raw = self.m.thread(tid).input.clone();
             if language::for_state(st) == Language::Jsonata {
                 return self.run_choice_jsonata(tid, st, choice, raw);
             }

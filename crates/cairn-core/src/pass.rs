@@ -12,7 +12,9 @@ use serde_json::Value;
 
 impl<'a> Run<'a> {
     pub(crate) fn run_pass(&mut self, tid: u32, st: &'a State, pass: &'a PassState) -> Step {
-        let raw = std::mem::take(&mut self.m.thread_mut(tid).input);
+        // Cloned, not taken: a state that fails on entry keeps its input in the thread, so
+        // RedriveExecution enters it again with that input (not `null`).
+        let raw = self.m.thread(tid).input.clone();
         if language::for_state(st) == Language::Jsonata {
             return self.exit_jsonata(tid, st, raw, Next::Own);
         }

@@ -170,7 +170,9 @@ mod state {
 
     impl<'a> Run<'a> {
         pub(crate) fn run_wait(&mut self, tid: u32, st: &'a State, wait: &'a WaitState) -> Step {
-            let raw = std::mem::take(&mut self.m.thread_mut(tid).input);
+            // Cloned, not taken: a state that fails on entry keeps its input in the thread, so
+            // RedriveExecution enters it again with that input (not `null`).
+            let raw = self.m.thread(tid).input.clone();
             let now = self.ctx.now_ms;
             let outcome = if language::for_state(st) == Language::Jsonata {
                 let q = self.query(tid, st, None, None);

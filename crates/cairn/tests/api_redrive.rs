@@ -720,3 +720,71 @@ async fn redrive_filter_by_version_and_alias_gives_full_pages() {
     }
     server.stop().await;
 }
+
+/// A Pass or Wait state that fails on entry is entered again with the input it had: the
+/// failure must not consume the state's input (it once redrove them with `null`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_or_wait_that_failed_on_entry_is_redriven_with_its_input() {
+    let server = TestServer::start_with(fast_config()).await;
+    // P fails until the first redrive (its intrinsic parses "not json"), W until the second
+    // (its Seconds is a string): each time only the input can make the redriven state pass.
+    let sm = server
+        .create_machine(
+            "entry-failures",
+            &json!({"StartAt": "P", "States": {
+                "P": {"Type": "Pass", "Next": "W", "Parameters": {
+                    "v.$": "States.StringToJson(States.ArrayGetItem($.docs, $$.Execution.RedriveCount))",
+                    "secs.$": "$.secs"}},
+                "W": {"Type": "Wait", "QueryLanguage": "JSONata", "Next": "Done",
+                      "Seconds": "{% $states.context.Execution.RedriveCount < 2 ? 'soon' : $states.input.secs %}"},
+                "Done": {"Type": "Pass", "End": true},
+            }}),
+        )
+        .await;
+    let input = json!({"docs": ["not json", "{\"ok\":1}"], "secs": 0});
+    let arn = server.start_execution(&sm, &input).await;
+    let d = server.wait_done(&arn).await;
+    assert_eq!(d.status(), &ExecutionStatus::Failed);
+    for (redrives, status) in [
+        (1, ExecutionStatus::Failed),
+        (2, ExecutionStatus::Succeeded),
+    ] {
+        redrive(&server, &arn, None).await.expect("redrive");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let d = loop {
+            let d = server
+                .client
+                .describe_execution()
+                .execution_arn(&arn)
+                .send()
+                .await
+                .unwrap();
+            if d.redrive_count() == Some(redrives) && d.status() != &ExecutionStatus::Running {
+                break d;
+            }
+            assert!(Instant::now() < deadline, "redrive {redrives} never ended");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(d.status(), &status, "redrive {redrives}: {:?}", d.cause());
+        if status == ExecutionStatus::Failed {
+            // Failed in W now, not in P again with a null input.
+            let events = history(&server, &arn).await;
+            let entered: Vec<_> = events
+                .iter()
+                .filter_map(|e| e.state_entered_event_details())
+                .map(|s| {
+                    (
+                        s.name().to_string(),
+                        s.input().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(entered.last().unwrap().0, "W", "{entered:?}");
+            let last_p = entered.iter().rev().find(|(n, _)| n == "P").unwrap();
+            assert_eq!(serde_json::from_str::<Value>(&last_p.1).unwrap(), input);
+        } else {
+            let out: Value = serde_json::from_str(d.output().unwrap()).unwrap();
+            assert_eq!(out, json!({"v": {"ok": 1}, "secs": 0}));
+        }
+    }
+}

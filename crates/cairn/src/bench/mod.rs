@@ -62,10 +62,16 @@ pub struct BenchArgs {
     /// Samples for the dispatch-latency measurement.
     #[arg(long, default_value_t = 300)]
     pub latency_samples: usize,
-    /// Items of the distributed-map scenario (inline; run once with EXPRESS children, once
-    /// with STANDARD ones).
-    #[arg(long, default_value_t = 10_000)]
+    /// Items of the distributed-map scenario (JSONL lines read by an ItemReader; run once
+    /// with EXPRESS children, once with STANDARD ones).
+    #[arg(long, default_value_t = 100_000)]
     pub dmap_items: usize,
+    /// The distributed-map scenario's bucket folder root: the bench writes its items to
+    /// `DIR/bench-dmap/`. The in-process server gets it as its `--s3-root` (default: a fresh
+    /// temporary directory); with `--endpoint`, the server must have been started with
+    /// `cairn serve --s3-root DIR` on the same folder.
+    #[arg(long, value_name = "DIR")]
+    pub s3_root: Option<PathBuf>,
     /// Database of the in-process server (default: a fresh temporary directory).
     #[arg(long)]
     pub database: Option<PathBuf>,
@@ -96,6 +102,24 @@ pub struct BenchArgs {
 /// Run the benchmark; prints figures to stdout.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut local = None;
+    let s3_dir = match &args.s3_root {
+        Some(_) => None,
+        None if args.scenario.iter().any(|s| s == "distributed-map") => Some(tempfile::tempdir()?),
+        None => None,
+    };
+    let s3_root = args
+        .s3_root
+        .clone()
+        .or_else(|| s3_dir.as_ref().map(|d| d.path().to_path_buf()));
+    if !args.endpoint.is_empty()
+        && args.scenario.iter().any(|s| s == "distributed-map")
+        && args.s3_root.is_none()
+    {
+        anyhow::bail!(
+            "distributed-map with --endpoint needs --s3-root DIR, the folder the server was \
+             started with (cairn serve --s3-root DIR): the bench writes its items there"
+        );
+    }
     let endpoint = if args.endpoint.is_empty() {
         let overload = args.scenario.iter().any(|s| s == "overload");
         let bound = args.max_queued_requests.or(if overload {
@@ -103,7 +127,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         } else {
             None
         });
-        let server = scenarios::LocalServer::start(args.database.clone(), bound).await?;
+        let server =
+            scenarios::LocalServer::start(args.database.clone(), bound, s3_root.clone()).await?;
         if let Some(bound) = bound {
             println!("in-process server: max_queued_requests = {bound}");
         }
@@ -228,7 +253,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.scenario.iter().any(|s| s == "distributed-map") {
         for execution_type in ["EXPRESS", "STANDARD"] {
-            scenarios::distributed_map(&endpoint, args.dmap_items, execution_type).await?;
+            scenarios::distributed_map(
+                &endpoint,
+                s3_root.as_deref().unwrap_or(std::path::Path::new(".")),
+                args.dmap_items,
+                execution_type,
+                args.server_pid,
+            )
+            .await?;
         }
     }
     if json {

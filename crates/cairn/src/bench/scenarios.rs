@@ -28,6 +28,7 @@ impl LocalServer {
     pub async fn start(
         database: Option<PathBuf>,
         max_queued_requests: Option<usize>,
+        s3_root: Option<PathBuf>,
     ) -> anyhow::Result<LocalServer> {
         let (dir, path) = match database {
             Some(p) => (None, p),
@@ -43,6 +44,7 @@ impl LocalServer {
         if let Some(bound) = max_queued_requests {
             config.max_queued_requests = bound;
         }
+        config.s3_root = s3_root;
         let engine = Engine::start(store.clone(), config.clone())?;
         let app = Arc::new(App::new(store, config, engine.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -309,51 +311,82 @@ pub async fn map(
     ))
 }
 
-/// One Distributed Map over `items` inline items, `MaxConcurrency` 1,000, Pass children of
-/// `execution_type`: items/s, and the peak memory of this process (the in-process server's,
-/// unless `--endpoint` is given). The Map's result is dropped (`ResultPath: null`), as a run
-/// this large would exceed the payload limit.
+/// One Distributed Map over `items` JSONL items that an ItemReader reads from
+/// `<s3_root>/bench-dmap/items-<items>.jsonl` (written here first, unless it is there
+/// already), `MaxConcurrency` 1,000, Pass children of `execution_type`, results written by a
+/// ResultWriter to the same bucket (as a run this large must: its output would exceed the
+/// payload limit). Prints items/s and the server's peak resident memory (`VmHWM` of
+/// `server_pid`, or of this process when the server is the in-process one).
 pub async fn distributed_map(
     endpoints: &Endpoints,
+    s3_root: &std::path::Path,
     items: usize,
     execution_type: &str,
+    server_pid: Option<u32>,
 ) -> anyhow::Result<()> {
+    const BUCKET: &str = "bench-dmap";
+    let key = format!("items-{items}.jsonl");
+    let path = s3_root.join(BUCKET).join(&key);
+    if !path.exists() {
+        std::fs::create_dir_all(s3_root.join(BUCKET)).context("creating the bench bucket")?;
+        let mut body = String::with_capacity(items * 16);
+        for i in 0..items {
+            body.push_str(&format!("{{\"i\":{i}}}\n"));
+        }
+        std::fs::write(&path, body).context("writing the bench items")?;
+    }
     let definition = json!({
         "StartAt": "M",
         "States": {"M": {
-            "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1000,
-            "ResultPath": null, "End": true,
+            "Type": "Map", "MaxConcurrency": 1000, "End": true,
+            "ItemReader": {
+                "Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSONL"},
+                "Parameters": {"Bucket": BUCKET, "Key": key}
+            },
+            "ResultWriter": {
+                "Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": BUCKET, "Prefix": "results"}
+            },
             "ItemProcessor": {
                 "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": execution_type},
                 "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}
             }
         }}
     });
-    let list: Vec<usize> = (0..items).collect();
-    let input = json!({"items": list}).to_string();
     let mut conn = endpoints.connect(0).await?;
     let machine = create_machine(&mut conn, &unique("bench-dmap"), &definition).await?;
     let begin = Instant::now();
-    let arns = start_many(endpoints, &machine, 1, 1, Arc::new(move |_| input.clone())).await?;
+    let arns = start_many(endpoints, &machine, 1, 1, Arc::new(|_| "{}".to_string())).await?;
     let succeeded = await_all(endpoints, arns, 1).await?;
     let secs = begin.elapsed().as_secs_f64().max(1e-9);
+    let whose = match server_pid {
+        Some(pid) => format!("server (pid {pid})"),
+        None => "this process (the in-process server)".to_string(),
+    };
     println!(
-        "distributed-map ({items} items, {execution_type} children, MaxConcurrency 1000): \
-         {} in {secs:.2}s = {:.0} items/s; peak memory of this process {}",
+        "distributed-map ({items} JSONL items from an ItemReader, {execution_type} children, \
+         MaxConcurrency 1000, ResultWriter): {} in {secs:.2}s = {:.0} items/s; \
+         peak memory of {whose} {}",
         if succeeded == 1 {
             "succeeded"
         } else {
             "FAILED"
         },
         items as f64 / secs,
-        peak_memory().unwrap_or_else(|| "unknown".into())
+        peak_memory(server_pid).unwrap_or_else(|| "unknown".into())
     );
     Ok(())
 }
 
-/// `VmHWM` (peak resident set) from `/proc/self/status`, where there is one.
-fn peak_memory() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// `VmHWM` (peak resident set) from `/proc/<pid>/status` (this process's without a pid),
+/// where there is one.
+fn peak_memory(pid: Option<u32>) -> Option<String> {
+    let file = match pid {
+        Some(pid) => format!("/proc/{pid}/status"),
+        None => "/proc/self/status".to_string(),
+    };
+    let status = std::fs::read_to_string(file).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     Some(line["VmHWM:".len()..].trim().to_string())
 }

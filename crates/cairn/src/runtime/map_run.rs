@@ -552,6 +552,23 @@ async fn run(
         {
             running.abort_all();
             stop_children(children, &spec.map_run_arn).await;
+            // AWS writes the results of a run that failed too: what ran, the failures in
+            // FAILED_n.json. The Map still fails with the tolerance error; a write that
+            // fails as well is only logged.
+            if let Some(w) = &spec.result_writer {
+                match write_outcomes(env, children, spec, w, keep_outcomes, &mut outcomes).await {
+                    Ok(_) => {
+                        progress.items.results_written =
+                            progress.items.succeeded + progress.items.unsuccessful();
+                        progress.executions.results_written =
+                            progress.executions.succeeded + progress.executions.unsuccessful();
+                    }
+                    Err(e) => tracing::warn!(
+                        map_run = %spec.map_run_arn, error = %e.error, cause = %e.cause,
+                        "the results of a failed map run could not be written"
+                    ),
+                }
+            }
             write(children, spec, &mut progress, "FAILED").await;
             return Answer::Failed(TaskError::new(EXCEEDED, EXCEEDED_CAUSE));
         }
@@ -562,45 +579,53 @@ async fn run(
     }
     let answer = match &spec.result_writer {
         None => Answer::Succeeded(Value::Array(results).to_string()),
-        Some(w) => {
-            let written = async {
-                let store = object_store(env, "States.ResultWriterFailed")?;
-                let writer = items::WriterSpec {
-                    resource: w.resource.clone(),
-                    parameters: w.parameters.clone(),
-                    writer_config: w.writer_config.clone(),
-                };
-                if keep_outcomes {
-                    let mut pages = Collected(Some(std::mem::take(&mut outcomes)));
-                    items::write_results(&store, &writer, &spec.map_run_arn, &mut pages).await
-                } else {
-                    let mut pages = StoredOutcomes {
-                        children: children.clone(),
-                        map_run_arn: spec.map_run_arn.clone(),
-                        after: None,
-                        done: false,
-                    };
-                    items::write_results(&store, &writer, &spec.map_run_arn, &mut pages).await
-                }
+        Some(w) => match write_outcomes(env, children, spec, w, keep_outcomes, &mut outcomes).await
+        {
+            Ok(v) => {
+                progress.items.results_written =
+                    progress.items.succeeded + progress.items.unsuccessful();
+                progress.executions.results_written =
+                    progress.executions.succeeded + progress.executions.unsuccessful();
+                Answer::Succeeded(v.to_string())
             }
-            .await;
-            match written {
-                Ok(v) => {
-                    progress.items.results_written =
-                        progress.items.succeeded + progress.items.unsuccessful();
-                    progress.executions.results_written =
-                        progress.executions.succeeded + progress.executions.unsuccessful();
-                    Answer::Succeeded(v.to_string())
-                }
-                Err(e) => {
-                    write(children, spec, &mut progress, "FAILED").await;
-                    return failed_with(e);
-                }
+            Err(e) => {
+                write(children, spec, &mut progress, "FAILED").await;
+                return failed_with(e);
             }
-        }
+        },
     };
     write(children, spec, &mut progress, "SUCCEEDED").await;
     answer
+}
+
+/// Write the children's outcomes through the ResultWriter `w`: EXPRESS children's as kept in
+/// `outcomes`, STANDARD children's read back from their records a page at a time.
+async fn write_outcomes(
+    env: &ResourceEnv,
+    children: &Arc<Children>,
+    spec: &MapRunSpec,
+    w: &cairn_core::WriterSpec,
+    keep_outcomes: bool,
+    outcomes: &mut Vec<ChildOutcome>,
+) -> Result<Value, ItemError> {
+    let store = object_store(env, "States.ResultWriterFailed")?;
+    let writer = items::WriterSpec {
+        resource: w.resource.clone(),
+        parameters: w.parameters.clone(),
+        writer_config: w.writer_config.clone(),
+    };
+    if keep_outcomes {
+        let mut pages = Collected(Some(std::mem::take(outcomes)));
+        items::write_results(&store, &writer, &spec.map_run_arn, &mut pages).await
+    } else {
+        let mut pages = StoredOutcomes {
+            children: children.clone(),
+            map_run_arn: spec.map_run_arn.clone(),
+            after: None,
+            done: false,
+        };
+        items::write_results(&store, &writer, &spec.map_run_arn, &mut pages).await
+    }
 }
 
 /// One child to start: its item index, input, and whether a ResultWriter needs its outcome.
