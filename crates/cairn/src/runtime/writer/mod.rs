@@ -639,9 +639,17 @@ impl Writer {
             // Not ours to watch: dropping the reply tells the engine to look in the store.
             return;
         }
-        let running = match self.load(&arn) {
-            Ok(Some(live)) => live.execution.status == cairn_core::ExecutionStatus::Running,
-            _ => false,
+        // A closed execution is looked at in the store, never taken into the cache: nothing
+        // would take it out again (a Distributed Map awaits each of its children, most of
+        // them closed by then, and the cache grew by one execution per child).
+        let running = match self.live.get(&arn) {
+            Some(live) => live.execution.status == cairn_core::ExecutionStatus::Running,
+            None => match self.store.get_execution(&arn) {
+                Ok(Some(record)) if record.status == "RUNNING" => {
+                    matches!(self.load(&arn), Ok(Some(_)))
+                }
+                _ => false,
+            },
         };
         // An execution this batch closed is not closed until the batch commits: its watcher
         // is answered after the commit, with the other watchers of touched executions (an
@@ -916,6 +924,11 @@ impl Writer {
         if live.execution.status != cairn_core::ExecutionStatus::Running
             && !matches!(input, Input::Redrive { .. })
         {
+            // Not kept in the cache (unless this batch closed it and still has to write it):
+            // late inputs to closed executions would otherwise pile up there.
+            if !pending.touched_set.contains(arn) {
+                self.live.remove(arn);
+            }
             return Ok(Outcome::NotRunning);
         }
         let definition = live.definition.clone();
