@@ -42,30 +42,7 @@ const ACCOUNT: &str = "123456789012";
 
 impl Ecs {
     pub async fn start(ending: Ending) -> Ecs {
-        let jobs = Arc::new(Mutex::new(Jobs::default()));
-        let state = jobs.clone();
-        let app = axum::Router::new().route(
-            "/",
-            axum::routing::post(move |headers: HeaderMap, body: String| {
-                let state = state.clone();
-                async move {
-                    let target = headers
-                        .get("x-amz-target")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_string();
-                    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                    let op = target.rsplit('.').next().unwrap_or("").to_string();
-                    let (status, answer) = ecs_answer(&state, ending, &op, &body);
-                    (
-                        status,
-                        [("content-type", "application/x-amz-json-1.1")],
-                        answer.to_string(),
-                    )
-                }
-            }),
-        );
-        let url = serve(app).await;
+        let (url, jobs) = json11_standin(ending, ecs_answer).await;
         Ecs { url, jobs }
     }
 
@@ -215,30 +192,7 @@ pub struct SageMaker {
 
 impl SageMaker {
     pub async fn start(ending: Ending) -> SageMaker {
-        let jobs = Arc::new(Mutex::new(Jobs::default()));
-        let state = jobs.clone();
-        let app = axum::Router::new().route(
-            "/",
-            axum::routing::post(move |headers: HeaderMap, body: String| {
-                let state = state.clone();
-                async move {
-                    let target = headers
-                        .get("x-amz-target")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_string();
-                    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                    let op = target.rsplit('.').next().unwrap_or("").to_string();
-                    let (status, answer) = sagemaker_answer(&state, ending, &op, &body);
-                    (
-                        status,
-                        [("content-type", "application/x-amz-json-1.1")],
-                        answer.to_string(),
-                    )
-                }
-            }),
-        );
-        let url = serve(app).await;
+        let (url, jobs) = json11_standin(ending, sagemaker_answer).await;
         SageMaker { url, jobs }
     }
 
@@ -328,6 +282,37 @@ fn sagemaker_answer(
 }
 
 /// Serve `app` on a free 127.0.0.1 port for the rest of the test: its URL.
+/// A JSON 1.1 stand-in on 127.0.0.1: each `POST /` is answered by `answer` with the
+/// operation named in `X-Amz-Target` and the request body. Returns its URL and its jobs.
+async fn json11_standin(
+    ending: Ending,
+    answer: fn(&Mutex<Jobs>, Ending, &str, &Value) -> (StatusCode, Value),
+) -> (String, Arc<Mutex<Jobs>>) {
+    let jobs = Arc::new(Mutex::new(Jobs::default()));
+    let state = jobs.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let state = state.clone();
+            async move {
+                let target = headers
+                    .get("x-amz-target")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let op = target.rsplit('.').next().unwrap_or("");
+                let (status, answer) = answer(&state, ending, op, &body);
+                (
+                    status,
+                    [("content-type", "application/x-amz-json-1.1")],
+                    answer.to_string(),
+                )
+            }
+        }),
+    );
+    (serve(app).await, jobs)
+}
+
 async fn serve(app: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
