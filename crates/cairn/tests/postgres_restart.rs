@@ -18,10 +18,10 @@ mod cluster;
 mod faults;
 
 use aws_sdk_sfn::error::ProvideErrorMetadata;
-use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType as E};
+use aws_sdk_sfn::types::ExecutionStatus;
 use cluster::{why, Metrics};
-use faults::{history, patient_client, until_ok, Node};
-use serde_json::{json, Value};
+use faults::{check_histories, patient_client, start_load, until_ok, Load, Node};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -131,96 +131,18 @@ async fn a_postgresql_restart_mid_load_loses_nothing_and_the_node_carries_on() {
     let sfn = cluster::client(&endpoint);
     let during = patient_client(&endpoint);
 
-    let activity = sfn
-        .create_activity()
-        .name("work")
-        .send()
-        .await
-        .expect("CreateActivity")
-        .activity_arn;
-    let role = "arn:aws:iam::123456789012:role/restart";
-    let worked = sfn
-        .create_state_machine()
-        .name("worked")
-        .role_arn(role)
-        .definition(
-            json!({"StartAt": "Work", "States": {
-                "Work": {"Type": "Task", "Resource": activity, "TimeoutSeconds": 300, "Next": "Nap"},
-                "Nap": {"Type": "Wait", "Seconds": 2, "Next": "Done"},
-                "Done": {"Type": "Succeed"}}})
-            .to_string(),
-        )
-        .send()
-        .await
-        .expect("CreateStateMachine")
-        .state_machine_arn;
-    let waits = sfn
-        .create_state_machine()
-        .name("waits")
-        .role_arn(role)
-        .definition(
-            json!({"StartAt": "W", "States": {
-                "W": {"Type": "Wait", "Seconds": 3, "Next": "P"},
-                "P": {"Type": "Pass", "End": true}}})
-            .to_string(),
-        )
-        .send()
-        .await
-        .expect("CreateStateMachine")
-        .state_machine_arn;
-
-    // Activity executions, their tasks taken by a worker (held, not answered yet).
-    let mut executions = Vec::new();
-    for i in 0..EACH {
-        let arn = sfn
-            .start_execution()
-            .state_machine_arn(&worked)
-            .name(format!("worked-{i}"))
-            .input(json!({"i": i}).to_string())
-            .send()
-            .await
-            .expect("StartExecution")
-            .execution_arn;
-        executions.push(arn);
-    }
-    let mut tokens = Vec::new();
-    while tokens.len() < EACH {
-        let task = sfn
-            .get_activity_task()
-            .activity_arn(&activity)
-            .send()
-            .await
-            .expect("GetActivityTask");
-        if let Some(token) = task.task_token {
-            let input: Value = serde_json::from_str(task.input.as_deref().unwrap()).unwrap();
-            tokens.push((input["i"].as_u64().unwrap(), token));
-        }
-    }
-    // Half answered now: those executions sit in their Wait when storage goes away.
-    let mut acked: Vec<(u64, String)> = Vec::new();
-    for (i, token) in tokens.drain(..EACH / 2) {
-        let output = json!({"answer": format!("before-{i}")}).to_string();
-        sfn.send_task_success()
-            .task_token(token)
-            .output(&output)
-            .send()
-            .await
-            .expect("SendTaskSuccess");
-        acked.push((i, output));
-    }
-    // Wait-only executions whose timers come due during the outage.
-    for i in 0..EACH {
-        let arn = sfn
-            .start_execution()
-            .state_machine_arn(&waits)
-            .name(format!("waits-{i}"))
-            .send()
-            .await
-            .expect("StartExecution")
-            .execution_arn;
-        executions.push(arn);
-    }
-    let timers_due = Instant::now() + Duration::from_secs(3);
+    // Activity executions with their tasks taken by a worker, half of them answered (those
+    // sit in their Wait when storage goes away), and Wait-only executions whose timers come
+    // due during the outage.
+    let Load {
+        activity,
+        waits,
+        executions,
+        tokens,
+        mut acked,
+        timers_due,
+        ..
+    } = start_load(&sfn, "arn:aws:iam::123456789012:role/restart", EACH).await;
 
     // ---- the outage ------------------------------------------------------------------
     pg.stop();
@@ -341,33 +263,7 @@ async fn a_postgresql_restart_mid_load_loses_nothing_and_the_node_carries_on() {
     assert_eq!(gone.code(), Some("ExecutionDoesNotExist"));
 
     // Every history gap-free, each input applied once; each acknowledged answer recorded.
-    for arn in &executions {
-        let events = history(&sfn, arn).await;
-        let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-        assert_eq!(ids, (1..=events.len() as i64).collect::<Vec<_>>(), "{arn}");
-        let count = |t: E| events.iter().filter(|e| e.r#type == t).count();
-        assert_eq!(count(E::ExecutionStarted), 1, "{arn}");
-        assert_eq!(count(E::ExecutionSucceeded), 1, "{arn}");
-        assert_eq!(count(E::WaitStateExited), 1, "{arn}: the timer fired once");
-        if arn.contains(":worked-") {
-            assert_eq!(count(E::ActivityScheduled), 1, "{arn}");
-            assert_eq!(count(E::ActivityStarted), 1, "{arn}");
-            assert_eq!(count(E::ActivitySucceeded), 1, "{arn}");
-            let output = events
-                .iter()
-                .find_map(|e| e.activity_succeeded_event_details.as_ref())
-                .and_then(|d| d.output.clone())
-                .unwrap();
-            let i: u64 = arn.rsplit('-').next().unwrap().parse().unwrap();
-            let answered: Vec<Value> = acked
-                .iter()
-                .filter(|(j, _)| *j == i)
-                .map(|(_, o)| serde_json::from_str(o).unwrap())
-                .collect();
-            let recorded: Value = serde_json::from_str(&output).unwrap();
-            assert_eq!(answered, [recorded], "{arn}: the acknowledged answer, once");
-        }
-    }
+    check_histories(&sfn, &executions, &acked).await;
 
     // And it takes new work as before.
     let after = sfn
