@@ -516,7 +516,11 @@ mod tests {
     }
 
     fn all_array(chunks: &[&[u8]]) -> Result<Vec<Value>, String> {
-        let mut p = JsonArray::new();
+        drain(JsonArray::new(), chunks)
+    }
+
+    /// Every item of `p`, fed `chunks` one at a time.
+    fn drain(mut p: JsonArray, chunks: &[&[u8]]) -> Result<Vec<Value>, String> {
         let mut out = vec![];
         for c in chunks {
             p.push(c);
@@ -591,18 +595,7 @@ mod tests {
     }
 
     fn all_at(pointer: &str, chunks: &[&[u8]]) -> Result<Vec<Value>, String> {
-        let mut p = JsonArray::at_pointer(pointer)?;
-        let mut out = vec![];
-        for c in chunks {
-            p.push(c);
-            while let Some(v) = p.pop(false)? {
-                out.push(v);
-            }
-        }
-        while let Some(v) = p.pop(true)? {
-            out.push(v);
-        }
-        Ok(out)
+        drain(JsonArray::at_pointer(pointer)?, chunks)
     }
 
     #[test]
