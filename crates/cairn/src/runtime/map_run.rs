@@ -313,7 +313,7 @@ async fn source(env: &ResourceEnv, spec: &MapRunSpec) -> Result<Source, ItemErro
 }
 
 fn object_store(env: &ResourceEnv, error: &str) -> Result<Arc<ObjectStore>, ItemError> {
-    ObjectStore::from_config(&env.config).ok_or_else(|| ItemError {
+    env.object_store().ok_or_else(|| ItemError {
         error: error.into(),
         cause: "No object storage is configured: start cairn serve with --s3-endpoint URL \
                 (an S3-compatible server) or --s3-root DIR (a folder per bucket)"

@@ -143,6 +143,9 @@ pub struct ResourceEnv {
     /// Only for `aws-sdk:sfn:*`, which is the whole API answered in-process: its handlers
     /// need the engine, which exists after this (child executions never use it).
     api_engine: Arc<OnceLock<Weak<Engine>>>,
+    /// Distributed Map storage, built on first use and shared by every Map Run (one S3
+    /// client and its connection pool, not one per run).
+    object_store: Arc<OnceLock<Option<Arc<crate::runtime::items::ObjectStore>>>>,
 }
 
 impl ResourceEnv {
@@ -188,7 +191,15 @@ impl ResourceEnv {
             children: None,
             metrics: None,
             api_engine: Arc::new(OnceLock::new()),
+            object_store: Arc::new(OnceLock::new()),
         })
+    }
+
+    /// Distributed Map storage (`--s3-endpoint` / `--s3-root`); `None` when neither is set.
+    pub fn object_store(&self) -> Option<Arc<crate::runtime::items::ObjectStore>> {
+        self.object_store
+            .get_or_init(|| crate::runtime::items::ObjectStore::from_config(&self.config))
+            .clone()
     }
 
     /// The same, able to start child executions through the runtime's `children`.
