@@ -102,26 +102,25 @@ pub struct BenchArgs {
 /// Run the benchmark; prints figures to stdout.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut local = None;
+    // The scenarios run only when named (not part of `all`).
+    let overload = args.scenario.iter().any(|s| s == "overload");
+    let distributed_map = args.scenario.iter().any(|s| s == "distributed-map");
     let s3_dir = match &args.s3_root {
         Some(_) => None,
-        None if args.scenario.iter().any(|s| s == "distributed-map") => Some(tempfile::tempdir()?),
+        None if distributed_map => Some(tempfile::tempdir()?),
         None => None,
     };
     let s3_root = args
         .s3_root
         .clone()
         .or_else(|| s3_dir.as_ref().map(|d| d.path().to_path_buf()));
-    if !args.endpoint.is_empty()
-        && args.scenario.iter().any(|s| s == "distributed-map")
-        && args.s3_root.is_none()
-    {
+    if !args.endpoint.is_empty() && distributed_map && args.s3_root.is_none() {
         anyhow::bail!(
             "distributed-map with --endpoint needs --s3-root DIR, the folder the server was \
              started with (cairn serve --s3-root DIR): the bench writes its items there"
         );
     }
     let endpoint = if args.endpoint.is_empty() {
-        let overload = args.scenario.iter().any(|s| s == "overload");
         let bound = args.max_queued_requests.or(if overload {
             Some(args.concurrency * 2)
         } else {
@@ -241,7 +240,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             record(on.into(), f, m);
         }
     }
-    if args.scenario.iter().any(|s| s == "overload") {
+    if overload {
         overload::overload(
             &endpoint,
             args.concurrency,
@@ -251,7 +250,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         )
         .await?;
     }
-    if args.scenario.iter().any(|s| s == "distributed-map") {
+    if distributed_map {
         for execution_type in ["EXPRESS", "STANDARD"] {
             scenarios::distributed_map(
                 &endpoint,
