@@ -203,6 +203,18 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>>;
 
+    /// A Map Run's child executions in item order, with their item index: those linked for
+    /// an index above `after_index` (all, with `None`), at most `limit`. The driver pages
+    /// through a run's outcomes with it for a ResultWriter, each page found through the
+    /// `(map_run_arn, item_index)` index, so a page costs the same however large the run
+    /// (paging `list_map_run_executions`, newest first, cost the whole run per page).
+    fn map_run_executions_by_item(
+        &self,
+        map_run_arn: &str,
+        after_index: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, ExecutionRecord)>>;
+
     /// Every execution whose status is RUNNING (recovery after a restart).
     fn running_executions(&self) -> Result<Vec<ExecutionRecord>>;
     /// History events with `id > after_id` ascending (or `id < before_id` descending when

@@ -210,6 +210,15 @@ impl Store for Flaky {
         self.inner
             .list_map_run_executions(run, status, after, limit)
     }
+    fn map_run_executions_by_item(
+        &self,
+        run: &str,
+        after_index: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, ExecutionRecord)>> {
+        self.inner
+            .map_run_executions_by_item(run, after_index, limit)
+    }
     fn history(&self, arn: &str, page: HistoryPage, limit: usize) -> Result<Vec<EventRecord>> {
         self.inner.history(arn, page, limit)
     }

@@ -170,3 +170,33 @@ pub async fn list_executions(
         .await?;
     rows.iter().map(executions::from_row).collect()
 }
+
+pub async fn executions_by_item(
+    pool: &PgPool,
+    map_run_arn: &str,
+    after_index: Option<u64>,
+    n: usize,
+) -> Result<Vec<(u64, ExecutionRecord)>> {
+    let sql = format!(
+        "SELECT {}, m.item_index FROM map_run_executions m \
+         JOIN executions e ON e.arn = m.execution_arn \
+         WHERE m.map_run_arn = $1 AND m.item_index > $2 \
+         ORDER BY m.item_index LIMIT $3",
+        executions::COLUMNS
+    );
+    // Indexes start at 0: -1 is before them all, and keeps the condition one range the
+    // index answers (an `IS NULL OR` form is not).
+    let after = after_index.map_or(-1, |i| i as i64);
+    let rows = sqlx::query(&sql)
+        .bind(map_run_arn)
+        .bind(after)
+        .bind(limit(n))
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let index: i64 = r.try_get(18)?;
+            Ok((index as u64, executions::from_row(r)?))
+        })
+        .collect()
+}

@@ -475,6 +475,20 @@ impl Store for PostgresStore {
         ))
     }
 
+    fn map_run_executions_by_item(
+        &self,
+        map_run_arn: &str,
+        after_index: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, ExecutionRecord)>> {
+        self.run(map_runs::executions_by_item(
+            &self.pool,
+            map_run_arn,
+            after_index,
+            limit,
+        ))
+    }
+
     fn history(
         &self,
         execution_arn: &str,

@@ -155,3 +155,26 @@ pub fn list_executions(
     let params = params![map_run_arn, status, after.map(|c| c.seq), limit(n)];
     query_all(conn, &sql, params, executions::from_row)
 }
+
+pub fn executions_by_item(
+    conn: &Connection,
+    map_run_arn: &str,
+    after_index: Option<u64>,
+    n: usize,
+) -> Result<Vec<(u64, ExecutionRecord)>> {
+    let sql = format!(
+        "SELECT {}, m.item_index FROM map_run_executions m \
+         JOIN executions e ON e.arn = m.execution_arn \
+         WHERE m.map_run_arn = ?1 AND m.item_index > ?2 \
+         ORDER BY m.item_index LIMIT ?3",
+        executions::COLUMNS
+    );
+    // Indexes start at 0: -1 is before them all, and keeps the condition one range the
+    // index answers (an `IS NULL OR` form is not).
+    let after = after_index.map_or(-1, |i| i as i64);
+    let params = params![map_run_arn, after, limit(n)];
+    query_all(conn, &sql, params, |r| {
+        let index: i64 = r.get(18)?;
+        Ok((index as u64, executions::from_row(r)?))
+    })
+}

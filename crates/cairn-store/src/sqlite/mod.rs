@@ -408,6 +408,15 @@ impl Store for SqliteStore {
         self.read(|c| map_runs::list_executions(c, map_run_arn, status, after, limit))
     }
 
+    fn map_run_executions_by_item(
+        &self,
+        map_run_arn: &str,
+        after_index: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, ExecutionRecord)>> {
+        self.read(|c| map_runs::executions_by_item(c, map_run_arn, after_index, limit))
+    }
+
     fn history(
         &self,
         execution_arn: &str,

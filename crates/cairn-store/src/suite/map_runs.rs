@@ -135,3 +135,65 @@ pub fn map_run_children_are_listed_and_found(db: &dyn Database) {
     let unrelated = execution("m", "zzz", 1_000);
     assert_eq!(store.map_run_of_execution(&unrelated.arn).unwrap(), None);
 }
+
+pub fn map_run_children_are_paged_in_item_order(db: &dyn Database) {
+    let store = db.open();
+    let (r1, r2) = (map_run("r1"), map_run("r2"));
+    // Linked out of item order, started in another order again; one child of another run.
+    for (name, index, start_ms) in [
+        ("c", 2, 1_000),
+        ("a", 0, 3_000),
+        ("d", 3, 2_000),
+        ("b", 1, 4_000),
+    ] {
+        let e = execution("m/L", name, start_ms);
+        store.commit(&start(&e, 1)).unwrap();
+        store
+            .link_map_run_execution(&r1.arn, &e.arn, index)
+            .unwrap();
+    }
+    let other = execution("m/L", "other", 5_000);
+    store.commit(&start(&other, 1)).unwrap();
+    store
+        .link_map_run_execution(&r2.arn, &other.arn, 0)
+        .unwrap();
+    let page = |after: Option<u64>, n: usize| -> Vec<(u64, String)> {
+        store
+            .map_run_executions_by_item(&r1.arn, after, n)
+            .unwrap()
+            .into_iter()
+            .map(|(i, r)| (i, r.name))
+            .collect()
+    };
+    let all = page(None, 10);
+    assert_eq!(
+        all,
+        [
+            (0, "a".to_string()),
+            (1, "b".into()),
+            (2, "c".into()),
+            (3, "d".into())
+        ]
+    );
+    assert_eq!(page(None, 2), all[..2]);
+    assert_eq!(page(Some(1), 2), all[2..]);
+    assert_eq!(page(Some(3), 2), []);
+    // The records are whole: a closed child's outcome is there.
+    store
+        .commit(&start(&finished(execution("m/L", "c", 1_000), "FAILED"), 0))
+        .unwrap();
+    let got = store
+        .map_run_executions_by_item(&r1.arn, Some(1), 1)
+        .unwrap();
+    assert_eq!((got[0].0, got[0].1.status.as_str()), (2, "FAILED"));
+    // A linked child whose execution was never committed is not listed.
+    let never = execution("m/L", "never", 6_000);
+    store
+        .link_map_run_execution(&r1.arn, &never.arn, 4)
+        .unwrap();
+    assert_eq!(page(Some(3), 10), []);
+    assert!(store
+        .map_run_executions_by_item(&map_run("none").arn, None, 10)
+        .unwrap()
+        .is_empty());
+}

@@ -119,6 +119,7 @@ macro_rules! store_suite {
             versions::executions_by_version_and_alias_filter_full_pages,
             map_runs::map_runs_keep_settings_and_progress,
             map_runs::map_run_children_are_listed_and_found,
+            map_runs::map_run_children_are_paged_in_item_order,
         );
     };
     (@tests $new_database:expr; $($area:ident::$case:ident,)*) => {
