@@ -983,3 +983,107 @@ async fn a_result_file_larger_than_a_part_is_uploaded_in_parts() {
     })
     .await;
 }
+
+/// Unfinished uploads left in the bucket's storage: multipart uploads on S3, temporary
+/// files in the folder store.
+async fn unfinished_uploads(b: &Bucket) -> usize {
+    match &b.put {
+        Putter::Folder(dir) => {
+            let tmp = dir.parent().unwrap().join(".cairn-tmp");
+            std::fs::read_dir(tmp).map(|d| d.count()).unwrap_or(0)
+        }
+        Putter::S3(client) => {
+            let listed = client
+                .list_multipart_uploads()
+                .bucket(&b.name)
+                .send()
+                .await
+                .unwrap();
+            listed.uploads().len()
+        }
+    }
+}
+
+#[tokio::test]
+async fn outcomes_pushed_one_at_a_time_are_sent_as_parts_fill_and_a_dropped_sink_aborts() {
+    // EXPRESS children keep no record, so the Map Run driver pushes each outcome to a
+    // ResultSink as the child ends: parts must leave as they fill, not at the end.
+    let parts = StoreTuning {
+        result_part_bytes: 5 << 20,
+        ..StoreTuning::default()
+    };
+    on_both(parts, |b| {
+        Box::pin(async move {
+            let spec = WriterSpec {
+                resource: "arn:aws:states:::s3:putObject".into(),
+                parameters: json!({"Bucket": b.name, "Prefix": "stream"}),
+                writer_config: json!({"Transformation": "COMPACT"}),
+            };
+            let pad = "x".repeat(5000);
+            let padded = |i: usize| {
+                let mut o = outcome(i, "SUCCEEDED");
+                o.output = Some(json!({"i": i, "pad": pad}).to_string());
+                o
+            };
+            let before = b.store.stats();
+            let mut sink = items::ResultSink::open(&b.store, &spec, RUN_ARN).unwrap();
+            for i in 0..1200 {
+                sink.push(&padded(i)).await.unwrap();
+            }
+            let sent = b.store.stats();
+            assert_eq!(
+                sent.parts - before.parts,
+                1,
+                "one 5 MiB part sent before the end"
+            );
+            assert_eq!(unfinished_uploads(&b).await, 1);
+            let output = sink.finish().await.unwrap();
+            assert_eq!(unfinished_uploads(&b).await, 0);
+            let key = output["ResultWriterDetails"]["Key"].as_str().unwrap();
+            let files = b
+                .items(
+                    key,
+                    json!({"InputType": "JSON", "ItemsPointer": "/ResultFiles/SUCCEEDED"}),
+                )
+                .await
+                .unwrap();
+            assert_eq!(files.len(), 1);
+            let entries = b
+                .items(
+                    files[0]["Key"].as_str().unwrap(),
+                    json!({"InputType": "JSON"}),
+                )
+                .await
+                .unwrap();
+            assert_eq!(entries.len(), 1200);
+            assert_eq!(entries[1199]["i"], 1199);
+
+            // A run aborted mid-write drops its sink: the upload it began is aborted (in the
+            // background), and no result file appears.
+            let run = RUN_ARN.replace("0a1b2c3d", "dropped0");
+            let mut sink = items::ResultSink::open(&b.store, &spec, &run).unwrap();
+            for i in 0..1100 {
+                sink.push(&padded(i)).await.unwrap();
+            }
+            assert_eq!(unfinished_uploads(&b).await, 1);
+            drop(sink);
+            let aborted = async {
+                while unfinished_uploads(&b).await > 0 {
+                    tokio::task::yield_now().await;
+                }
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(30), aborted)
+                .await
+                .expect("the dropped sink's upload is aborted");
+            let folder = run.rsplit(':').next().unwrap().to_string();
+            let missing = b
+                .items(
+                    &format!("stream/{folder}/SUCCEEDED_0.json"),
+                    json!({"InputType": "JSON"}),
+                )
+                .await;
+            assert!(missing.is_err(), "{missing:?}");
+        })
+    })
+    .await;
+}

@@ -35,7 +35,9 @@
 //! history (it answers the task; the writer commits).
 
 use super::children::{Children, MapChild, MapChildStart, Started};
-use super::items::{self, ChildOutcome, ItemError, ItemStream, ObjectStore, OutcomePages};
+use super::items::{
+    self, ChildOutcome, ItemError, ItemStream, ObjectStore, OutcomePages, ResultSink,
+};
 use super::on_store;
 use super::resources::{Answer, Invocation, ResourceEnv, TaskError};
 use crate::clock::now_ms;
@@ -321,25 +323,17 @@ fn object_store(env: &ResourceEnv, error: &str) -> Result<Arc<ObjectStore>, Item
     })
 }
 
-/// The children's outcomes for a ResultWriter, as one page.
-struct Collected(Option<Vec<ChildOutcome>>);
-
 type Page<'a> = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<Option<Vec<ChildOutcome>>, ItemError>> + Send + 'a>,
 >;
 
-impl OutcomePages for Collected {
-    fn next_page(&mut self) -> Page<'_> {
-        let page = self.0.take();
-        Box::pin(async move { Ok(page) })
-    }
-}
-
-/// STANDARD children's outcomes read from their records, a page at a time.
+/// STANDARD children's outcomes read from their records, a page at a time, in item order
+/// (each page found through the run's item index: the cost of a page does not grow with the
+/// run).
 struct StoredOutcomes {
     children: Arc<Children>,
     map_run_arn: String,
-    after: Option<cairn_store::Cursor>,
+    after: Option<u64>,
     done: bool,
 }
 
@@ -351,9 +345,9 @@ impl OutcomePages for StoredOutcomes {
             if self.done {
                 return Ok(None);
             }
-            let (arn, after) = (self.map_run_arn.clone(), self.after.clone());
+            let (arn, after) = (self.map_run_arn.clone(), self.after);
             let rows = on_store(self.children.store(), move |s| {
-                s.list_map_run_executions(&arn, None, after.as_ref(), OUTCOME_PAGE)
+                s.map_run_executions_by_item(&arn, after, OUTCOME_PAGE)
             })
             .await
             .map_err(|e| ItemError {
@@ -361,11 +355,11 @@ impl OutcomePages for StoredOutcomes {
                 cause: e.to_string(),
             })?;
             self.done = rows.len() < OUTCOME_PAGE;
-            self.after = rows.last().map(|r| cairn_store::Cursor { seq: r.seq });
+            self.after = rows.last().map(|(i, _)| *i).or(self.after);
             if rows.is_empty() {
                 return Ok(None);
             }
-            Ok(Some(rows.into_iter().map(outcome_of).collect()))
+            Ok(Some(rows.into_iter().map(|(_, r)| outcome_of(r)).collect()))
         })
     }
 }
@@ -454,10 +448,11 @@ async fn run(
     // no record, so theirs are kept here.
     let writing = spec.result_writer.is_some();
     let keep_outcomes = writing && spec.execution_type == "EXPRESS";
+    // The children's outputs for the Map's output (none with a ResultWriter), in item order.
     let mut results: Vec<Value> = Vec::new();
-    let mut sizes: Vec<u64> = Vec::new();
-    let mut outcomes: Vec<ChildOutcome> = Vec::new();
-    let mut running: JoinSet<(usize, End)> = JoinSet::new();
+    let mut started: usize = 0;
+    let mut express_results = ExpressResults::NotOpened;
+    let mut running: JoinSet<(usize, u64, End)> = JoinSet::new();
     let mut exhausted = false;
     loop {
         let limit = match settings.max_concurrency {
@@ -478,9 +473,11 @@ async fn run(
                     return failed_with(e);
                 }
             };
-            let i = results.len();
-            results.push(Value::Null);
-            sizes.push(n);
+            let i = started;
+            started += 1;
+            if !writing {
+                results.push(Value::Null);
+            }
             if reading {
                 progress.items.total += n;
                 progress.items.pending += n;
@@ -492,6 +489,7 @@ async fn run(
             progress.dirty = true;
             let child = ChildInput {
                 index: i,
+                items: n,
                 input,
                 keep_outcome: keep_outcomes,
             };
@@ -524,20 +522,22 @@ async fn run(
         let Some(joined) = joined else {
             break;
         };
-        let (i, end) = match joined {
+        let (i, n, end) = match joined {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "a map run child task ended abnormally");
                 return Answer::Failed(TaskError::new("States.Runtime", e.to_string()));
             }
         };
-        progress.items.ended(sizes[i], &end.status);
+        progress.items.ended(n, &end.status);
         progress.executions.ended(1, &end.status);
         progress.dirty = true;
         if !writing {
             results[i] = end.output;
         }
-        outcomes.extend(end.outcome);
+        if let (Some(o), Some(w)) = (&end.outcome, &spec.result_writer) {
+            express_results.push(env, spec, w, o).await;
+        }
         if end.status != "SUCCEEDED" {
             // The tolerance as it stands now (UpdateMapRun may have changed it).
             settings = reread(children, settings).await;
@@ -556,7 +556,9 @@ async fn run(
             // FAILED_n.json. The Map still fails with the tolerance error; a write that
             // fails as well is only logged.
             if let Some(w) = &spec.result_writer {
-                match write_outcomes(env, children, spec, w, keep_outcomes, &mut outcomes).await {
+                match write_outcomes(env, children, spec, w, keep_outcomes, &mut express_results)
+                    .await
+                {
                     Ok(_) => {
                         progress.items.results_written =
                             progress.items.succeeded + progress.items.unsuccessful();
@@ -579,45 +581,106 @@ async fn run(
     }
     let answer = match &spec.result_writer {
         None => Answer::Succeeded(Value::Array(results).to_string()),
-        Some(w) => match write_outcomes(env, children, spec, w, keep_outcomes, &mut outcomes).await
-        {
-            Ok(v) => {
-                progress.items.results_written =
-                    progress.items.succeeded + progress.items.unsuccessful();
-                progress.executions.results_written =
-                    progress.executions.succeeded + progress.executions.unsuccessful();
-                Answer::Succeeded(v.to_string())
+        Some(w) => {
+            match write_outcomes(env, children, spec, w, keep_outcomes, &mut express_results).await
+            {
+                Ok(v) => {
+                    progress.items.results_written =
+                        progress.items.succeeded + progress.items.unsuccessful();
+                    progress.executions.results_written =
+                        progress.executions.succeeded + progress.executions.unsuccessful();
+                    Answer::Succeeded(v.to_string())
+                }
+                Err(e) => {
+                    write(children, spec, &mut progress, "FAILED").await;
+                    return failed_with(e);
+                }
             }
-            Err(e) => {
-                write(children, spec, &mut progress, "FAILED").await;
-                return failed_with(e);
-            }
-        },
+        }
     };
     write(children, spec, &mut progress, "SUCCEEDED").await;
     answer
 }
 
-/// Write the children's outcomes through the ResultWriter `w`: EXPRESS children's as kept in
-/// `outcomes`, STANDARD children's read back from their records a page at a time.
+fn writer_spec(w: &cairn_core::WriterSpec) -> items::WriterSpec {
+    items::WriterSpec {
+        resource: w.resource.clone(),
+        parameters: w.parameters.clone(),
+        writer_config: w.writer_config.clone(),
+    }
+}
+
+/// EXPRESS children's outcomes for a ResultWriter, written as the children end: they keep
+/// no record to read back, and holding them until the end grew the driver by about a
+/// kilobyte per item. Opened with the first outcome; a failure (no storage, a bad spec, an
+/// upload refused) is kept and is the run's answer at the end, as it was when everything
+/// was written at the end.
+enum ExpressResults {
+    NotOpened,
+    Open(Box<ResultSink>),
+    Failed(ItemError),
+}
+
+impl ExpressResults {
+    fn open(env: &ResourceEnv, spec: &MapRunSpec, w: &cairn_core::WriterSpec) -> ExpressResults {
+        let opened = object_store(env, "States.ResultWriterFailed")
+            .and_then(|store| ResultSink::open(&store, &writer_spec(w), &spec.map_run_arn));
+        match opened {
+            Ok(sink) => ExpressResults::Open(Box::new(sink)),
+            Err(e) => ExpressResults::Failed(e),
+        }
+    }
+
+    async fn push(
+        &mut self,
+        env: &ResourceEnv,
+        spec: &MapRunSpec,
+        w: &cairn_core::WriterSpec,
+        outcome: &ChildOutcome,
+    ) {
+        if let ExpressResults::NotOpened = self {
+            *self = ExpressResults::open(env, spec, w);
+        }
+        if let ExpressResults::Open(sink) = self {
+            if let Err(e) = sink.push(outcome).await {
+                *self = ExpressResults::Failed(e);
+            }
+        }
+    }
+
+    async fn finish(
+        &mut self,
+        env: &ResourceEnv,
+        spec: &MapRunSpec,
+        w: &cairn_core::WriterSpec,
+    ) -> Result<Value, ItemError> {
+        if let ExpressResults::NotOpened = self {
+            *self = ExpressResults::open(env, spec, w);
+        }
+        match std::mem::replace(self, ExpressResults::NotOpened) {
+            ExpressResults::Open(sink) => (*sink).finish().await,
+            ExpressResults::Failed(e) => Err(e),
+            ExpressResults::NotOpened => unreachable!("opened above"),
+        }
+    }
+}
+
+/// Write the children's outcomes through the ResultWriter `w`: EXPRESS children's were
+/// pushed to `express` as they ended, STANDARD children's are read back from their records
+/// a page at a time.
 async fn write_outcomes(
     env: &ResourceEnv,
     children: &Arc<Children>,
     spec: &MapRunSpec,
     w: &cairn_core::WriterSpec,
     keep_outcomes: bool,
-    outcomes: &mut Vec<ChildOutcome>,
+    express: &mut ExpressResults,
 ) -> Result<Value, ItemError> {
-    let store = object_store(env, "States.ResultWriterFailed")?;
-    let writer = items::WriterSpec {
-        resource: w.resource.clone(),
-        parameters: w.parameters.clone(),
-        writer_config: w.writer_config.clone(),
-    };
     if keep_outcomes {
-        let mut pages = Collected(Some(std::mem::take(outcomes)));
-        items::write_results(&store, &writer, &spec.map_run_arn, &mut pages).await
+        express.finish(env, spec, w).await
     } else {
+        let store = object_store(env, "States.ResultWriterFailed")?;
+        let writer = writer_spec(w);
         let mut pages = StoredOutcomes {
             children: children.clone(),
             map_run_arn: spec.map_run_arn.clone(),
@@ -628,9 +691,11 @@ async fn write_outcomes(
     }
 }
 
-/// One child to start: its item index, input, and whether a ResultWriter needs its outcome.
+/// One child to start: its item index, how many items it carries, its input, and whether a
+/// ResultWriter needs its outcome.
 struct ChildInput {
     index: usize,
+    items: u64,
     input: Value,
     keep_outcome: bool,
 }
@@ -644,10 +709,11 @@ fn start_child(
     definition: &Arc<cairn_asl::StateMachine>,
     trace_parent: Option<&str>,
     child: ChildInput,
-    running: &mut JoinSet<(usize, End)>,
+    running: &mut JoinSet<(usize, u64, End)>,
 ) {
     let ChildInput {
         index: i,
+        items: n,
         input,
         keep_outcome,
     } = child;
@@ -734,7 +800,7 @@ fn start_child(
             // The child could not be started at all: the item fails like a failed child.
             Err(e) => End::failed(e.message),
         };
-        (i, end)
+        (i, n, end)
     });
 }
 

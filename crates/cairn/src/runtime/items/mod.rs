@@ -233,7 +233,32 @@ pub async fn write_results(
     map_run_arn: &str,
     outcomes: &mut dyn OutcomePages,
 ) -> Result<Value, ItemError> {
-    writer::write(&store.backend, spec, map_run_arn, outcomes).await
+    writer::write(store.backend.clone(), spec, map_run_arn, outcomes).await
+}
+
+/// A Map Run's result files filled one outcome at a time, for outcomes that are nowhere
+/// else (EXPRESS children keep no record): see [`write_results`] for the layout.
+pub struct ResultSink(writer::ResultFiles);
+
+impl ResultSink {
+    /// Checks the spec; nothing is written before outcomes fill a part.
+    pub fn open(
+        store: &ObjectStore,
+        spec: &WriterSpec,
+        map_run_arn: &str,
+    ) -> Result<ResultSink, ItemError> {
+        writer::ResultFiles::open(store.backend.clone(), spec, map_run_arn).map(ResultSink)
+    }
+
+    /// Adds one outcome. After an error the sink has aborted what it began; drop it.
+    pub async fn push(&mut self, outcome: &ChildOutcome) -> Result<(), ItemError> {
+        self.0.push(outcome).await
+    }
+
+    /// Closes the files, writes the manifest, and returns the Map state's output.
+    pub async fn finish(self) -> Result<Value, ItemError> {
+        self.0.finish().await
+    }
 }
 
 /// The Map state's output for a ResultWriter with only `WriterConfig` (no `Resource`, so

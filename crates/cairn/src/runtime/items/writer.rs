@@ -25,6 +25,7 @@
 use super::backend::{Backend, Upload};
 use super::{ChildOutcome, ItemError, OutcomePages, WriterSpec};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 pub(crate) fn failed(cause: impl Into<String>) -> ItemError {
     ItemError {
@@ -192,8 +193,8 @@ struct FileBuffer {
     upload: Option<Upload>,
 }
 
-struct Output<'a> {
-    backend: &'a Backend,
+struct Output {
+    backend: Arc<Backend>,
     bucket: String,
     folder: String,
     output_type: OutputType,
@@ -201,7 +202,7 @@ struct Output<'a> {
     written: [Vec<Value>; 3],
 }
 
-impl Output<'_> {
+impl Output {
     fn key(&self, status: usize) -> String {
         format!(
             "{}{}_{}.json",
@@ -300,88 +301,165 @@ impl Output<'_> {
     }
 }
 
+/// A Map Run's result files being filled, one outcome at a time: the driver pushes each
+/// child's outcome as it ends (EXPRESS children, which keep no record) or a page read back
+/// from the store (STANDARD ones), so memory is three part buffers whatever the run's size.
+/// Dropped unfinished (the run aborted), it aborts the uploads it began.
+pub(crate) struct ResultFiles {
+    out: Output,
+    transformation: Transformation,
+    map_run_arn: String,
+    /// Set by `finish` / `abandon`: nothing is left to clean up on drop.
+    done: bool,
+}
+
+impl ResultFiles {
+    /// Checks the ResultWriter's spec; nothing is written until outcomes fill a part.
+    pub(crate) fn open(
+        backend: Arc<Backend>,
+        spec: &WriterSpec,
+        map_run_arn: &str,
+    ) -> Result<ResultFiles, ItemError> {
+        if !spec.resource.ends_with(":::s3:putObject") {
+            return Err(failed(format!(
+                "The ResultWriter resource '{}' is not supported: use arn:aws:states:::s3:putObject",
+                spec.resource
+            )));
+        }
+        let bucket = match spec.parameters.get("Bucket") {
+            Some(Value::String(b)) if !b.is_empty() => b.clone(),
+            _ => {
+                return Err(failed(
+                    "The ResultWriter needs a 'Bucket' string in its Parameters/Arguments",
+                ))
+            }
+        };
+        let prefix = match spec.parameters.get("Prefix") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(p)) => p.clone(),
+            Some(_) => return Err(failed("The ResultWriter's 'Prefix' must be a string")),
+        };
+        let (output_type, transformation) =
+            writer_config(&spec.writer_config, Transformation::None)?;
+        let empty = || FileBuffer {
+            body: Vec::new(),
+            entries: 0,
+            size: 0,
+            index: 0,
+            upload: None,
+        };
+        Ok(ResultFiles {
+            out: Output {
+                backend,
+                folder: run_folder(&prefix, map_run_arn),
+                bucket,
+                output_type,
+                buffers: [empty(), empty(), empty()],
+                written: [vec![], vec![], vec![]],
+            },
+            transformation,
+            map_run_arn: map_run_arn.to_string(),
+            done: false,
+        })
+    }
+
+    /// Adds one outcome's entries. After an error the uploads begun are aborted, and the
+    /// files must not be used again.
+    pub(crate) async fn push(&mut self, o: &ChildOutcome) -> Result<(), ItemError> {
+        let status = file_status(&o.status);
+        for entry in entries(o, self.transformation) {
+            if let Err(e) = self.out.append(status, &entry).await {
+                self.abandon().await;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the result files, writes the manifest, and returns the Map state's output.
+    pub(crate) async fn finish(mut self) -> Result<Value, ItemError> {
+        for status in [FAILED, PENDING, SUCCEEDED] {
+            if let Err(e) = self.out.close(status).await {
+                self.abandon().await;
+                return Err(e);
+            }
+        }
+        self.done = true;
+        let out = &self.out;
+        let manifest_key = format!("{}manifest.json", out.folder);
+        let body = serde_json::to_vec(&manifest(&out.bucket, &self.map_run_arn, &out.written))
+            .unwrap_or_default();
+        out.backend
+            .put(&out.bucket, &manifest_key, body)
+            .await
+            .map_err(|e| {
+                failed(format!(
+                    "Cannot write s3://{}/{manifest_key}: {e}",
+                    out.bucket
+                ))
+            })?;
+        Ok(json!({
+            "MapRunArn": self.map_run_arn,
+            "ResultWriterDetails": {"Bucket": out.bucket, "Key": manifest_key},
+        }))
+    }
+
+    /// Aborts the uploads begun (after a failure).
+    pub(crate) async fn abandon(&mut self) {
+        self.done = true;
+        self.out.abandon().await;
+    }
+}
+
+impl Drop for ResultFiles {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let uploads: Vec<Upload> = self
+            .out
+            .buffers
+            .iter_mut()
+            .filter_map(|b| b.upload.take())
+            .collect();
+        if uploads.is_empty() {
+            return;
+        }
+        // Dropped mid-run (the Map Run was aborted): S3 keeps an unfinished multipart
+        // upload's parts until it is aborted, so abort them in the background.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let backend = self.out.backend.clone();
+            rt.spawn(async move {
+                for up in uploads {
+                    backend.abort(up).await;
+                }
+            });
+        }
+    }
+}
+
+/// Writes every page of `outcomes` (see [`ResultFiles`]) and returns the Map's output.
 pub(crate) async fn write(
-    backend: &Backend,
+    backend: Arc<Backend>,
     spec: &WriterSpec,
     map_run_arn: &str,
     outcomes: &mut dyn OutcomePages,
 ) -> Result<Value, ItemError> {
-    if !spec.resource.ends_with(":::s3:putObject") {
-        return Err(failed(format!(
-            "The ResultWriter resource '{}' is not supported: use arn:aws:states:::s3:putObject",
-            spec.resource
-        )));
-    }
-    let bucket = match spec.parameters.get("Bucket") {
-        Some(Value::String(b)) if !b.is_empty() => b.clone(),
-        _ => {
-            return Err(failed(
-                "The ResultWriter needs a 'Bucket' string in its Parameters/Arguments",
-            ))
-        }
-    };
-    let prefix = match spec.parameters.get("Prefix") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(p)) => p.clone(),
-        Some(_) => return Err(failed("The ResultWriter's 'Prefix' must be a string")),
-    };
-    let (output_type, transformation) = writer_config(&spec.writer_config, Transformation::None)?;
-    let empty = || FileBuffer {
-        body: Vec::new(),
-        entries: 0,
-        size: 0,
-        index: 0,
-        upload: None,
-    };
-    let mut out = Output {
-        backend,
-        folder: run_folder(&prefix, map_run_arn),
-        bucket,
-        output_type,
-        buffers: [empty(), empty(), empty()],
-        written: [vec![], vec![], vec![]],
-    };
+    let mut files = ResultFiles::open(backend, spec, map_run_arn)?;
     loop {
         let page = match outcomes.next_page().await {
             Ok(Some(page)) => page,
             Ok(None) => break,
             Err(e) => {
-                out.abandon().await;
+                files.abandon().await;
                 return Err(e);
             }
         };
         for o in &page {
-            let status = file_status(&o.status);
-            for entry in entries(o, transformation) {
-                if let Err(e) = out.append(status, &entry).await {
-                    out.abandon().await;
-                    return Err(e);
-                }
-            }
+            files.push(o).await?;
         }
     }
-    for status in [FAILED, PENDING, SUCCEEDED] {
-        if let Err(e) = out.close(status).await {
-            out.abandon().await;
-            return Err(e);
-        }
-    }
-    let manifest_key = format!("{}manifest.json", out.folder);
-    let body =
-        serde_json::to_vec(&manifest(&out.bucket, map_run_arn, &out.written)).unwrap_or_default();
-    backend
-        .put(&out.bucket, &manifest_key, body)
-        .await
-        .map_err(|e| {
-            failed(format!(
-                "Cannot write s3://{}/{manifest_key}: {e}",
-                out.bucket
-            ))
-        })?;
-    Ok(json!({
-        "MapRunArn": map_run_arn,
-        "ResultWriterDetails": {"Bucket": out.bucket, "Key": manifest_key},
-    }))
+    files.finish().await
 }
 
 /// The Map's output for a ResultWriter with only `WriterConfig` (nothing written): the
