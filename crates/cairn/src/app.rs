@@ -38,15 +38,14 @@ impl App {
 }
 
 /// Run a (synchronous) store call on the blocking pool, so a slow disk never stalls the
-/// async threads. A storage failure becomes an `InternalFailure` answer (and a log line).
+/// async threads (a bounded number at once: `runtime::blocking_store`). A storage failure becomes an `InternalFailure` answer (and a log line).
 /// For code that holds a store but no [`App`] (the runtime's child executions).
 pub async fn read_store<R, F>(store: &Arc<dyn Store>, f: F) -> Result<R, ApiError>
 where
     R: Send + 'static,
     F: FnOnce(&dyn Store) -> cairn_store::Result<R> + Send + 'static,
 {
-    let store = store.clone();
-    match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+    match crate::runtime::blocking_store(store, f).await {
         Ok(Ok(r)) => Ok(r),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "store call failed");

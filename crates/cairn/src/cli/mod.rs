@@ -120,6 +120,24 @@ impl EngineArgs {
 }
 
 /// Parse the command line and run the chosen subcommand.
+/// Threads of the blocking pool of a runtime that hosts the engine (tokio's default is 512).
+/// Store calls take at most 32 at once (`runtime::blocking_store`), but a call's thread is
+/// counted idle only a moment after it hands over its result, and a call spawned in that
+/// moment started a new thread: under a Distributed Map of 1,000 STANDARD children the
+/// pool grew past 150 threads, each with a stack and a share of malloc's arenas. Beyond
+/// this many, a blocking task waits for a thread instead.
+const ENGINE_BLOCKING_THREADS: usize = 48;
+
+/// The async runtime of the commands that host the engine (`serve`, `run`, `bench`).
+fn engine_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(ENGINE_BLOCKING_THREADS)
+        .build()
+        .context("cannot start the async runtime")
+}
+
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // `cairn run` prints the history on stdout; only problems go to stderr.

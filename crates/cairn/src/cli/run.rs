@@ -67,10 +67,7 @@ const EXIT_BAD_INPUT: i32 = 2;
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let code = match prepare(&args) {
         Ok(prepared) => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?;
+            let runtime = super::engine_runtime()?;
             let (store, _temp) = match &args.database {
                 Some(d) => {
                     let store = super::serve::open_store(d)?;

@@ -90,10 +90,7 @@ pub enum AuthMode {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = super::engine_runtime()?;
     // The store is opened before the async runtime: PostgreSQL's store drives its own runtime
     // and must not be created from inside another one.
     let store = open_store(&args.database)?;

@@ -447,14 +447,39 @@ impl EventTap {
     }
 }
 
-/// Run a store call on the blocking pool: a store may block on its disk or, for PostgreSQL,
-/// on the network, and must not stall the async threads.
+/// Store calls that run at once on the blocking pool; more wait (as cheap async waiters)
+/// for a turn. Unbounded, a burst of callers each held a blocking thread of its own: a
+/// Distributed Map's 1,000 STANDARD children linking themselves and reading their records
+/// grew tokio's pool to its 512 threads, each with its stack, its share of malloc's arenas
+/// and (on SQLite) a reader connection beyond the 32 the store keeps, and the server's
+/// memory grew with the Map's item count (`cairn bench --scenario distributed-map`). The
+/// store serializes writes on one connection and keeps 32 readers (PostgreSQL: its pool),
+/// so calls beyond this many only waited inside it.
+const STORE_CALLS_AT_ONCE: usize = 32;
+
+static STORE_CALLS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(STORE_CALLS_AT_ONCE);
+
+/// Run a store call on the blocking pool, at most [`STORE_CALLS_AT_ONCE`] at a time: a
+/// store may block on its disk or, for PostgreSQL, on the network, and must not stall the
+/// async threads. `Err` only when the runtime is shutting down (or the call panicked).
+pub(crate) async fn blocking_store<R: Send + 'static>(
+    store: &Arc<dyn Store>,
+    f: impl FnOnce(&dyn Store) -> cairn_store::Result<R> + Send + 'static,
+) -> Result<cairn_store::Result<R>, tokio::task::JoinError> {
+    // The semaphore is never closed. The permit is given back here, once the call's thread
+    // has handed over its result, not on that thread: given back there, the next call was
+    // often spawned before the thread counted as idle again, and tokio started a new one.
+    let _permit = STORE_CALLS.acquire().await.ok();
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref())).await
+}
+
+/// [`blocking_store`] with the runtime's error type.
 pub(crate) async fn on_store<R: Send + 'static>(
     store: &Arc<dyn Store>,
     f: impl FnOnce(&dyn Store) -> cairn_store::Result<R> + Send + 'static,
 ) -> Result<R, EngineError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
+    blocking_store(store, f)
         .await
         .map_err(|_| EngineError::ShuttingDown)?
         .map_err(EngineError::from)
