@@ -371,3 +371,42 @@ fn skip_time_never_times_out_a_task_its_activity_command_is_working_on() {
     let last = events.last().unwrap()["timestamp"].as_f64().unwrap();
     assert!(last - first >= 86400.0, "{}", last - first);
 }
+
+#[test]
+fn out_of_range_time_settings_are_refused_with_what_is_wrong() {
+    // A NaN or infinite scale, or a lease of 1e300 seconds, used to panic in Duration.
+    let dir = Dir::new();
+    let def = dir.write(
+        "m.json",
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#,
+    );
+    for scale in ["NaN", "inf", "-1", "1e300"] {
+        let flag = format!("--wait-time-scale={scale}");
+        let out = cairn_run(&dir, &[def.to_str().unwrap(), &flag]);
+        assert_eq!(out.status.code(), Some(2), "{scale}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("'{scale}' is not a number from 0 to 1000")),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let db = dir.path().join("db.sqlite");
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--lease-ttl",
+            "1e300",
+            "--database",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--lease-ttl must be from 0.3 to 86400 seconds"),
+        "{}",
+        stderr(&out)
+    );
+}

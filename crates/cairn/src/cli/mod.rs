@@ -39,7 +39,7 @@ pub struct EngineArgs {
     #[arg(long, env = "AWS_DEFAULT_REGION", default_value = "us-east-1")]
     pub region: String,
     /// Scale for Wait states and timeouts (0.01 = a hundred times faster).
-    #[arg(long, env = "WAIT_TIME_SCALE", default_value_t = 1.0)]
+    #[arg(long, env = "WAIT_TIME_SCALE", default_value_t = 1.0, value_parser = wait_time_scale)]
     pub wait_time_scale: f64,
     /// Local Lambda functions: TOML or JSON file mapping function names to commands or URLs.
     #[arg(long = "functions", env = "CAIRN_FUNCTIONS")]
@@ -64,6 +64,15 @@ pub struct EngineArgs {
 }
 
 /// `SERVICE=URL` of `--aws-endpoint` (`URL` may be `aws`, the public endpoint).
+/// `--wait-time-scale`: a finite number from 0 to 1,000 (NaN, infinities and negative scales
+/// made durations that panic or never end).
+fn wait_time_scale(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=1000.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{text}' is not a number from 0 to 1000")),
+    }
+}
+
 fn service_endpoint(text: &str) -> Result<(String, String), String> {
     let (service, url) = text
         .split_once('=')

@@ -106,8 +106,10 @@ async fn serve(args: ServeArgs, store: Arc<dyn cairn_store::Store>) -> anyhow::R
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let mut config = args.engine.config();
-    if !(args.lease_ttl.is_finite() && args.lease_ttl >= 0.3) {
-        anyhow::bail!("--lease-ttl must be at least 0.3 seconds");
+    // At most a day: beyond that a dead node's executions would wait forever (and 1e300
+    // seconds overflowed the Duration, a panic).
+    if !(args.lease_ttl.is_finite() && (0.3..=86_400.0).contains(&args.lease_ttl)) {
+        anyhow::bail!("--lease-ttl must be from 0.3 to 86400 seconds");
     }
     config.lease_ttl = std::time::Duration::from_secs_f64(args.lease_ttl);
     config.redrive_window = match args.redrive_window_days {
