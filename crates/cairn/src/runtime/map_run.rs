@@ -27,8 +27,11 @@
 //! total is then known only at the end, so ToleratedFailurePercentage is measured against the
 //! items read so far. With a ResultWriter the outputs are not kept for the Map's output:
 //! `items::write_results` gets STANDARD children's outcomes from their records a page at a
-//! time (EXPRESS children's, which have no record, from memory), and its answer is the Map's
-//! result.
+//! time, in item order, once the run ends; EXPRESS children, which have no record, are pushed
+//! to an `items::ResultSink` as each ends (its parts leave as they fill). Its answer is the
+//! Map's result. So the driver's memory is the running children, whatever the item count
+//! (`cairn bench --scenario distributed-map`, docs/performance.md); only a run without a
+//! ResultWriter keeps every child's output, for the Map's output.
 //!
 //! Must not: decide anything the core decides (which items, what each child gets, what counts
 //! as exceeding the tolerance: [`cairn_core::tolerance_exceeded`]), or touch the parent's
