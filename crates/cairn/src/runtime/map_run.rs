@@ -448,7 +448,7 @@ async fn run(
     let reading = spec.item_reader.is_some();
     // With a ResultWriter the outputs go to storage, not into the Map's output: STANDARD
     // children's are read back from their records a page at a time; EXPRESS children keep
-    // no record, so theirs are kept here.
+    // no record, so theirs are written as each child ends.
     let writing = spec.result_writer.is_some();
     let keep_outcomes = writing && spec.execution_type == "EXPRESS";
     // The children's outputs for the Map's output (none with a ResultWriter), in item order.
