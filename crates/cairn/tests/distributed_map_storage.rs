@@ -1087,3 +1087,25 @@ async fn outcomes_pushed_one_at_a_time_are_sent_as_parts_fill_and_a_dropped_sink
     })
     .await;
 }
+
+#[test]
+fn a_folder_store_removes_uploads_abandoned_for_a_day() {
+    // A process killed mid-write leaves its upload's temporary file behind.
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join(".cairn-tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let write = |name: &str, age_secs: u64| {
+        let f = std::fs::File::create(tmp.join(name)).unwrap();
+        let at = std::time::SystemTime::now() - std::time::Duration::from_secs(age_secs);
+        f.set_modified(at).unwrap();
+    };
+    write("abandoned", 2 * 24 * 3600);
+    write("in-progress", 60);
+    let config = Config {
+        s3_root: Some(dir.path().to_path_buf()),
+        ..Config::default()
+    };
+    let _store = ObjectStore::from_config(&config).unwrap();
+    assert!(!tmp.join("abandoned").exists());
+    assert!(tmp.join("in-progress").exists());
+}

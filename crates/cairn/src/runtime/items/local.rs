@@ -23,7 +23,11 @@ pub(crate) struct Local {
 const PAGE: usize = 1000;
 
 impl Local {
+    /// The folder store at `root`. Temporary files of uploads untouched for a day are
+    /// removed first: they are what a process killed mid-write left (an upload in progress
+    /// writes a part at least every few seconds, even on another node sharing the folder).
     pub(crate) fn new(root: &Path) -> Self {
+        sweep_stale_uploads(&root.join(".cairn-tmp"), STALE_UPLOAD);
         Local {
             root: root.to_path_buf(),
         }
@@ -238,6 +242,34 @@ impl Local {
 
     pub(crate) async fn abort(&self, up: LocalUpload) {
         let _ = std::fs::remove_file(&up.tmp);
+    }
+}
+
+/// How long an unfinished upload's temporary file may sit unmodified before it counts as
+/// abandoned.
+const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Remove the files in `tmp_dir` not modified for `age` (best effort: a file that cannot be
+/// read or removed stays, with a log line).
+fn sweep_stale_uploads(tmp_dir: &Path, age: std::time::Duration) {
+    let Ok(entries) = std::fs::read_dir(tmp_dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|idle| idle >= age);
+        if stale {
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(path = %entry.path().display(), error = %e,
+                    "an abandoned upload's temporary file could not be removed");
+            }
+        }
     }
 }
 
