@@ -625,13 +625,13 @@ enum ExpressResults {
 }
 
 impl ExpressResults {
-    fn open(env: &ResourceEnv, spec: &MapRunSpec, w: &cairn_core::WriterSpec) -> ExpressResults {
-        let opened = object_store(env, "States.ResultWriterFailed")
-            .and_then(|store| ResultSink::open(&store, &writer_spec(w), &spec.map_run_arn));
-        match opened {
-            Ok(sink) => ExpressResults::Open(Box::new(sink)),
-            Err(e) => ExpressResults::Failed(e),
-        }
+    fn open(
+        env: &ResourceEnv,
+        spec: &MapRunSpec,
+        w: &cairn_core::WriterSpec,
+    ) -> Result<ResultSink, ItemError> {
+        object_store(env, "States.ResultWriterFailed")
+            .and_then(|store| ResultSink::open(&store, &writer_spec(w), &spec.map_run_arn))
     }
 
     async fn push(
@@ -642,7 +642,10 @@ impl ExpressResults {
         outcome: &ChildOutcome,
     ) {
         if let ExpressResults::NotOpened = self {
-            *self = ExpressResults::open(env, spec, w);
+            *self = match ExpressResults::open(env, spec, w) {
+                Ok(sink) => ExpressResults::Open(Box::new(sink)),
+                Err(e) => ExpressResults::Failed(e),
+            };
         }
         if let ExpressResults::Open(sink) = self {
             if let Err(e) = sink.push(outcome).await {
@@ -657,13 +660,11 @@ impl ExpressResults {
         spec: &MapRunSpec,
         w: &cairn_core::WriterSpec,
     ) -> Result<Value, ItemError> {
-        if let ExpressResults::NotOpened = self {
-            *self = ExpressResults::open(env, spec, w);
-        }
         match std::mem::replace(self, ExpressResults::NotOpened) {
-            ExpressResults::Open(sink) => (*sink).finish().await,
+            // No child ended with an outcome: the manifest and empty lists are still written.
+            ExpressResults::NotOpened => ExpressResults::open(env, spec, w)?.finish().await,
+            ExpressResults::Open(sink) => sink.finish().await,
             ExpressResults::Failed(e) => Err(e),
-            ExpressResults::NotOpened => unreachable!("opened above"),
         }
     }
 }

@@ -309,8 +309,6 @@ pub(crate) struct ResultFiles {
     out: Output,
     transformation: Transformation,
     map_run_arn: String,
-    /// Set by `finish` / `abandon`: nothing is left to clean up on drop.
-    done: bool,
 }
 
 impl ResultFiles {
@@ -359,7 +357,6 @@ impl ResultFiles {
             },
             transformation,
             map_run_arn: map_run_arn.to_string(),
-            done: false,
         })
     }
 
@@ -384,7 +381,6 @@ impl ResultFiles {
                 return Err(e);
             }
         }
-        self.done = true;
         let out = &self.out;
         let manifest_key = format!("{}manifest.json", out.folder);
         let body = serde_json::to_vec(&manifest(&out.bucket, &self.map_run_arn, &out.written))
@@ -406,16 +402,14 @@ impl ResultFiles {
 
     /// Aborts the uploads begun (after a failure).
     pub(crate) async fn abandon(&mut self) {
-        self.done = true;
         self.out.abandon().await;
     }
 }
 
 impl Drop for ResultFiles {
     fn drop(&mut self) {
-        if self.done {
-            return;
-        }
+        // `finish` and `abandon` leave no upload open (closing or aborting takes each), so
+        // only a sink dropped mid-run finds any here.
         let uploads: Vec<Upload> = self
             .out
             .buffers
