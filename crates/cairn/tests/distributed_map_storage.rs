@@ -78,6 +78,18 @@ impl Bucket {
     async fn items(&self, key: &str, reader_config: Value) -> Result<Vec<Value>, ItemError> {
         read_all(&self.store, &self.get(key, reader_config)).await
     }
+
+    /// The result files (`{Key, Size}`) a ResultWriter's manifest lists for `status`
+    /// (`SUCCEEDED`, `FAILED` or `PENDING`), read back through the reader.
+    async fn result_files(&self, manifest_key: &str, status: &str) -> Vec<Value> {
+        let pointer = format!("/ResultFiles/{status}");
+        self.items(
+            manifest_key,
+            json!({"InputType": "JSON", "ItemsPointer": pointer}),
+        )
+        .await
+        .unwrap()
+    }
 }
 
 async fn read_all(store: &ObjectStore, spec: &ReaderSpec) -> Result<Vec<Value>, ItemError> {
@@ -798,10 +810,9 @@ async fn results_are_written_in_aws_layout_and_read_back() {
                 json!({"MapRunArn": RUN_ARN, "ResultWriterDetails": {"Bucket": b.name, "Key": manifest_key}})
             );
             // The manifest, read back through the reader.
-            let pointer = |p: &str| json!({"InputType": "JSON", "ItemsPointer": p});
-            let succeeded = b.items(manifest_key, pointer("/ResultFiles/SUCCEEDED")).await.unwrap();
-            let failed = b.items(manifest_key, pointer("/ResultFiles/FAILED")).await.unwrap();
-            let pending = b.items(manifest_key, pointer("/ResultFiles/PENDING")).await.unwrap();
+            let succeeded = b.result_files(manifest_key, "SUCCEEDED").await;
+            let failed = b.result_files(manifest_key, "FAILED").await;
+            let pending = b.result_files(manifest_key, "PENDING").await;
             assert!(succeeded.len() > 1, "4 KiB files: the 70 successes span several");
             assert_eq!(
                 succeeded[0]["Key"],
@@ -859,13 +870,7 @@ async fn writer_config_shapes_the_files() {
                 .unwrap()
                 .to_string();
             assert_eq!(key, "0a1b2c3d-0000-1111-2222-333344445555/manifest.json");
-            let files = b
-                .items(
-                    &key,
-                    json!({"InputType": "JSON", "ItemsPointer": "/ResultFiles/SUCCEEDED"}),
-                )
-                .await
-                .unwrap();
+            let files = b.result_files(&key, "SUCCEEDED").await;
             assert_eq!(files.len(), 1);
             let lines = b
                 .items(
@@ -954,13 +959,7 @@ async fn a_result_file_larger_than_a_part_is_uploaded_in_parts() {
             // One multipart file and the manifest.
             assert_eq!(after.puts - before.puts, 2);
             let key = output["ResultWriterDetails"]["Key"].as_str().unwrap();
-            let files = b
-                .items(
-                    key,
-                    json!({"InputType": "JSON", "ItemsPointer": "/ResultFiles/SUCCEEDED"}),
-                )
-                .await
-                .unwrap();
+            let files = b.result_files(key, "SUCCEEDED").await;
             assert_eq!(files.len(), 1, "one file, as AWS writes it");
             let entries = b
                 .items(
@@ -1040,13 +1039,7 @@ async fn outcomes_pushed_one_at_a_time_are_sent_as_parts_fill_and_a_dropped_sink
             let output = sink.finish().await.unwrap();
             assert_eq!(unfinished_uploads(&b).await, 0);
             let key = output["ResultWriterDetails"]["Key"].as_str().unwrap();
-            let files = b
-                .items(
-                    key,
-                    json!({"InputType": "JSON", "ItemsPointer": "/ResultFiles/SUCCEEDED"}),
-                )
-                .await
-                .unwrap();
+            let files = b.result_files(key, "SUCCEEDED").await;
             assert_eq!(files.len(), 1);
             let entries = b
                 .items(
